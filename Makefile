@@ -1,0 +1,38 @@
+# make demo  - set up, then run the main job on the embedded defaults
+# make test  - set up, then run the test suite
+# make setup - create .venv and install everything (quick when nothing changed)
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.setup-stamp
+CONFIG ?= configs/quickstart.yaml
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(STAMP)
+
+# Reinstalls only when the dependency lists change. The --no-deps packages are
+# explained in DEVELOPERS.md.
+$(STAMP): pyproject.toml requirements-nodeps.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/audiorouter --config $(CONFIG) data synth
+	$(VENV)/bin/audiorouter --config $(CONFIG) data info
+
+test: setup
+	$(VENV)/bin/ruff check audiorouter tests benchmarks ray_jobs
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) benchmarks/bench_synth.py
+
+clean:
+	rm -rf $(VENV) data/perception .pytest_cache

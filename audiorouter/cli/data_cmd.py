@@ -1,0 +1,110 @@
+"""``audiorouter data synth|info|import``: build, inspect and import audio-QA datasets."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from audiorouter.cli.common import add_leaf
+from audiorouter.config import load_config
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("data", help="generate, import and inspect audio-QA datasets")
+    sub = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+
+    synth = add_leaf(
+        sub,
+        "synth",
+        help="generate the built-in perception suite (sharded Parquet, 16 kHz mono FLAC)",
+        description="Generate the seeded perception suite with train/validation/test splits. "
+        "Options left out come from the config (data.synth.*, data.dir).",
+    )
+    synth.add_argument("--n", type=int, help="number of items over all splits (data.synth.n)")
+    synth.add_argument("--seed", type=int, help="suite seed; same seed, same items (data.synth.seed)")
+    synth.add_argument("--out", help="output folder (data.dir)")
+    synth.add_argument(
+        "--families", help="comma-separated task families (data.synth.families; default: all available)"
+    )
+    synth.add_argument("--list-families", action="store_true", help="list the task families and exit")
+    synth.set_defaults(handler=run_synth)
+
+    info = add_leaf(sub, "info", help="summarise a dataset: items per split, task and difficulty")
+    info.add_argument("dir", nargs="?", help="dataset folder (default: data.dir)")
+    info.set_defaults(handler=run_info)
+
+    imp = add_leaf(
+        sub,
+        "import",
+        help="import a local copy of MMAU or MMAR (bad records go to rejects.jsonl)",
+        description="Decode, resample to 16 kHz mono and store a benchmark's records as Parquet. "
+        "Records that cannot be used are written to OUT/rejects.jsonl with the reason; the "
+        "command fails only when no valid record remains.",
+    )
+    imp.add_argument("format", choices=("mmau", "mmar"), help="the benchmark's JSON layout")
+    imp.add_argument("--json", required=True, help="the benchmark's JSON file (a list of records)")
+    imp.add_argument("--audio-root", required=True, help="folder the records' audio paths are relative to")
+    imp.add_argument("--out", required=True, help="output dataset folder")
+    imp.add_argument("--max-duration", type=float, help="reject longer clips, seconds (data.imports.max_duration_s)")
+    imp.add_argument("--split", help="split to write the records to (data.imports.split)")
+    imp.set_defaults(handler=run_import)
+
+
+def _overrides(args: argparse.Namespace, mapping: dict[str, str]) -> list[str]:
+    extra = [f"{key}={getattr(args, attr)}" for attr, key in mapping.items() if getattr(args, attr) is not None]
+    return list(args.overrides) + extra
+
+
+def run_synth(args: argparse.Namespace) -> int:
+    from audiorouter.data.synth import FAMILIES, synthesize_dataset
+
+    if args.list_families:
+        for name, family in FAMILIES.items():
+            reason = family.unavailable_reason()
+            print(f"{name:<20} {family.category:<7} {'' if reason is None else 'unavailable: ' + reason}")
+        return 0
+    if args.families is not None:
+        args.families = "[" + args.families + "]"
+    config = load_config(
+        args.config,
+        _overrides(args, {"n": "data.synth.n", "seed": "data.synth.seed", "out": "data.dir",
+                          "families": "data.synth.families"}),
+    )
+    started = time.perf_counter()
+    report = synthesize_dataset(config.data.synth, config.data.dir)
+    elapsed = time.perf_counter() - started
+    print(f"{report.render()} in {elapsed:.1f} s")
+    return 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from audiorouter.data.store import dataset_info
+
+    folder = args.dir or load_config(args.config, args.overrides).data.dir
+    try:
+        print(dataset_info(folder).render())
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from audiorouter.data.importers import NothingValidError, import_mmar, import_mmau
+
+    config = load_config(
+        args.config,
+        _overrides(args, {"max_duration": "data.imports.max_duration_s", "split": "data.imports.split"}),
+    )
+    importer = import_mmau if args.format == "mmau" else import_mmar
+    try:
+        report = importer(args.json, args.audio_root, args.out, config.data.imports)
+    except NothingValidError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report.render())
+    return 0

@@ -1,0 +1,81 @@
+"""What a task family is, the family registry, and helpers every family shares.
+
+A family turns a seeded random generator and a difficulty level into one clip with
+its question, choices and exact ground truth. Adding a family is one subclass of
+``TaskFamily`` plus ``@register_family``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+LEVELS = ("easy", "medium", "hard")
+FAMILIES: dict[str, TaskFamily] = {}
+
+
+@dataclass
+class SynthClip:
+    """One generated question before it becomes a stored AudioQAItem."""
+
+    waveform: np.ndarray
+    question: str
+    choices: list[str]
+    answer: str
+    sub_category: str
+    meta: dict[str, Any] = field(default_factory=dict)  # exact truth + difficulty knobs
+
+
+class TaskFamily:
+    """Subclasses set the class attributes and implement ``make``."""
+
+    name: ClassVar[str]
+    category: ClassVar[str]  # "music", "sound" or "speech"
+    templates: ClassVar[tuple[str, ...]]  # paraphrases; may use {placeholders}
+
+    def make(self, rng: np.random.Generator, level: str) -> SynthClip:
+        raise NotImplementedError
+
+    def unavailable_reason(self) -> str | None:
+        """None when the family can be generated on this machine, else why not."""
+        return None
+
+    def question(self, rng: np.random.Generator, **values: Any) -> str:
+        return str(rng.choice(self.templates)).format(**values)
+
+
+def register_family(cls: type[TaskFamily]) -> type[TaskFamily]:
+    FAMILIES[cls.name] = cls()
+    return cls
+
+
+def shuffled_choices(rng: np.random.Generator, answer: str, distractors: list[str], k: int = 4) -> list[str]:
+    """``answer`` plus the first distinct distractors, ``k`` in all, in random order."""
+    picked = [answer]
+    for option in distractors:
+        if option not in picked:
+            picked.append(option)
+        if len(picked) == k:
+            break
+    if len(picked) < k:
+        raise ValueError(f"need {k} distinct choices, got {picked}")
+    order = rng.permutation(k)
+    return [picked[i] for i in order]
+
+
+def binary_choices(rng: np.random.Generator, options: tuple[str, str]) -> list[str]:
+    return list(options) if rng.random() < 0.5 else [options[1], options[0]]
+
+
+def numeric_distractors(
+    rng: np.random.Generator, value: float, step: float, low: float, high: float, k: int = 3
+) -> list[float]:
+    """``k`` values on a grid of ``step`` around ``value`` (inside [low, high]), nearest
+    first, randomly above or below, so the truth is not always the middle option."""
+    candidates = [value + step * m for m in range(-k - 2, k + 3) if m != 0]
+    candidates = [c for c in candidates if low <= c <= high]
+    rng.shuffle(candidates)
+    candidates.sort(key=lambda c: abs(c - value))
+    return candidates[:k]
