@@ -125,7 +125,7 @@ def synthesize_dataset(cfg: SynthConfig, out_dir: str | Path, progress: bool = T
     audio_bytes = 0
     with _item_maker(cfg.workers) as make:
         items = make(_make_planned, [(family, index, cfg.seed) for family, index, _ in plan])
-        for (_, _, split), item in tqdm(zip(plan, items), total=len(plan), desc="synth", unit="item",
+        for (_, _, split), item in tqdm(zip(plan, items, strict=True), total=len(plan), desc="synth", unit="item",
                                         disable=not progress):
             audio_bytes += len(item.audio or b"")
             writers[split].add(item)
