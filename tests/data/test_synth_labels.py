@@ -16,6 +16,8 @@ from audiorouter.data.audio_io import decode_audio
 from audiorouter.data.synth import generate_family_items
 
 ITEMS_PER_FAMILY = 30
+# chroma_cqt analyses its lowest octaves on short downsampled frames; harmless here.
+pytestmark = pytest.mark.filterwarnings("ignore:n_fft=.*is too large:UserWarning")
 HOP = 256
 
 
@@ -39,7 +41,7 @@ def nearest_choice(item, measured: float, parse=lambda c: float(c.split()[0])) -
 
 
 def rms_db(wave) -> np.ndarray:
-    return librosa.amplitude_to_db(librosa.feature.rms(y=wave, hop_length=HOP)[0], ref=1.0)
+    return librosa.amplitude_to_db(librosa.feature.rms(y=wave, frame_length=2 * HOP, hop_length=HOP)[0], ref=1.0)
 
 
 def sounding_mask(wave) -> np.ndarray:
@@ -87,15 +89,16 @@ def check_event_count(item):
 
 
 def check_tempo(item, hop=64):
-    """Beat period = the shortest strong periodicity of the onset envelope (60-190 BPM);
-    off-beat ghost notes only make a weaker peak at half the period."""
-    strength = librosa.onset.onset_strength(y=waveform(item), sr=SR, hop_length=hop)
+    """Beat period = the shortest strong periodicity (60-190 BPM) of the rise in RMS
+    energy; soft off-beat ghost notes barely move the energy, loud beats do."""
+    rms = librosa.feature.rms(y=waveform(item), frame_length=512, hop_length=hop)
+    strength = librosa.onset.onset_strength(S=rms, sr=SR, hop_length=hop, lag=2)
     acf = librosa.autocorrelate(strength - strength.mean())
     lags = np.arange(acf.size) * hop / SR
     window = np.flatnonzero((lags >= 60 / 190) & (lags <= 60 / 55))
     peaks = [i for i in window if acf[i] >= acf[i - 1] and acf[i] >= acf[i + 1]]
     best = max(acf[i] for i in peaks)
-    period = lags[min(i for i in peaks if acf[i] >= 0.95 * best)]
+    period = lags[min(i for i in peaks if acf[i] >= 0.8 * best)]
     return nearest_choice(item, 60.0 / period) == item.answer
 
 
