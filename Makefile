@@ -10,18 +10,28 @@ CONFIG ?= configs/quickstart.yaml
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup speech-synth demo test bench clean
 
 setup: $(STAMP)
 
 # Reinstalls only when the dependency lists change. The --no-deps packages are
 # explained in DEVELOPERS.md.
 $(STAMP): pyproject.toml requirements-nodeps.txt
+	@command -v espeak-ng >/dev/null || $(MAKE) --no-print-directory speech-synth
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
 	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	touch $(STAMP)
+
+# The speech families need espeak-ng (a Debian package). Installed when we are root
+# with apt; otherwise those families are skipped with a message, never an error.
+speech-synth:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get install -y -q espeak-ng >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q espeak-ng >/dev/null 2>&1; } || \
+	  echo "could not install espeak-ng: speech families will be skipped"; \
+	else echo "espeak-ng missing and not root: speech families will be skipped"; fi
 
 demo: setup
 	$(VENV)/bin/audiorouter --config $(CONFIG) data synth

@@ -3,7 +3,7 @@
 Importing this package registers every family (music and sound modules).
 """
 
-from audiorouter.data.synth import music, sound  # noqa: F401  (registers the families)
+from audiorouter.data.synth import music, sound, speech  # noqa: F401  (registers the families)
 from audiorouter.data.synth.base import FAMILIES, LEVELS, SynthClip, TaskFamily, register_family
 from audiorouter.data.synth.generator import (
     generate_family_items,
