@@ -1,0 +1,155 @@
+"""The tool contract and the tool registry.
+
+A tool is a pure function of the audio. Subclasses set ``name``, ``version`` (bump it
+whenever results change: cached results are keyed by it) and ``description`` (one line,
+used in prompts and docs), and implement ``analyse(waveform, sample_rate) -> (summary,
+data)``. ``Tool.run`` wraps that into a ``ToolResult``: it checks and resamples the input
+(see ``inputs.prepare_clip``), times the call and turns any exception into
+``ok=False``. Adding a tool is one class plus ``@register_tool``::
+
+    @register_tool
+    class Peak(Tool):
+        name, version, description = "peak", "1", "peak sample level in dBFS"
+
+        def analyse(self, waveform, sample_rate):
+            db = 20 * np.log10(np.abs(waveform).max())
+            return f"peak {db:.1f} dBFS", {"peak_dbfs": db}
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from functools import cache
+from typing import Any, ClassVar
+
+import numpy as np
+
+from audiorouter.config import ConfigError
+from audiorouter.contracts import ToolResult
+from audiorouter.tools.inputs import ClipLimits, prepare_clip
+
+log = logging.getLogger(__name__)
+
+TOOLS: dict[str, type[Tool]] = {}
+SILENT_SUMMARY = "silent: no sound above -80 dBFS"
+
+
+class Tool:
+    """Base class of every audio tool; ``analyse`` receives 16 kHz mono float32 audio
+    that is finite, non-empty, not silent and no longer than the configured cap."""
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    description: ClassVar[str]
+    uses_gpu: ClassVar[bool] = False  # served by GPU actors when the pool has them
+    hidden: ClassVar[bool] = False  # fault-injection tools: never part of "all"
+    optional: ClassVar[bool] = False  # an extra (big model): listed after the core tools
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """None when the tool can run on this machine (offline), else why not."""
+        return None
+
+    def analyse(self, waveform: np.ndarray, sample_rate: int) -> tuple[str, dict[str, Any]]:
+        raise NotImplementedError
+
+    def run(self, waveform: np.ndarray, sample_rate: int, limits: ClipLimits | None = None) -> ToolResult:
+        """Analyse one clip; never raises (a failure is ``ok=False`` with the error)."""
+        start = time.perf_counter()
+        try:
+            clip = prepare_clip(waveform, sample_rate, limits or ClipLimits())
+            if clip.silent:
+                summary, data = SILENT_SUMMARY, {"silent": True}
+            else:
+                summary, data = self.analyse(clip.waveform, clip.sample_rate)
+            summary, data = clip.annotate(summary, data)
+        except Exception as exc:  # a failing tool is data, never a crash
+            log.warning("tool %s failed: %s: %s", self.name, type(exc).__name__, exc)
+            return ToolResult(
+                tool=self.name, version=self.version, ok=False,
+                error=f"{type(exc).__name__}: {exc}", elapsed_ms=_ms_since(start),
+            )
+        return ToolResult(
+            tool=self.name, version=self.version, ok=True, summary=summary,
+            data=to_jsonable(data), elapsed_ms=_ms_since(start),
+        )
+
+
+def register_tool(cls: type[Tool]) -> type[Tool]:
+    """Class decorator: make ``cls`` available by its ``name``."""
+    for attr in ("name", "version", "description"):
+        if not isinstance(getattr(cls, attr, None), str) or not getattr(cls, attr):
+            raise TypeError(f"tool {cls.__name__} must set a non-empty string {attr!r}")
+    if cls.name in TOOLS and TOOLS[cls.name] is not cls:
+        raise ValueError(f"tool name {cls.name!r} is already registered by {TOOLS[cls.name].__name__}")
+    TOOLS[cls.name] = cls
+    return cls
+
+
+@cache
+def get_tool(name: str) -> Tool:
+    """The process-wide instance of a tool (models load once per process)."""
+    if name not in TOOLS:
+        raise ConfigError(f"unknown tool {name!r}; valid: {', '.join(visible_tools())}")
+    return TOOLS[name]()
+
+
+def visible_tools() -> list[str]:
+    """Every tool but the hidden ones: core tools first, then optional extras."""
+    return sorted((n for n, cls in TOOLS.items() if not cls.hidden), key=lambda n: TOOLS[n].optional)
+
+
+def available_tools() -> list[str]:
+    """Every non-hidden tool that can run here (optional extras only when installed)."""
+    usable = []
+    for name in visible_tools():
+        reason = TOOLS[name].unavailable_reason()
+        if reason is None:
+            usable.append(name)
+        else:
+            log.info("tool %s is unavailable: %s", name, reason)
+    return usable
+
+
+def resolve_tools(spec: str | list[str] | None) -> list[str]:
+    """``"all"``, ``None`` or ``[]`` -> every available tool; ``"a,b"`` or a list -> those,
+    checked (an unknown name is an error naming the valid ones)."""
+    if spec is None or spec == "all" or spec == [] or spec == ["all"]:
+        return available_tools()
+    names = [n.strip() for n in spec.split(",")] if isinstance(spec, str) else list(spec)
+    names = [n for n in names if n]
+    for name in names:
+        if name not in TOOLS:
+            raise ConfigError(f"unknown tool {name!r}; valid: all, {', '.join(visible_tools())}")
+        reason = TOOLS[name].unavailable_reason()
+        if reason is not None:
+            raise ConfigError(f"tool {name!r} cannot run here: {reason}")
+    return list(dict.fromkeys(names))
+
+
+def describe_tools(names: list[str] | None = None) -> list[dict[str, str]]:
+    """Name, version and description of each tool, for prompts and docs."""
+    chosen = names if names is not None else visible_tools()
+    return [
+        {"name": n, "version": TOOLS[n].version, "description": TOOLS[n].description} for n in chosen
+    ]
+
+
+def to_jsonable(value: Any) -> Any:
+    """Numpy scalars/arrays to Python, floats rounded to 4 decimals, NaN/inf to None."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [to_jsonable(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return round(float(value), 4) if np.isfinite(value) else None
+    return value
+
+
+def _ms_since(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000.0, 3)

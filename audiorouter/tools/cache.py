@@ -1,0 +1,93 @@
+"""Content-addressed cache of tool results: (clip key, tool, tool version) -> ToolResult.
+
+One SQLite file (``DIR/tool_results.sqlite``) in WAL mode, so many processes on a host
+(Ray actors, batch workers, rollouts of several runs) read and write it at once; a
+write is one ``INSERT OR REPLACE`` transaction, so a reader never sees half a result.
+Only successful results are stored: a timeout or a crash may not happen next time.
+For a multi-node cluster, point ``tools.cache_dir`` at node-local disk (each node then
+keeps its own cache) — SQLite must not live on a network file system.
+
+Hits and misses are counted per ``ToolCache`` object (``stats()``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from audiorouter.contracts import ToolResult
+
+FILE_NAME = "tool_results.sqlite"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    clip TEXT NOT NULL, tool TEXT NOT NULL, version TEXT NOT NULL,
+    result TEXT NOT NULL, created REAL NOT NULL,
+    PRIMARY KEY (clip, tool, version)
+)
+"""
+
+
+class ToolCache:
+    """Picklable (the connection is reopened in each process); thread-safe."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / FILE_NAME
+        self.hits = 0
+        self.misses = 0
+        self.writes = 0
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connect()  # create the file and table now: errors surface at construction
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"directory": self.directory}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["directory"])
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or getattr(self._local, "pid", None) != os.getpid():
+            self.directory.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(SCHEMA)
+            self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    def get(self, clip: str, tool: str, version: str) -> ToolResult | None:
+        row = self._connect().execute(
+            "SELECT result FROM results WHERE clip=? AND tool=? AND version=?", (clip, tool, version)
+        ).fetchone()
+        with self._lock:
+            if row is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+        return ToolResult(**json.loads(row[0])) if row is not None else None
+
+    def put(self, clip: str, result: ToolResult) -> None:
+        if not result.ok:
+            return
+        payload = json.dumps(asdict(result), allow_nan=False)
+        self._connect().execute(
+            "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?)",
+            (clip, result.tool, result.version, payload, time.time()),
+        )
+        with self._lock:
+            self.writes += 1
+
+    def stats(self) -> dict[str, int]:
+        return {"hits": self.hits, "misses": self.misses, "writes": self.writes}
+
+    def count(self) -> int:
+        """Results stored (by every process)."""
+        return int(self._connect().execute("SELECT COUNT(*) FROM results").fetchone()[0])

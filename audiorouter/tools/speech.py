@@ -1,0 +1,60 @@
+"""Speech activity: where someone speaks, with silero-vad's packaged ONNX model
+(loaded from the installed package, never downloaded)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import torch
+
+from audiorouter.tools.base import Tool, register_tool
+from audiorouter.tools.common import span_text
+
+MAX_LISTED = 8
+
+
+def _load_vad():
+    threads = torch.get_num_threads()
+    import silero_vad  # its import sets torch to one thread for the whole process
+
+    torch.set_num_threads(threads)
+    return silero_vad, silero_vad.load_silero_vad(onnx=True)
+
+
+@register_tool
+class SpeechTool(Tool):
+    name = "speech"
+    version = "1"
+    description = "speech activity (silero-vad): speech segments with start and end times"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # the ONNX wrapper keeps streaming state
+        self._vad = None
+
+    @classmethod
+    def unavailable_reason(cls):
+        try:
+            import silero_vad  # noqa: F401
+        except ImportError:
+            return "silero-vad is not installed"
+        return None
+
+    def analyse(self, waveform, sample_rate):
+        with self._lock:
+            if self._vad is None:
+                self._vad = _load_vad()
+            module, model = self._vad
+            model.reset_states()
+            spans = module.get_speech_timestamps(
+                torch.from_numpy(np.ascontiguousarray(waveform)), model,
+                sampling_rate=sample_rate, return_seconds=True, time_resolution=2,
+            )
+        segments = [{"start_s": float(s["start"]), "end_s": float(s["end"])} for s in spans]
+        total = sum(s["end_s"] - s["start_s"] for s in segments)
+        data = {"segments": segments, "speech_s": total, "speech_fraction": total / (waveform.size / sample_rate)}
+        if not segments:
+            return "no speech", data
+        listed = ", ".join(span_text(s["start_s"], s["end_s"]) for s in segments[:MAX_LISTED])
+        more = ", ..." if len(segments) > MAX_LISTED else ""
+        return f"speech {listed}{more} ({total:.2f} s of speech)", data
