@@ -87,7 +87,6 @@ class ToolsConfig:
     gpu_actors: int = 0  # extra actors for tools that use a GPU (0: they run on CPU actors)
     gpu_per_actor: float = 1.0  # GPU share of each GPU actor
     batch_size: int = 8  # clips per Ray Data batch
-    asr_language: str = "en"  # speech recognition language ("" lets whisper detect it)
 
     def validate(self) -> None:
         if self.long_clips not in ("truncate", "error"):
@@ -103,15 +102,186 @@ class ToolsConfig:
 
 
 @dataclass
+class ReasonerConfig:
+    """The frozen reasoner (see audiorouter.reasoner): back-end, model, answering, hosting."""
+
+    backend: str = "reference"  # "reference" (CPU default), "cascade" or "lalm"
+    model: str = ""  # cascade/lalm: local path, hub id, a .gguf file, or "smollm2" (packaged GGUF)
+    answer_mode: str = "score"  # "score" (choice log-likelihoods) or "generate" (parse the text)
+    score_target: str = "letter"  # "letter" (each choice's letter) or "text" (each choice's text)
+    max_new_tokens: int = 16  # generate mode
+    evidence_token_budget: int = 256  # evidence block size; overflow is cut with a marker
+    batch_size: int = 16  # sequences per model forward
+    reuse_prefix: bool = True  # cascade: one KV cache per question, shared by its evidence variants
+    dtype: str = "auto"  # "auto" (bf16 on GPU and on CPUs with bf16), "bfloat16", "float16", "float32"
+    device: str = "auto"  # "auto" (cuda when available), "cpu" or "cuda[:N]"
+    max_prompt_tokens: int = 0  # longer prompts are refused per request; 0: the model's context
+    memo_path: str = "runs/reasoner_memo.sqlite"  # outcomes shared across runs; "" disables it
+    num_actors: int = 1  # reasoner actors / Serve replicas
+    actor_num_cpus: float = 1.0
+    actor_num_gpus: float = 0.0  # e.g. 1 for lalm on a GPU
+    max_restarts: int = 3  # a dead actor is restarted this often
+    serve_max_batch_size: int = 16  # Serve: requests gathered into one answer() call
+    serve_batch_wait_s: float = 0.01
+
+    def validate(self) -> None:
+        from audiorouter.reasoner.base import known_backends  # the registry's names
+
+        if self.backend not in known_backends():
+            raise ConfigError(f"reasoner.backend {self.backend!r} unknown; valid: {', '.join(known_backends())}")
+        if self.backend != "reference" and not self.model:
+            raise ConfigError(f"reasoner.model must be set for the {self.backend!r} back-end")
+        choices = {"answer_mode": ("score", "generate"), "score_target": ("letter", "text"),
+                   "dtype": ("auto", "bfloat16", "float16", "float32")}
+        for name, valid in choices.items():
+            if getattr(self, name) not in valid:
+                raise ConfigError(f"reasoner.{name} must be one of {', '.join(valid)}, got {getattr(self, name)!r}")
+        for name in ("max_new_tokens", "evidence_token_budget", "batch_size", "num_actors", "serve_max_batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"reasoner.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("max_prompt_tokens", "actor_num_cpus", "actor_num_gpus", "max_restarts", "serve_batch_wait_s"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"reasoner.{name} must be >= 0, got {getattr(self, name)}")
+
+
+@dataclass
+class RouterConfig:
+    """The router policy (see audiorouter.router): action space, features, network."""
+
+    action_space: str = "subsets"  # "subsets" (one choice among tool subsets) or "per_tool" (on/off each)
+    max_tools_per_call: int = 2  # subsets: most tools in one subset; 0: no cap
+    hidden_sizes: list[int] = field(default_factory=lambda: [64])
+    n_mels: int = 32  # audio features: log-mel mean, std and |delta| per band
+    feature_cache_dir: str = "runs/features"  # one vector per item and content hash; "" disables it
+
+    def validate(self) -> None:
+        if self.action_space not in ("subsets", "per_tool"):
+            raise ConfigError(f"router.action_space must be 'subsets' or 'per_tool', got {self.action_space!r}")
+        if self.max_tools_per_call < 0:
+            raise ConfigError(f"router.max_tools_per_call must be >= 0, got {self.max_tools_per_call}")
+        if not self.hidden_sizes or min(self.hidden_sizes) < 1:
+            raise ConfigError(f"router.hidden_sizes must be positive layer widths, got {self.hidden_sizes}")
+        if self.n_mels < 1:
+            raise ConfigError(f"router.n_mels must be >= 1, got {self.n_mels}")
+
+
+@dataclass
+class TrainConfig:
+    """Router training (see audiorouter.rl): algorithm, reward, rollouts, optimisation."""
+
+    algorithm: str = "ppo"  # "ppo" or "group_relative"
+    train_size: int = 200  # unique training items (the data-efficiency axis)
+    iterations: int = 30
+    reward: str = "relative"  # "relative" (with - without evidence) or "absolute" (with)
+    tool_cost_weight: float = 0.0  # reward -= weight * mean latency (s) of each tool called
+    group_size: int = 4  # group_relative: routing samples of one item per group
+    num_env_runners: int = 1  # rollout workers (0: sample in the driver)
+    num_envs_per_env_runner: int = 16  # sub-envs per worker, scored by one batched call
+    cpus_per_env_runner: float = 1.0  # CPU share of each rollout worker (fractions allowed)
+    train_batch_size: int = 128  # episodes per iteration
+    minibatch_size: int = 64
+    num_epochs: int = 4
+    lr: float = 3e-3
+    entropy_coeff: float = 0.01
+    clip_param: float = 0.2
+    num_learners: int = 0  # 0: learn in the driver; >= 1: learner actors
+    num_gpus_per_learner: float = 0.0
+    seed: int = 0
+
+    def validate(self) -> None:
+        from audiorouter.rl.registry import ALGORITHMS, REWARDS  # the registries' names
+
+        if self.algorithm not in ALGORITHMS:
+            raise ConfigError(f"train.algorithm {self.algorithm!r} unknown; valid: {', '.join(ALGORITHMS)}")
+        if self.reward not in REWARDS:
+            raise ConfigError(f"train.reward {self.reward!r} unknown; valid: {', '.join(REWARDS)}")
+        for name in ("train_size", "iterations", "group_size", "num_envs_per_env_runner",
+                     "train_batch_size", "minibatch_size", "num_epochs"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"train.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("tool_cost_weight", "num_env_runners", "entropy_coeff", "num_learners", "num_gpus_per_learner"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"train.{name} must be >= 0, got {getattr(self, name)}")
+        if self.cpus_per_env_runner <= 0:
+            raise ConfigError(f"train.cpus_per_env_runner must be > 0, got {self.cpus_per_env_runner}")
+        if self.lr <= 0 or not 0 < self.clip_param < 1:
+            raise ConfigError(f"train.lr must be > 0 and train.clip_param in (0, 1), got {self.lr}, {self.clip_param}")
+        self._validate_batching()
+
+    def _validate_batching(self) -> None:
+        if self.algorithm == "group_relative" and self.group_size < 2:
+            raise ConfigError("train.group_size must be >= 2 for group_relative")
+        if self.algorithm == "group_relative" and self.num_learners > 1:
+            raise ConfigError("train.num_learners must be <= 1 for group_relative (RLlib would split groups)")
+        group = self.group_size if self.algorithm == "group_relative" else 1
+        if self.num_envs_per_env_runner % group:
+            raise ConfigError(f"train.num_envs_per_env_runner ({self.num_envs_per_env_runner}) "
+                              f"must be a multiple of train.group_size ({self.group_size})")
+        step = max(1, self.num_env_runners) * self.num_envs_per_env_runner
+        if self.train_batch_size % step:
+            raise ConfigError(f"train.train_batch_size ({self.train_batch_size}) must be a multiple of "
+                              f"num_env_runners * num_envs_per_env_runner ({step})")
+        if self.train_batch_size % max(1, self.num_learners):
+            raise ConfigError("train.train_batch_size must be a multiple of train.num_learners")
+        if self.minibatch_size > self.train_batch_size // max(1, self.num_learners):
+            raise ConfigError("train.minibatch_size must be <= train_batch_size per learner")
+
+
+@dataclass
+class TrackingConfig:
+    """MLflow tracking (see audiorouter.tracking), from the driver only."""
+
+    tracking_uri: str = "runs/mlflow.db"  # a path means a sqlite store; or any MLflow URI
+    artifact_dir: str = "runs/mlartifacts"  # artifacts of new experiments
+    experiment: str = "audiorouter"
+
+    def validate(self) -> None:
+        if not self.experiment:
+            raise ConfigError("tracking.experiment must not be empty")
+
+
+@dataclass
+class RunConfig:
+    """One training run: where it writes, how often it checkpoints, what it evaluates."""
+
+    name: str = "quickstart"
+    out_dir: str = "runs"  # the run writes to out_dir/name
+    checkpoint_every: int = 5  # iterations between checkpoints (the last one is always saved)
+    eval_split: str = "test"
+    eval_limit: int = 0  # evaluate on the first N items of the split; 0: all
+    prepare_tools: bool = True  # run every tool on the train and eval items before training
+    use_actors: bool = True  # reasoner on named Ray actors (False: in each rollout worker)
+    local_memo: bool = True  # rollout workers remember outcomes they have seen
+
+    def validate(self) -> None:
+        if not self.name or "/" in self.name:
+            raise ConfigError(f"run.name must be a plain folder name, got {self.name!r}")
+        if self.checkpoint_every < 1:
+            raise ConfigError(f"run.checkpoint_every must be >= 1, got {self.checkpoint_every}")
+        if self.eval_limit < 0:
+            raise ConfigError(f"run.eval_limit must be >= 0, got {self.eval_limit}")
+
+
+@dataclass
 class Config:
     """The whole run, one section per role."""
 
     data: DataConfig = field(default_factory=DataConfig)
     tools: ToolsConfig = field(default_factory=ToolsConfig)
+    reasoner: ReasonerConfig = field(default_factory=ReasonerConfig)
+    router: RouterConfig = field(default_factory=RouterConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    run: RunConfig = field(default_factory=RunConfig)
 
     def validate(self) -> None:
         self.data.validate()
         self.tools.validate()
+        self.reasoner.validate()
+        self.router.validate()
+        self.train.validate()
+        self.tracking.validate()
+        self.run.validate()
 
 
 # --------------------------------------------------------------------------- loading

@@ -114,12 +114,13 @@ class ReasonerOutcome:
     """The reasoner's answer to one request; ``error`` set when it could not answer."""
 
     item_id: str
-    chosen_index: int  # -1 when the request failed
+    chosen_index: int  # -1 when the request failed or a generated answer named no choice
     scores: list[float]  # one per choice, higher is preferred
     correct: bool | None  # None when the answer is unknown
     prompt: str
-    latency_ms: float
+    latency_ms: float  # this request's share of the model time of its batch
     error: str | None = None
+    generated: str = ""  # generation mode: the raw generated answer text
 
 
 @dataclass

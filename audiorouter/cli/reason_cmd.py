@@ -1,0 +1,32 @@
+"""``audiorouter reason eval DATA``: the configured reasoner's accuracy per task family,
+with no evidence, the matching tool's evidence and every tool's evidence (JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from audiorouter.cli.common import add_leaf
+from audiorouter.config import load_config
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("reason", help="run the frozen reasoner")
+    sub = parser.add_subparsers(dest="reason_command", metavar="ACTION", required=True)
+    evaluate = add_leaf(sub, "eval", help="accuracy per task family under evidence conditions")
+    evaluate.add_argument("data", help="dataset directory (<split>/part-*.parquet)")
+    evaluate.add_argument("--split", default="test")
+    evaluate.add_argument("--conditions", default="none,matching,all", help="comma-separated: none, matching, all")
+    evaluate.add_argument("--evidence-cache", type=Path, help="JSON file of tool results to reuse and extend")
+    evaluate.set_defaults(handler=evaluate_reasoner)
+
+
+def evaluate_reasoner(args: argparse.Namespace) -> int:
+    from audiorouter.reasoner.evaluate import evaluate  # loads models only when asked
+
+    config = load_config(args.config, args.overrides)
+    conditions = tuple(c.strip() for c in args.conditions.split(",") if c.strip())
+    report = evaluate(config.reasoner, args.data, args.split, conditions, args.evidence_cache)
+    print(json.dumps(report, indent=1))
+    return 0

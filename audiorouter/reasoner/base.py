@@ -1,0 +1,198 @@
+"""The reasoner interface and the registry of back-ends.
+
+A back-end is one ``Reasoner`` subclass plus ``@register_reasoner``::
+
+    @register_reasoner
+    class Echo(Reasoner):
+        name, version = "echo", "1"
+
+        def answer_valid(self, requests, evidence_texts):
+            return [Answer(chosen_index=0, scores=[1.0] + [0.0] * (len(r.choices) - 1),
+                           prompt=r.question) for r in requests]
+
+``Reasoner.answer(requests) -> outcomes`` is the one entry point, the same for every
+back-end (and for the memo, the Ray actor and the Serve deployment around it): it
+checks each request, renders its evidence with the one renderer (evidence.py), hands
+the valid requests to ``answer_valid`` as one batch, and returns one outcome per
+request, in order. A bad request becomes an outcome with ``error`` set; the rest of
+the batch is still answered. ``reasoner_id`` names everything that changes answers
+(back-end, its version, the model and settings) and keys the outcome memo.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from audiorouter.config import ConfigError, ReasonerConfig
+from audiorouter.contracts import ReasonerOutcome, ReasonerRequest, ToolResult
+from audiorouter.data.audio_io import AudioError, check_waveform
+from audiorouter.reasoner.evidence import render_evidence
+from audiorouter.reasoner.prompting import LETTERS
+
+log = logging.getLogger(__name__)
+
+REASONERS: dict[str, type[Reasoner]] = {}
+BUILTIN_MODULES = {  # back-ends registered on first use, so importing one never loads the others
+    "reference": "audiorouter.reasoner.reference",
+    "cascade": "audiorouter.reasoner.cascade",
+    "lalm": "audiorouter.reasoner.lalm",
+}
+
+
+@dataclass
+class Answer:
+    """What a back-end says about one valid request (the base class adds the rest)."""
+
+    chosen_index: int  # -1: failed, or a generated answer that named no choice
+    scores: list[float]  # one per choice, higher is preferred
+    prompt: str  # the prompt actually used
+    generated: str = ""  # generation mode: the raw generated text
+    error: str | None = None  # a per-request failure found by the back-end
+
+
+class Reasoner:
+    """Base class of every back-end: subclasses set ``name``/``version`` and implement
+    ``answer_valid``; ``identity`` adds the settings that change answers to the id."""
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "1"
+
+    def __init__(self, config: ReasonerConfig) -> None:
+        self.config = config
+
+    @property
+    def reasoner_id(self) -> str:
+        """Stable name of this reasoner's behaviour, used in memo keys."""
+        extra = self.identity()
+        return f"{self.name}-v{self.version}" + (f"/{extra}" if extra else "")
+
+    def identity(self) -> str:
+        return ""
+
+    def answer_valid(self, requests: list[ReasonerRequest], evidence_texts: list[str]) -> list[Answer]:
+        """Answer checked requests; ``evidence_texts[i]`` is request i's rendered evidence."""
+        raise NotImplementedError
+
+    def answer(self, requests: list[ReasonerRequest]) -> list[ReasonerOutcome]:
+        """One outcome per request, in order; bad requests get ``error``, never raise."""
+        outcomes: list[ReasonerOutcome | None] = [None] * len(requests)
+        valid: list[int] = []
+        for i, request in enumerate(requests):
+            problem = request_problem(request)
+            if problem is None:
+                valid.append(i)
+            else:
+                outcomes[i] = error_outcome(request, problem)
+        if valid:
+            batch = [requests[i] for i in valid]
+            texts = [render_evidence(r.evidence, self.config.evidence_token_budget) for r in batch]
+            start = time.perf_counter()
+            try:
+                answers = self.answer_valid(batch, texts)
+            except Exception as exc:  # a failing model fails this batch's outcomes, not the caller
+                log.exception("reasoner %s failed on a batch of %d", self.reasoner_id, len(batch))
+                answers = [Answer(-1, [], "", error=f"reasoner failed: {type(exc).__name__}: {exc}") for _ in batch]
+            per_request_ms = (time.perf_counter() - start) * 1000.0 / len(batch)
+            for i, request, answer in zip(valid, batch, answers, strict=True):
+                outcomes[i] = make_outcome(request, answer, per_request_ms)
+        return [o for o in outcomes if o is not None]
+
+
+def make_outcome(request: ReasonerRequest, answer: Answer, latency_ms: float) -> ReasonerOutcome:
+    """The outcome of a valid request; ``latency_ms`` is its share of the batch time."""
+    if answer.error is not None:
+        return error_outcome(request, answer.error, answer.prompt, latency_ms)
+    correct = None
+    if request.answer is not None:
+        correct = answer.chosen_index == request.choices.index(request.answer)
+    return ReasonerOutcome(
+        item_id=request.item_id,
+        chosen_index=answer.chosen_index,
+        scores=[float(s) for s in answer.scores],
+        correct=correct,
+        prompt=answer.prompt,
+        latency_ms=latency_ms,
+        generated=answer.generated,
+    )
+
+
+def error_outcome(request: ReasonerRequest, error: str, prompt: str = "", latency_ms: float = 0.0) -> ReasonerOutcome:
+    n = len(request.choices) if isinstance(request.choices, list) else 0
+    return ReasonerOutcome(
+        item_id=str(request.item_id), chosen_index=-1, scores=[0.0] * n, correct=None,
+        prompt=prompt, latency_ms=latency_ms, error=error,
+    )
+
+
+def request_problem(request: ReasonerRequest) -> str | None:
+    """Why a request cannot be answered by any back-end, or None when it can."""
+    choices = request.choices
+    if not isinstance(request.question, str) or not request.question.strip():
+        return "bad request: the question is empty or not a string"
+    if not isinstance(choices, (list, tuple)) or not choices:
+        return "bad request: no choices"
+    if len(choices) > len(LETTERS):
+        return f"bad request: {len(choices)} choices, at most {len(LETTERS)} are supported"
+    for i, choice in enumerate(choices):
+        if not isinstance(choice, str):
+            return f"bad request: choice {i} is a {type(choice).__name__}, not a string"
+        if not choice.strip():
+            return f"bad request: choice {i} is empty"
+    normalised = [c.strip().lower() for c in choices]
+    duplicates = sorted({c for c in normalised if normalised.count(c) > 1})
+    if duplicates:
+        return f"bad request: duplicate choice {duplicates[0]!r}"
+    if request.answer is not None and request.answer not in choices:
+        return f"bad request: the answer {request.answer!r} is not one of the choices"
+    if not isinstance(request.evidence, list) or not all(isinstance(r, ToolResult) for r in request.evidence):
+        return "bad request: evidence must be a list of ToolResult"
+    return audio_problem(request.waveform, request.sample_rate)
+
+
+def audio_problem(waveform: object, sample_rate: object) -> str | None:
+    if not isinstance(waveform, np.ndarray) or waveform.ndim != 1:
+        return "bad audio: the waveform must be a 1-D numpy array (mono samples)"
+    if not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
+        return f"bad audio: the sample rate must be a positive integer, got {sample_rate!r}"
+    try:
+        check_waveform(waveform, int(sample_rate), max_duration_s=math.inf)
+    except AudioError as exc:
+        return f"bad audio: {exc}"
+    return None
+
+
+# ----------------------------------------------------------------------- registry
+
+
+def register_reasoner(cls: type[Reasoner]) -> type[Reasoner]:
+    REASONERS[cls.name] = cls
+    return cls
+
+
+def known_backends() -> list[str]:
+    return sorted(set(BUILTIN_MODULES) | set(REASONERS))
+
+
+def reasoner_class(name: str) -> type[Reasoner]:
+    if name not in REASONERS and name in BUILTIN_MODULES:
+        try:
+            importlib.import_module(BUILTIN_MODULES[name])
+        except ModuleNotFoundError as exc:
+            if exc.name != BUILTIN_MODULES[name]:
+                raise
+            raise ConfigError(f"reasoner back-end {name!r} is not available: {exc}") from exc
+    if name not in REASONERS:
+        raise ConfigError(f"unknown reasoner back-end {name!r}; valid: {', '.join(known_backends())}")
+    return REASONERS[name]
+
+
+def build_backend(config: ReasonerConfig) -> Reasoner:
+    """The configured back-end alone (no memo): ``build_reasoner`` is what callers use."""
+    return reasoner_class(config.backend)(config)

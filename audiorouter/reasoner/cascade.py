@@ -1,0 +1,147 @@
+"""The ``cascade`` back-end: a text-only causal LM that hears the audio through a fixed
+coarse description and reads the evidence.
+
+The description (``describe_audio``) is the same for every question about a clip and
+deliberately coarse: duration, average and peak level, and whether the sound is
+mostly tonal or noisy. Anything finer must come from the evidence block. Any
+transformers causal LM works (``reasoner.model``: path, hub id, .gguf file, or
+``smollm2``, the 135M model a package ships; measured unable to use evidence, so it
+is an option, not the default).
+
+Answering (``reasoner.answer_mode``): "score" reads the log-probability of each
+choice's letter right after the prompt (one forward per prompt) or the mean per-token
+log-likelihood of each choice's text (``score_target: text``), deterministic; the
+evidence variants of one question share their prompt prefix (``reuse_prefix``, see
+scoring.py). "generate" decodes greedily and parses the answer (prompting.parse_answer).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from audiorouter.config import ReasonerConfig
+from audiorouter.contracts import ReasonerRequest
+from audiorouter.reasoner.base import Answer, Reasoner, register_reasoner
+from audiorouter.reasoner.loading import load_causal_lm, resolve_device, resolve_dtype
+from audiorouter.reasoner.prompting import (
+    LETTERS,
+    PROMPT_VERSION,
+    SYSTEM_PROMPT,
+    chat_prompt,
+    parse_answer,
+    question_block,
+    user_message,
+)
+from audiorouter.reasoner.scoring import LMScorer, ScoringRow, generate_texts
+
+log = logging.getLogger(__name__)
+
+
+def describe_audio(waveform: np.ndarray, sample_rate: int) -> str:
+    """The fixed coarse description through which the cascade's LM hears a clip."""
+    duration = waveform.size / sample_rate
+    rms = float(np.sqrt(np.mean(np.square(waveform, dtype=np.float64))))
+    peak = float(np.max(np.abs(waveform)))
+    rms_db = 20 * np.log10(max(rms, 1e-10))
+    peak_db = 20 * np.log10(max(peak, 1e-10))
+    level = "silent" if rms_db < -60 else "quiet" if rms_db < -35 else "moderate" if rms_db < -18 else "loud"
+    return (
+        f"Audio clip: {duration:.1f} s long, {level} (average level {rms_db:.0f} dBFS, "
+        f"peak {peak_db:.0f} dBFS), {tonality(waveform, sample_rate)}."
+    )
+
+
+def tonality(waveform: np.ndarray, sample_rate: int, frame: int = 2048) -> str:
+    """The clip's character from the median spectral flatness of its frames:
+    "mostly tonal", "mostly noisy" or "without clear content" (silence)."""
+    hop = max(frame, waveform.size // 64)  # at most ~64 frames: the description stays cheap
+    frames = [waveform[i : i + frame] for i in range(0, max(waveform.size - frame, 0) + 1, hop)]
+    frames = [f for f in frames if f.size == frame and np.any(f)]
+    if not frames:
+        return "without clear content"
+    spectra = np.abs(np.fft.rfft(np.stack(frames) * np.hanning(frame), axis=1)) + 1e-12
+    flatness = np.exp(np.mean(np.log(spectra), axis=1)) / np.mean(spectra, axis=1)
+    return "mostly tonal" if float(np.median(flatness)) < 0.2 else "mostly noisy"
+
+
+@register_reasoner
+class CascadeReasoner(Reasoner):
+    name = "cascade"
+    version = "1"
+
+    def __init__(self, config: ReasonerConfig) -> None:
+        super().__init__(config)
+        self.device = resolve_device(config.device)
+        self.dtype = resolve_dtype(config.dtype, self.device)
+        self.model, self.tokenizer = load_causal_lm(config.model, self.dtype, self.device)
+        pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+        self.scorer = LMScorer(self.model, pad_id)
+        self.letter_ids = [self.tokenizer.encode(letter, add_special_tokens=False)[0] for letter in LETTERS]
+        self.context = config.max_prompt_tokens or int(getattr(self.model.config, "max_position_embeddings", 2048))
+
+    def identity(self) -> str:
+        c = self.config
+        mode = f"{c.answer_mode}-{c.score_target}" if c.answer_mode == "score" else f"generate{c.max_new_tokens}"
+        return f"{c.model}|{mode}|{str(self.dtype).removeprefix('torch.')}|prompt{PROMPT_VERSION}"
+
+    def prompt_for(self, request: ReasonerRequest, evidence_text: str) -> str:
+        audio_part = describe_audio(request.waveform, request.sample_rate)
+        user = user_message(request.question, request.choices, evidence_text, audio_part, self.config.score_target)
+        return chat_prompt(self.tokenizer, SYSTEM_PROMPT, user)
+
+    def answer_valid(self, requests: list[ReasonerRequest], evidence_texts: list[str]) -> list[Answer]:
+        prompts = [self.prompt_for(r, e) for r, e in zip(requests, evidence_texts, strict=True)]
+        token_lists = [self.tokenizer.encode(p, add_special_tokens=False) for p in prompts]
+        answers: list[Answer | None] = [None] * len(requests)
+        runnable = []
+        for i, (request, tokens) in enumerate(zip(requests, token_lists, strict=True)):
+            needed = len(tokens) + self.extra_tokens(request)
+            if needed > self.context:
+                answers[i] = Answer(-1, [], prompts[i], error=f"prompt too long: {needed} tokens, the limit is {self.context}")
+            else:
+                runnable.append(i)
+        if runnable:
+            pick = [requests[i] for i in runnable]
+            done = (self.generate if self.config.answer_mode == "generate" else self.score)(
+                pick, [prompts[i] for i in runnable], [token_lists[i] for i in runnable]
+            )
+            for i, answer in zip(runnable, done, strict=True):
+                answers[i] = answer
+        return [a for a in answers if a is not None]
+
+    def extra_tokens(self, request: ReasonerRequest) -> int:
+        """Tokens beyond the prompt: the longest choice text, or the generated answer."""
+        if self.config.answer_mode == "generate":
+            return self.config.max_new_tokens
+        if self.config.score_target == "text":
+            return max(len(self.tokenizer.encode(c, add_special_tokens=False)) for c in request.choices)
+        return 0
+
+    def score(self, requests: list[ReasonerRequest], prompts: list[str], token_lists: list[list[int]]) -> list[Answer]:
+        rows, owner = [], []
+        for i, (request, tokens) in enumerate(zip(requests, token_lists, strict=True)):
+            group = (request.item_id, question_block(request.question, request.choices))
+            if self.config.score_target == "letter":
+                rows.append(ScoringRow(tokens, group, letter_ids=self.letter_ids[: len(request.choices)]))
+                owner.append(i)
+                continue
+            for choice in request.choices:
+                span = self.tokenizer.encode(choice, add_special_tokens=False)
+                rows.append(ScoringRow(tokens + span, group, span=len(span)))
+                owner.append(i)
+        row_scores = self.scorer.score(rows, self.config.batch_size, self.config.reuse_prefix)
+        per_request: list[list[float]] = [[] for _ in requests]
+        for i, scores in zip(owner, row_scores, strict=True):
+            per_request[i].extend(scores)
+        return [Answer(int(np.argmax(s)), s, p) for s, p in zip(per_request, prompts, strict=True)]
+
+    def generate(self, requests: list[ReasonerRequest], prompts: list[str], token_lists: list[list[int]]) -> list[Answer]:
+        texts = generate_texts(self.model, self.tokenizer, token_lists, self.config.max_new_tokens, self.config.batch_size)
+        answers = []
+        for request, prompt, text in zip(requests, prompts, texts, strict=True):
+            chosen = parse_answer(text, request.choices)
+            scores = [1.0 if i == chosen else 0.0 for i in range(len(request.choices))]
+            answers.append(Answer(-1 if chosen is None else chosen, scores, prompt, generated=text))
+        return answers

@@ -1,0 +1,92 @@
+"""Accuracy of a reasoner per task family under three evidence conditions.
+
+    audiorouter --set reasoner.backend=cascade --set reasoner.model=smollm2 \
+        reason eval data/perception --split test --evidence-cache runs/test_evidence.json
+
+Conditions: ``none`` (no evidence), ``matching`` (the result of the tool that measures
+what the family asks, ``MATCHING_TOOL``), ``all`` (every available tool's result, in the
+one rendering with its token budget). Tool results are computed once per clip with
+``audiorouter.tools`` and can be kept in a JSON file for reuse (``--evidence-cache``).
+``evaluate`` returns family -> condition -> accuracy (with the item counts).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from dataclasses import asdict
+from pathlib import Path
+
+from audiorouter.config import ReasonerConfig
+from audiorouter.contracts import AudioQAItem, ReasonerRequest, ToolResult
+from audiorouter.data.audio_io import decode_audio
+from audiorouter.data.store import iter_items
+from audiorouter.reasoner.memo import build_reasoner
+
+log = logging.getLogger(__name__)
+
+CONDITIONS = ("none", "matching", "all")
+MATCHING_TOOL = {  # the tool whose result answers each family's question
+    "note_name": "pitch", "interval": "pitch", "sweep_direction": "pitch", "note_count": "onsets",
+    "event_count": "onsets", "tempo": "tempo", "chord_quality": "chords", "duration": "segments",
+    "gap_position": "segments", "loudness_compare": "loudness", "brightness_compare": "spectral",
+    "word_count": "transcribe",
+}
+
+
+def tool_evidence(items: list[AudioQAItem], cache_path: Path | None) -> dict[str, list[ToolResult]]:
+    """item id -> every available tool's result (read from / added to ``cache_path``)."""
+    from audiorouter.tools import available_tools, get_tool
+
+    cached = json.loads(cache_path.read_text()) if cache_path and cache_path.is_file() else {}
+    names = available_tools()
+    for item in items:
+        if item.id in cached:
+            continue
+        waveform, sr = decode_audio(item.audio if item.audio is not None else item.audio_path)
+        cached[item.id] = [asdict(get_tool(n).run(waveform, sr)) for n in names]
+    if cache_path:
+        cache_path.write_text(json.dumps(cached))
+    return {i: [ToolResult(**r) for r in results] for i, results in cached.items()}
+
+
+def requests_for(item: AudioQAItem, condition: str, results: list[ToolResult]) -> ReasonerRequest:
+    waveform, sr = decode_audio(item.audio if item.audio is not None else item.audio_path)
+    if condition == "none":
+        evidence = []
+    elif condition == "matching":
+        evidence = [r for r in results if r.tool == MATCHING_TOOL.get(item.task)]
+    else:
+        evidence = list(results)
+    return ReasonerRequest(item.id, waveform, sr, item.question, item.choices, item.answer, evidence)
+
+
+def accuracy_by_family(reasoner, items: list[AudioQAItem], evidence: dict[str, list[ToolResult]],
+                       conditions=CONDITIONS) -> dict[str, dict[str, float]]:
+    """family -> condition -> accuracy; the conditions of one item share a batch."""
+    correct: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    counts: dict[str, int] = defaultdict(int)
+    for item in items:
+        requests = [requests_for(item, c, evidence.get(item.id, [])) for c in conditions]
+        for condition, outcome in zip(conditions, reasoner.answer(requests), strict=True):
+            correct[item.task][condition] += int(bool(outcome.correct))
+        counts[item.task] += 1
+    table = {f: {c: round(correct[f][c] / counts[f], 3) for c in conditions} | {"n": counts[f]}
+             for f in sorted(counts)}
+    total = sum(counts.values())
+    table["ALL"] = {c: round(sum(correct[f][c] for f in counts) / total, 3) for c in conditions} | {"n": total}
+    return table
+
+
+def evaluate(config: ReasonerConfig, data_dir: str | Path, split: str = "test",
+             conditions: tuple[str, ...] = CONDITIONS, evidence_cache: Path | None = None) -> dict:
+    """``{"reasoner", "split", "accuracy": family -> condition -> accuracy}`` for one split."""
+    unknown = [c for c in conditions if c not in CONDITIONS]
+    if unknown:
+        raise ValueError(f"unknown evidence condition {unknown[0]!r}; valid: {', '.join(CONDITIONS)}")
+    items = list(iter_items(data_dir, split))
+    evidence = tool_evidence(items, evidence_cache) if set(conditions) - {"none"} else {}
+    reasoner = build_reasoner(config)
+    table = accuracy_by_family(reasoner, items, evidence, conditions)
+    return {"reasoner": reasoner.reasoner_id, "split": split, "accuracy": table}

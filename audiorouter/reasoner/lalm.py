@@ -1,0 +1,198 @@
+"""The ``lalm`` back-end: transformers audio-language models that hear the waveform.
+
+Supported architectures (by the checkpoint's ``model_type``):
+
+* ``qwen2_audio`` — Qwen2-Audio(-7B-Instruct), ``Qwen2AudioForConditionalGeneration``;
+* ``qwen2_5_omni_thinker`` — Qwen2.5-Omni's thinker; a full ``qwen2_5_omni`` checkpoint is
+  loaded without its talker and its thinker is used.
+
+Inputs are built the way the models' processors build them for audio (their video
+parts need torchvision, which this project does not install): the Whisper feature
+extractor turns each waveform into a 30 s log-mel window (``padding="max_length"``,
+with its attention mask), and the audio placeholder of the ChatML prompt is repeated
+once per audio frame the encoder will produce (``((n_mel - 1) // 2 + 1 - 2) // 2 + 1``).
+A test checks the result against ``Qwen2AudioProcessor``. Audio the feature extractor
+rejects (wrong sample rate, ...) fails that request only.
+
+bf16 on GPU, batched (left padding), the lm_head only at the answer position.
+"score" mode reads each choice's letter after the prompt, or (``score_target: text``)
+scores each choice's text, one sequence per choice; "generate" decodes greedily and
+parses the answer. Unlike ``cascade``, the shared prompt prefix is not reused across
+evidence variants here: the audio tokens come first and each variant re-encodes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from audiorouter.config import ReasonerConfig
+from audiorouter.contracts import ReasonerRequest
+from audiorouter.reasoner.base import Answer, Reasoner, register_reasoner
+from audiorouter.reasoner.loading import resolve_device, resolve_dtype, resolve_model
+from audiorouter.reasoner.prompting import LETTERS, PROMPT_VERSION, chatml, parse_answer, user_message
+from audiorouter.reasoner.scoring import LMScorer, pad_left
+
+AUDIO_TOKEN = "<|AUDIO|>"
+
+
+@dataclass(frozen=True)
+class Architecture:
+    system: str  # the system prompt the model was trained with
+    audio_part: str  # how the user turn carries the audio
+
+
+QWEN2_AUDIO = Architecture("You are a helpful assistant.", "Audio 1: <|audio_bos|><|AUDIO|><|audio_eos|>")
+QWEN_OMNI = Architecture(
+    "You are Qwen, a virtual human developed by the Qwen Team, Alibaba Group, capable of perceiving "
+    "auditory and visual inputs, as well as generating text and speech.",
+    "<|audio_bos|><|AUDIO|><|audio_eos|>",
+)
+ARCHITECTURES = {"qwen2_audio": QWEN2_AUDIO, "qwen2_5_omni_thinker": QWEN_OMNI, "qwen2_5_omni": QWEN_OMNI}
+
+
+def audio_token_count(mel_frames: int) -> int:
+    """Audio tokens the Qwen audio encoders emit for ``mel_frames`` valid mel frames."""
+    return ((mel_frames - 1) // 2 + 1 - 2) // 2 + 1
+
+
+def load_audio_lm(source: str, dtype: torch.dtype, device: torch.device):
+    """(model, tokenizer, feature extractor, architecture) from a path or hub id."""
+    import transformers
+    from transformers import AutoConfig, AutoTokenizer, WhisperFeatureExtractor
+
+    model_type = AutoConfig.from_pretrained(source).model_type
+    if model_type not in ARCHITECTURES:
+        raise ValueError(f"{source}: model type {model_type!r} is not an audio LM this back-end knows "
+                         f"({', '.join(ARCHITECTURES)})")
+    if model_type == "qwen2_audio":
+        model = transformers.Qwen2AudioForConditionalGeneration.from_pretrained(source, dtype=dtype)
+    elif model_type == "qwen2_5_omni":
+        full = transformers.Qwen2_5OmniForConditionalGeneration.from_pretrained(
+            source, dtype=dtype, enable_audio_output=False
+        )
+        model = full.thinker
+    else:
+        model = transformers.Qwen2_5OmniThinkerForConditionalGeneration.from_pretrained(source, dtype=dtype)
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    features = WhisperFeatureExtractor.from_pretrained(source)
+    return model.to(device).eval(), tokenizer, features, ARCHITECTURES[model_type]
+
+
+@dataclass
+class Prepared:
+    """One request turned into model inputs."""
+
+    prompt: str
+    token_ids: list[int]
+    features: np.ndarray  # (n_mels, frames)
+    feature_mask: np.ndarray  # (frames,)
+
+
+@register_reasoner
+class LalmReasoner(Reasoner):
+    name = "lalm"
+    version = "1"
+
+    def __init__(self, config: ReasonerConfig) -> None:
+        super().__init__(config)
+        self.device = resolve_device(config.device)
+        self.dtype = resolve_dtype(config.dtype, self.device)
+        loaded = load_audio_lm(resolve_model(config.model), self.dtype, self.device)
+        self.model, self.tokenizer, self.features, self.architecture = loaded
+        pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+        self.scorer = LMScorer(self.model, pad_id)
+        self.letter_ids = [self.tokenizer.encode(letter, add_special_tokens=False)[0] for letter in LETTERS]
+        text_config = self.model.config.get_text_config()
+        self.context = config.max_prompt_tokens or int(getattr(text_config, "max_position_embeddings", 32768))
+
+    def identity(self) -> str:
+        c = self.config
+        mode = f"{c.answer_mode}-{c.score_target}" if c.answer_mode == "score" else f"generate{c.max_new_tokens}"
+        return f"{c.model}|{mode}|{str(self.dtype).removeprefix('torch.')}|prompt{PROMPT_VERSION}"
+
+    def prepare(self, request: ReasonerRequest, evidence_text: str) -> Prepared | str:
+        """Model inputs for one request, or why it cannot be answered."""
+        user = user_message(
+            request.question, request.choices, evidence_text, self.architecture.audio_part, self.config.score_target
+        )
+        prompt = chatml(self.architecture.system, user)
+        try:
+            extracted = self.features(
+                request.waveform, sampling_rate=request.sample_rate, padding="max_length",
+                return_attention_mask=True, return_tensors="np",
+            )
+        except Exception as exc:  # the extractor raises ValueError/TypeError for unusable audio
+            return f"audio rejected by the processor: {type(exc).__name__}: {exc}"
+        mask = extracted["attention_mask"][0]
+        expanded = prompt.replace(AUDIO_TOKEN, AUDIO_TOKEN * audio_token_count(int(mask.sum())))
+        token_ids = self.tokenizer.encode(expanded, add_special_tokens=False)
+        needed = len(token_ids) + self.extra_tokens(request)
+        if needed > self.context:
+            return f"prompt too long: {needed} tokens, the limit is {self.context}"
+        return Prepared(prompt, token_ids, extracted["input_features"][0], mask)
+
+    def extra_tokens(self, request: ReasonerRequest) -> int:
+        if self.config.answer_mode == "generate":
+            return self.config.max_new_tokens
+        if self.config.score_target == "text":
+            return max(len(self.tokenizer.encode(c, add_special_tokens=False)) for c in request.choices)
+        return 0
+
+    def answer_valid(self, requests: list[ReasonerRequest], evidence_texts: list[str]) -> list[Answer]:
+        prepared = [self.prepare(r, e) for r, e in zip(requests, evidence_texts, strict=True)]
+        answers: list[Answer | None] = [None if isinstance(p, Prepared) else Answer(-1, [], "", error=p) for p in prepared]
+        ready = [i for i, p in enumerate(prepared) if isinstance(p, Prepared)]
+        step = self.config.batch_size
+        for start in range(0, len(ready), step):
+            chunk = ready[start : start + step]
+            run = self.generate if self.config.answer_mode == "generate" else self.score
+            for i, answer in zip(chunk, run([requests[i] for i in chunk], [prepared[i] for i in chunk]), strict=True):
+                answers[i] = answer
+        return [a for a in answers if a is not None]
+
+    def model_inputs(self, token_lists: list[list[int]], items: list[Prepared]) -> dict[str, torch.Tensor]:
+        ids, mask = pad_left(token_lists, self.scorer.pad_id, self.device)
+        features = torch.from_numpy(np.stack([p.features for p in items])).to(self.device, self.dtype)
+        feature_mask = torch.from_numpy(np.stack([p.feature_mask for p in items])).to(self.device)
+        return {"input_ids": ids, "attention_mask": mask, "input_features": features, "feature_attention_mask": feature_mask}
+
+    @torch.inference_mode()
+    def score(self, requests: list[ReasonerRequest], items: list[Prepared]) -> list[Answer]:
+        if self.config.score_target == "letter":
+            hidden = self.model.model(**self.model_inputs([p.token_ids for p in items], items)).last_hidden_state
+            logprobs = self.scorer.logprobs(hidden[:, -1])
+            scores = [logprobs[i, self.letter_ids[: len(r.choices)]].tolist() for i, r in enumerate(requests)]
+        else:
+            scores = [self.score_choice_texts(r, p) for r, p in zip(requests, items, strict=True)]
+        return [Answer(int(np.argmax(s)), s, p.prompt) for s, p in zip(scores, items, strict=True)]
+
+    def score_choice_texts(self, request: ReasonerRequest, item: Prepared) -> list[float]:
+        """Mean log-likelihood of each choice's text after the prompt (one row per choice)."""
+        spans = [self.tokenizer.encode(c, add_special_tokens=False) for c in request.choices]
+        inputs = self.model_inputs([item.token_ids + s for s in spans], [item] * len(spans))
+        hidden = self.model.model(**inputs).last_hidden_state
+        width = hidden.shape[1]
+        scores = []
+        for row, span in enumerate(spans):
+            where = torch.arange(width - len(span) - 1, width - 1, device=hidden.device)
+            targets = torch.tensor(span, device=hidden.device)
+            scores.append(self.scorer.logprobs(hidden[row, where]).gather(1, targets[:, None]).mean().item())
+        return scores
+
+    @torch.inference_mode()
+    def generate(self, requests: list[ReasonerRequest], items: list[Prepared]) -> list[Answer]:
+        inputs = self.model_inputs([p.token_ids for p in items], items)
+        out = self.model.generate(
+            **inputs, max_new_tokens=self.config.max_new_tokens, do_sample=False,
+            pad_token_id=self.scorer.pad_id, eos_token_id=self.tokenizer.eos_token_id,
+        )
+        texts = self.tokenizer.batch_decode(out[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+        answers = []
+        for request, item, text in zip(requests, items, texts, strict=True):
+            chosen = parse_answer(text, request.choices)
+            scores = [1.0 if i == chosen else 0.0 for i in range(len(request.choices))]
+            answers.append(Answer(-1 if chosen is None else chosen, scores, item.prompt, generated=text))
+        return answers

@@ -1,0 +1,118 @@
+"""Outcome memoisation: the reasoner is frozen, so each question is answered once.
+
+``OutcomeMemo`` is a SQLite file (WAL journal, so many processes on one machine read
+while one writes) mapping ``(reasoner_id, item_id, evidence fingerprint)`` to the
+outcome as JSON. ``MemoisedReasoner`` wraps any back-end with the same ``answer``
+signature: hits come from the file, only misses reach the model, and new outcomes
+are stored. Error outcomes are never stored (a failure may be transient), and neither
+are requests without a known item id. On a multi-node cluster put ``memo_path`` on a
+shared file system or give each node its own file.
+
+``build_reasoner(config)`` is what every caller uses: the configured back-end, memoised
+unless ``reasoner.memo_path`` is "".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from dataclasses import asdict
+from pathlib import Path
+
+from audiorouter.config import ReasonerConfig
+from audiorouter.contracts import ReasonerOutcome, ReasonerRequest
+from audiorouter.reasoner.base import Reasoner, build_backend, request_problem
+from audiorouter.reasoner.evidence import evidence_fingerprint, render_evidence
+
+log = logging.getLogger(__name__)
+
+MemoKey = tuple[str, str, str]  # (reasoner_id, item_id, evidence fingerprint)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outcomes (
+    reasoner_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    PRIMARY KEY (reasoner_id, item_id, evidence)
+)
+"""
+
+
+class OutcomeMemo:
+    """Outcomes on disk, shared by every process that opens the same file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()  # one connection, used from Serve's and Ray's threads
+        self._db = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(_SCHEMA)
+        self._db.commit()
+
+    def get_many(self, keys: list[MemoKey]) -> dict[MemoKey, ReasonerOutcome]:
+        found: dict[MemoKey, ReasonerOutcome] = {}
+        with self._lock:
+            for key in dict.fromkeys(keys):
+                row = self._db.execute(
+                    "SELECT outcome FROM outcomes WHERE reasoner_id=? AND item_id=? AND evidence=?", key
+                ).fetchone()
+                if row is not None:
+                    found[key] = ReasonerOutcome(**json.loads(row[0]))
+        return found
+
+    def put_many(self, entries: list[tuple[MemoKey, ReasonerOutcome]]) -> None:
+        rows = [(*key, json.dumps(asdict(outcome))) for key, outcome in entries]
+        with self._lock:
+            self._db.executemany("INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?)", rows)
+            self._db.commit()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM outcomes").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class MemoisedReasoner:
+    """A back-end behind the memo; same ``answer`` and ``reasoner_id`` as the back-end."""
+
+    def __init__(self, backend: Reasoner, memo: OutcomeMemo) -> None:
+        self.backend = backend
+        self.memo = memo
+
+    @property
+    def reasoner_id(self) -> str:
+        return self.backend.reasoner_id
+
+    def key(self, request: ReasonerRequest) -> MemoKey | None:
+        if not isinstance(request.item_id, str) or not request.item_id or request_problem(request):
+            return None  # bad requests go to the back-end, which answers them with an error
+        text = render_evidence(request.evidence, self.backend.config.evidence_token_budget)
+        return (self.reasoner_id, request.item_id, evidence_fingerprint(text))
+
+    def answer(self, requests: list[ReasonerRequest]) -> list[ReasonerOutcome]:
+        keys = [self.key(r) for r in requests]
+        known = self.memo.get_many([k for k in keys if k is not None])
+        missing = [i for i, k in enumerate(keys) if k is None or k not in known]
+        fresh = self.backend.answer([requests[i] for i in missing]) if missing else []
+        by_index = dict(zip(missing, fresh, strict=True))
+        new_entries = {keys[i]: o for i, o in by_index.items() if keys[i] is not None and o.error is None}
+        if new_entries:
+            self.memo.put_many(list(new_entries.items()))
+        log.debug("reasoner memo: %d hits, %d asked", len(requests) - len(missing), len(missing))
+        return [by_index[i] if i in by_index else known[keys[i]] for i in range(len(requests))]
+
+
+def build_reasoner(config: ReasonerConfig) -> Reasoner | MemoisedReasoner:
+    """The configured back-end, memoised unless ``config.memo_path`` is empty."""
+    backend = build_backend(config)
+    if not config.memo_path:
+        return backend
+    return MemoisedReasoner(backend, OutcomeMemo(config.memo_path))

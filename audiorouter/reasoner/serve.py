@@ -1,0 +1,57 @@
+"""A Ray Serve deployment of the reasoner that batches single requests.
+
+    handle = deploy_reasoner(config.reasoner)                  # application "reasoner"
+    outcome = handle.remote(request).result()                  # one ReasonerRequest
+    handle = serve.get_app_handle("reasoner")                  # from any actor or task
+
+Callers send one request at a time; ``@serve.batch`` gathers up to
+``reasoner.serve_max_batch_size`` of them (waiting at most ``serve_batch_wait_s``) into
+one ``answer`` call of the hosted reasoner (memoised, like the actors). The model runs
+in a worker thread so the replica keeps collecting the next batch meanwhile. Replicas:
+``reasoner.num_actors``, each with the actor CPU/GPU shares; Serve restarts failed ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from ray import serve
+
+from audiorouter.config import ReasonerConfig
+from audiorouter.contracts import ReasonerOutcome, ReasonerRequest
+from audiorouter.reasoner.memo import build_reasoner
+
+APP_NAME = "reasoner"
+
+
+@serve.deployment
+class ReasonerDeployment:
+    def __init__(self, config: ReasonerConfig) -> None:
+        self.reasoner = build_reasoner(config)
+        self.answer_batch.set_max_batch_size(config.serve_max_batch_size)
+        self.answer_batch.set_batch_wait_timeout_s(config.serve_batch_wait_s)
+
+    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.01)
+    async def answer_batch(self, requests: list[ReasonerRequest]) -> list[ReasonerOutcome]:
+        return await asyncio.to_thread(self.reasoner.answer, list(requests))
+
+    async def __call__(self, request: ReasonerRequest) -> ReasonerOutcome:
+        return await self.answer_batch(request)
+
+    def reasoner_id(self) -> str:
+        return self.reasoner.reasoner_id
+
+
+def deploy_reasoner(config: ReasonerConfig, app_name: str = APP_NAME):
+    """Run the deployment as application ``app_name`` and return its handle."""
+    app = ReasonerDeployment.options(
+        num_replicas=config.num_actors,
+        ray_actor_options={"num_cpus": config.actor_num_cpus, "num_gpus": config.actor_num_gpus},
+        max_ongoing_requests=max(4 * config.serve_max_batch_size, 32),
+    ).bind(config)
+    return serve.run(app, name=app_name, route_prefix=None)
+
+
+def reasoner_app_handle(app_name: str = APP_NAME):
+    """The handle of a running reasoner application, from any process in the cluster."""
+    return serve.get_app_handle(app_name)

@@ -1,0 +1,217 @@
+"""Speed of the model back-ends' scoring path, as JSON.
+
+CPU (default): SmolLM2-135M through ``cascade``, side by side in one process:
+
+* naive — float32, one request at a time, the full prompt each time;
+* optimised — the shipped path: bf16 where the CPU multiplies it natively, batches,
+  and one KV cache per question shared by its evidence variants (reuse_prefix).
+
+The workload is what training asks: questions of the perception suite, each with
+several evidence variants (no tool, single tools, several tools), ~250-token prompts.
+Also reports the machine's measured matmul peak and the achieved fraction of it.
+
+GPU (``--lalm qwen2_audio|qwen2_5_omni_thinker``): a full-size randomly initialised model
+(weights do not matter for speed) through ``lalm`` in bf16, batched.
+
+    python benchmarks/bench_reasoner.py [--questions 4] [--naive-questions 1] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+
+import torch
+
+from audiorouter.config import ReasonerConfig
+from audiorouter.contracts import ReasonerRequest, ToolResult
+from audiorouter.data.audio_io import decode_audio
+from audiorouter.data.synth import generate_family_items
+from audiorouter.reasoner import build_backend
+
+FAMILIES = ("note_name", "tempo", "loudness_compare", "gap_position")
+EVIDENCE = [  # summaries in the style and length of the real tools
+    ToolResult("loudness", "1", True, "integrated -14.3 LUFS, peak -3.6 dBFS; first sound 0.19-0.61 s -14.2 LUFS; "
+               "second sound 0.71-1.13 s -13.8 LUFS; loudest: second sound by 0.4 dB"),
+    ToolResult("onsets", "1", True, "6 events at 0.22, 0.74, 1.27, 1.79, 2.32, 2.84 s"),
+    ToolResult("pitch", "1", True, "median pitch 415.1 Hz (G#4), voiced 0.20-3.24 s; 6 stable notes: G4 0.20-0.62 s, "
+               "G4 0.72-1.14 s, D#5 1.76-2.20 s, D5 2.30-2.72 s"),
+    ToolResult("segments", "1", True, "6 segments: 0.19-0.61 s, 0.71-1.13 s, 1.24-1.66 s, 1.76-2.19 s, 2.29-2.71 s, "
+               "2.81-3.24 s (2.54 s sounding in total)"),
+    ToolResult("spectral", "1", True, "centroid 1530 Hz (bright), roll-off 2998 Hz; first sound centroid 1389 Hz"),
+    ToolResult("tempo", "1", True, "tempo 114.4 BPM; 6 beats 0.23-2.85 s"),
+]
+WORKLOADS = {  # evidence variants (tool subsets) asked per question
+    "multi_tool_subsets": [[0, 2], [1, 3], [2, 5], [3, 4], [0, 1, 2], [2, 3, 5], [1, 4, 5], [0, 2, 3, 5]],
+    "router_group": [[], [0], [1], [2], [3], [4], [5], [0, 1, 2, 3, 4, 5]],  # no tool, each tool, all
+}
+VARIANTS = WORKLOADS["multi_tool_subsets"]
+
+
+def workload(n_questions: int, variants: list[list[int]] = VARIANTS) -> list[ReasonerRequest]:
+    """``n_questions`` questions x len(variants) evidence variants, variants adjacent."""
+    requests = []
+    per_family = -(-n_questions // len(FAMILIES))
+    items = [it for f in FAMILIES for it in generate_family_items(f, per_family, seed=7)][:n_questions]
+    for item in items:
+        waveform, sr = decode_audio(item.audio)
+        for subset in variants:
+            evidence = [EVIDENCE[i] for i in subset]
+            requests.append(ReasonerRequest(item.id, waveform, sr, item.question, item.choices, item.answer, evidence))
+    return requests
+
+
+def matmul_peak_gflops(dtype: torch.dtype, device: str, n: int = 2048, repeats: int = 5) -> float:
+    a = torch.randn(n, n, dtype=dtype, device=device)
+    b = torch.randn(n, n, dtype=dtype, device=device)
+    best = 0.0
+    for _ in range(repeats):
+        sync(device)
+        start = time.perf_counter()
+        a @ b
+        sync(device)
+        best = max(best, 2 * n**3 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def timed(reasoner, requests: list[ReasonerRequest], one_at_a_time: bool) -> tuple[float, float, list]:
+    """(wall seconds, process CPU seconds, outcomes); CPU time shows work done when
+    other processes share the cores."""
+    reasoner.answer(requests[:2])  # warm-up (kernel selection)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    if one_at_a_time:
+        outcomes = [reasoner.answer([r])[0] for r in requests]
+    else:
+        outcomes = reasoner.answer(requests)
+    return time.perf_counter() - start, time.process_time() - cpu_start, outcomes
+
+
+def prompt_tokens(reasoner, requests: list[ReasonerRequest]) -> list[int]:
+    texts = [o.prompt for o in reasoner.answer(requests)]
+    return [len(reasoner.tokenizer.encode(t, add_special_tokens=False)) for t in texts]
+
+
+def computed_tokens(reasoner, requests: list[ReasonerRequest]) -> int:
+    """Tokens the optimised path runs through the model: each question's shared prefix
+    once, then every variant's own tail."""
+    from audiorouter.reasoner.scoring import ScoringRow, shared_prefix_length
+
+    groups: dict[str, list[ScoringRow]] = {}
+    for outcome in reasoner.answer(requests):
+        tokens = reasoner.tokenizer.encode(outcome.prompt, add_special_tokens=False)
+        groups.setdefault(outcome.item_id, []).append(ScoringRow(tokens, outcome.item_id, [0]))
+    total = 0
+    for rows in groups.values():
+        shared = shared_prefix_length(rows)
+        total += shared + sum(len(r.tokens) - shared for r in rows)
+    return total
+
+
+def cpu_benchmark(args) -> dict:
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    base = dict(backend="cascade", model="smollm2", memo_path="", device="cpu")
+    naive = build_backend(ReasonerConfig(**base, dtype="float32", batch_size=1, reuse_prefix=False))
+    fast = build_backend(ReasonerConfig(**base, dtype="auto", batch_size=args.batch_size, reuse_prefix=True))
+    params = sum(p.numel() for n, p in fast.model.named_parameters() if "embed" not in n)
+    peaks = {"float32": matmul_peak_gflops(torch.float32, "cpu"), "bfloat16": matmul_peak_gflops(torch.bfloat16, "cpu")}
+    result = {
+        "benchmark": "reasoner scoring, SmolLM2-135M via cascade (letter scoring)",
+        "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+                    "load_avg_1m_before": round(os.getloadavg()[0], 2)},
+        "non_embedding_params": params,
+        "matmul_peak_gflops": {k: round(v, 1) for k, v in peaks.items()},
+    }
+    for name, variants in WORKLOADS.items():
+        result[name] = compare(naive, fast, variants, args, 2 * params, peaks)
+    result["machine"]["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
+    result["matmul_peak_gflops_after"] = {
+        "float32": round(matmul_peak_gflops(torch.float32, "cpu"), 1),
+        "bfloat16": round(matmul_peak_gflops(torch.bfloat16, "cpu"), 1),
+    }
+    return result
+
+
+def compare(naive, fast, variants, args, flops_per_token: int, peaks: dict) -> dict:
+    """Naive and optimised paths on one workload, alternating for ``args.rounds`` rounds and
+    keeping each path's fastest round (other processes share this machine's cores)."""
+    requests = workload(args.questions, variants)
+    naive_requests = requests[: args.naive_questions * len(variants)]
+    naive_runs, fast_runs = [], []
+    for _ in range(args.rounds):
+        naive_runs.append(timed(naive, naive_requests, one_at_a_time=True))
+        fast_runs.append(timed(fast, requests, one_at_a_time=False))
+    naive_s, naive_cpu, naive_out = min(naive_runs, key=lambda run: run[0])
+    fast_s, fast_cpu, fast_out = min(fast_runs, key=lambda run: run[0])
+    lengths = prompt_tokens(fast, requests)
+    fast_dtype = str(fast.dtype).removeprefix("torch.")
+    naive_gflops = sum(lengths[: len(naive_requests)]) * flops_per_token / naive_s / 1e9
+    fast_gflops = computed_tokens(fast, requests) * flops_per_token / fast_s / 1e9
+    return {
+        "questions": args.questions, "variants_per_question": len(variants),
+        "mean_prompt_tokens": round(sum(lengths) / len(lengths), 1),
+        "naive": {"dtype": "float32", "batch": 1, "reuse_prefix": False, "requests": len(naive_requests),
+                  "seconds": round(naive_s, 2), "cpu_seconds": round(naive_cpu, 2),
+                  "seconds_all_rounds": [round(run[0], 2) for run in naive_runs],
+                  "requests_per_s": round(len(naive_requests) / naive_s, 2),
+                  "achieved_gflops": round(naive_gflops, 1),
+                  "fraction_of_matmul_peak": round(naive_gflops / peaks["float32"], 3)},
+        "optimised": {"dtype": fast_dtype, "batch": args.batch_size, "reuse_prefix": True,
+                      "requests": len(requests), "seconds": round(fast_s, 2), "cpu_seconds": round(fast_cpu, 2),
+                      "seconds_all_rounds": [round(run[0], 2) for run in fast_runs],
+                      "requests_per_s": round(len(requests) / fast_s, 2),
+                      "achieved_gflops_on_computed_tokens": round(fast_gflops, 1),
+                      "fraction_of_matmul_peak": round(fast_gflops / peaks[fast_dtype], 3)},
+        "speedup": round((len(requests) / fast_s) / (len(naive_requests) / naive_s), 1),
+        "same_choice_as_naive": f"{agreeing(naive_out, fast_out)}/{len(naive_out)}",
+    }
+
+
+def agreeing(naive_out: list, fast_out: list) -> int:
+    """How many of the naive path's requests got the same choice on the fast path."""
+    return sum(a.chosen_index == b.chosen_index for a, b in zip(naive_out, fast_out[: len(naive_out)], strict=True))
+
+
+def gpu_benchmark(args) -> dict:
+    from audiorouter.reasoner.synthetic_models import save_synthetic_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = save_synthetic_model(args.lalm, tmp, size="full", dtype=torch.bfloat16)
+        config = ReasonerConfig(backend="lalm", model=str(path), memo_path="", dtype="bfloat16", device="cuda",
+                                batch_size=args.batch_size)
+        reasoner = build_backend(config)
+        requests = workload(args.questions)
+        seconds, _, outcomes = timed(reasoner, requests, one_at_a_time=False)
+    params = sum(p.numel() for p in reasoner.model.parameters())
+    return {
+        "benchmark": f"reasoner scoring, full-size random {args.lalm} via lalm (bf16, letter scoring)",
+        "device": torch.cuda.get_device_name(0), "params": params, "requests": len(requests),
+        "batch": args.batch_size, "seconds": round(seconds, 2), "requests_per_s": round(len(requests) / seconds, 2),
+        "errors": sum(o.error is not None for o in outcomes),
+        "matmul_peak_gflops_bf16": round(matmul_peak_gflops(torch.bfloat16, "cuda", n=8192), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=4, help="questions (x8 evidence variants), optimised path")
+    parser.add_argument("--naive-questions", type=int, default=1, help="questions (x8 variants) for the naive path")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; the fastest of each path counts")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: one per core)")
+    parser.add_argument("--lalm", choices=["qwen2_audio", "qwen2_5_omni_thinker"], help="GPU: time lalm instead")
+    args = parser.parse_args()
+    result = gpu_benchmark(args) if args.lalm else cpu_benchmark(args)
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""The cascade back-end end to end on a tiny random causal LM (CPU)."""
+
+import numpy as np
+import pytest
+import torch
+from reasoner_helpers import model_config, pitch_result, request, tone
+
+from audiorouter.contracts import ToolResult
+from audiorouter.reasoner import build_backend
+from audiorouter.reasoner.cascade import describe_audio
+from audiorouter.reasoner.scoring import LMScorer, ScoringRow
+
+
+@pytest.fixture(scope="module")
+def cascade(tiny_checkpoints):
+    return build_backend(model_config("cascade", tiny_checkpoints["causal_lm"]))
+
+
+def variants(item_id="q1"):
+    """Evidence variants of one question, as a router's rollouts produce them."""
+    tempo = ToolResult("tempo", "1", True, "tempo 120 BPM")
+    broken = ToolResult("onsets", "1", False, error="timed out")
+    return [request(item_id, evidence=e) for e in ([], [pitch_result()], [pitch_result(), tempo], [tempo, broken])]
+
+
+def test_describe_audio_is_coarse_and_fixed():
+    text = describe_audio(tone(2.0), 16_000)
+    assert text == "Audio clip: 2.0 s long, loud (average level -13 dBFS, peak -10 dBFS), mostly tonal."
+    noise = np.random.default_rng(0).normal(0, 0.3, 16_000).astype(np.float32)
+    assert "mostly noisy" in describe_audio(noise, 16_000)
+    assert describe_audio(tone(2.0), 16_000) == text
+
+
+def test_scores_every_choice_and_prompt_carries_description_and_evidence(cascade):
+    outcomes = cascade.answer(variants())
+    for outcome in outcomes:
+        assert outcome.error is None and len(outcome.scores) == 4
+        assert outcome.chosen_index == int(np.argmax(outcome.scores))
+        assert all(s <= 0 for s in outcome.scores)  # log-probabilities
+        assert "Audio clip: 1.0 s long" in outcome.prompt
+    assert "- pitch: median pitch A4" in outcomes[1].prompt and "Tool evidence" not in outcomes[0].prompt
+    assert "- onsets: ERROR: timed out" in outcomes[3].prompt
+
+
+def test_deterministic_across_calls_and_batch_mates(cascade):
+    alone = cascade.answer([variants()[2]])[0]
+    together = cascade.answer(variants() + variants("q2"))[2]
+    assert alone.chosen_index == together.chosen_index
+    np.testing.assert_allclose(alone.scores, together.scores, atol=1e-4)
+
+
+@pytest.mark.parametrize("target", ["letter", "text"])
+def test_shared_prefix_reuse_gives_the_same_scores(tiny_checkpoints, target):
+    fast = build_backend(model_config("cascade", tiny_checkpoints["causal_lm"], score_target=target))
+    slow = build_backend(model_config("cascade", tiny_checkpoints["causal_lm"], score_target=target,
+                                      reuse_prefix=False, batch_size=1))
+    batch = variants("q1") + variants("q2")[:2]
+    for a, b in zip(fast.answer(batch), slow.answer(batch), strict=True):
+        np.testing.assert_allclose(a.scores, b.scores, atol=1e-4)
+        assert a.chosen_index == b.chosen_index
+
+
+def test_prefix_reuse_computes_the_shared_prefix_once(cascade, monkeypatch):
+    import audiorouter.reasoner.scoring as scoring
+
+    seen = []
+    real = cascade.scorer.prefix_states
+    monkeypatch.setattr(cascade.scorer, "prefix_states", lambda prefixes, bs: seen.append(prefixes) or real(prefixes, bs))
+    cascade.answer(variants())
+    assert len(seen) == 1 and len(seen[0]) == 1  # one prefix for the four variants of one question
+    assert "Tool evidence" not in cascade.tokenizer.decode(seen[0][0])
+    rows = [ScoringRow([1, 2, 3, 4], "g", [7]), ScoringRow([1, 2, 5], "g", [7])]
+    assert scoring.shared_prefix_length(rows) == 2
+
+
+def test_generation_mode_answers_or_says_it_named_no_choice(tiny_checkpoints):
+    reasoner = build_backend(model_config("cascade", tiny_checkpoints["causal_lm"], answer_mode="generate"))
+    outcome = reasoner.answer([request()])[0]
+    assert outcome.error is None and isinstance(outcome.generated, str)
+    assert outcome.chosen_index in (-1, 0, 1, 2, 3) and sum(outcome.scores) in (0.0, 1.0)
+    assert "generate4" in reasoner.reasoner_id
+
+
+def make_certain_of(reasoner, letter: str) -> None:
+    """An easy case for a tiny model: replace its head by one that always prefers ``letter``."""
+    lm = reasoner.model
+    head = torch.nn.Linear(lm.config.hidden_size, lm.config.vocab_size, bias=True)
+    torch.nn.init.zeros_(head.weight)
+    torch.nn.init.zeros_(head.bias)
+    with torch.no_grad():
+        head.bias[reasoner.tokenizer.encode(letter, add_special_tokens=False)[0]] = 10.0
+    lm.set_output_embeddings(head)
+    reasoner.scorer = LMScorer(lm, reasoner.scorer.pad_id)
+
+
+@pytest.mark.parametrize("letter, index", [("A", 0), ("C", 2)])
+def test_scoring_and_generation_agree_on_easy_cases(tiny_checkpoints, letter, index):
+    reasoner = build_backend(model_config("cascade", tiny_checkpoints["causal_lm"], max_new_tokens=1))
+    make_certain_of(reasoner, letter)
+    easy = [request("e1", answer=None), request("e2", question="Name the pitch.", evidence=[pitch_result()])]
+    scored = reasoner.answer(easy)
+    reasoner.config.answer_mode = "generate"
+    generated = reasoner.answer(easy)
+    assert [o.chosen_index for o in scored] == [o.chosen_index for o in generated] == [index, index]
+    assert [o.generated for o in generated] == [letter, letter]

@@ -1,0 +1,60 @@
+"""Hosting on Ray (one local Ray session for this module): named actors and Serve."""
+
+import pytest
+import ray
+from reasoner_helpers import model_config, pitch_result, request
+
+from audiorouter.reasoner.actor import answer_with_actors, reasoner_actors, start_reasoner_actors
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    from ray import serve
+
+    serve.shutdown()
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def config(tiny_checkpoints, tmp_path_factory):
+    memo = tmp_path_factory.mktemp("memo") / "memo.sqlite"
+    return model_config("cascade", tiny_checkpoints["causal_lm"], memo_path=str(memo), actor_num_cpus=0.5)
+
+
+@ray.remote(num_cpus=0)
+class Caller:
+    """Another actor that finds the reasoner by name."""
+
+    def via_actor(self, name, requests):
+        return ray.get(ray.get_actor(name).answer.remote(requests))
+
+    def via_serve(self, app_name, requests):
+        from ray import serve
+
+        handle = serve.get_app_handle(app_name)
+        responses = [handle.remote(r) for r in requests]  # sent together: Serve batches them
+        return [response.result() for response in responses]
+
+
+def test_named_actor_answers_other_actors_and_restarts(ray_session, config):
+    handles = start_reasoner_actors(config, prefix="test-reasoner")
+    assert ray.get(handles[0].reasoner_id.remote()).startswith("cascade-v1/")
+    caller = Caller.remote()
+    outcomes = ray.get(caller.via_actor.remote("test-reasoner-0", [request("a"), request("b", choices=[])]))
+    assert outcomes[0].error is None and "no choices" in outcomes[1].error
+    ray.kill(reasoner_actors(1, prefix="test-reasoner")[0], no_restart=False)  # a crash: Ray restarts it
+    again = answer_with_actors(handles, [request("a"), request("c", evidence=[pitch_result()])], batch_size=1)
+    assert again[0].scores == outcomes[0].scores and again[1].error is None
+
+
+def test_serve_deployment_batches_and_answers_from_another_actor(ray_session, config):
+    from audiorouter.reasoner.serve import deploy_reasoner
+
+    handle = deploy_reasoner(config, app_name="test-reasoner-app")
+    assert handle.reasoner_id.remote().result().startswith("cascade-v1/")
+    requests = [request(f"s{i}", evidence=[pitch_result()] if i % 2 else []) for i in range(6)]
+    outcomes = ray.get(Caller.remote().via_serve.remote("test-reasoner-app", requests))
+    assert [o.item_id for o in outcomes] == [r.item_id for r in requests]
+    assert all(o.error is None and len(o.scores) == 4 for o in outcomes)

@@ -1,0 +1,19 @@
+"""``audiorouter reason eval`` on a tiny suite with a tiny cascade model."""
+
+import json
+
+from audiorouter.cli.main import main
+from audiorouter.config import SynthConfig
+from audiorouter.data.synth import synthesize_dataset
+
+
+def test_reason_eval_prints_accuracy_per_family(tmp_path, tiny_checkpoints, capsys):
+    data = tmp_path / "suite"
+    synthesize_dataset(SynthConfig(n=12, seed=3, families=["tempo", "duration"], workers=1), data, progress=False)
+    overrides = ["reasoner.backend=cascade", f"reasoner.model={tiny_checkpoints['causal_lm']}",
+                 "reasoner.memo_path=", "reasoner.dtype=float32", "reasoner.device=cpu"]
+    argv = [arg for o in overrides for arg in ("--set", o)]
+    assert main([*argv, "reason", "eval", str(data), "--split", "test", "--conditions", "none"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["reasoner"].startswith("cascade-v1/") and set(report["accuracy"]) == {"tempo", "duration", "ALL"}
+    assert report["accuracy"]["ALL"]["n"] == 2 and 0.0 <= report["accuracy"]["ALL"]["none"] <= 1.0
