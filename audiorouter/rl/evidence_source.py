@@ -1,0 +1,151 @@
+"""Rewards from the real pipeline: tool results as evidence, outcomes from the reasoner.
+
+``EvidenceRewardSource`` runs in every rollout worker. Per env-runner step it makes one
+batched reasoner call for all its (item, tool subset) pairs plus the no-evidence
+baselines it has not seen yet:
+
+* Evidence comes from the content-addressed tool cache, which the driver fills with the
+  tool-executor pool before training (``prepare_evidence``); a result missing from the
+  cache is computed in place by the same tool code, so nothing is ever skipped.
+* Outcomes come from the named reasoner actors (``reasoner-0``, ...), which
+  memoise on disk; the source also keeps the outcomes it has seen in memory
+  (``local_memo``), so a repeated (item, subset) costs no call at all. A dead reasoner
+  actor is restarted by Ray; calls that fail meanwhile are retried.
+
+It pickles small (paths, ids, names) and opens everything lazily in the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from audiorouter.config import ReasonerConfig, ToolsConfig
+from audiorouter.contracts import ReasonerOutcome, ReasonerRequest
+from audiorouter.data.audio_io import decode_audio
+from audiorouter.data.store import iter_items
+from audiorouter.rl.rewards import Outcome, OutcomeRewardSource, ToolCost
+
+log = logging.getLogger(__name__)
+RETRIES = 5
+
+
+@dataclass
+class LoadedItem:
+    waveform: object  # np.ndarray, float32 mono
+    sample_rate: int
+    question: str
+    choices: list[str]
+    answer: str
+
+
+@dataclass
+class EvidenceSourceSpec:
+    """Everything a worker needs to rebuild the source (all small and picklable)."""
+
+    data_dir: str
+    splits: tuple[str, ...]
+    item_ids: tuple[str, ...]
+    tools: ToolsConfig
+    reasoner: ReasonerConfig
+    use_actors: bool = True  # False: answer in this process (tests, quick runs)
+    local_memo: bool = True
+    counters: Counter = field(default_factory=Counter)
+
+
+class EvidenceRewardSource(OutcomeRewardSource):
+    def __init__(self, spec: EvidenceSourceSpec, reward: str = "relative", cost: ToolCost | None = None) -> None:
+        super().__init__(reward, cost)
+        self.spec = spec
+        self._items: dict[str, LoadedItem] | None = None
+        self._runner = None
+        self._reasoner = None
+        self._seen: dict[tuple[str, tuple[str, ...]], bool] = {}
+        self.counters: Counter = Counter()
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.update(_items=None, _runner=None, _reasoner=None, _seen={}, counters=Counter())
+        return state
+
+    # ------------------------------------------------------------------ lazily opened
+
+    def items(self) -> dict[str, LoadedItem]:
+        if self._items is None:
+            wanted = set(self.spec.item_ids)
+            self._items = {}
+            for split in self.spec.splits:
+                for item in iter_items(self.spec.data_dir, split):
+                    if item.id in wanted:
+                        wave, sr = decode_audio(item.audio)
+                        self._items[item.id] = LoadedItem(wave, sr, item.question, item.choices, item.answer)
+            missing = wanted - set(self._items)
+            if missing:
+                raise KeyError(f"{len(missing)} training items not found under {self.spec.data_dir}: {sorted(missing)[:3]}")
+        return self._items
+
+    def runner(self):
+        if self._runner is None:
+            import audiorouter.tools  # noqa: F401  (registers the tools in this process)
+            from audiorouter.tools import ToolRunner
+
+            self._runner = ToolRunner.from_config(self.spec.tools)
+        return self._runner
+
+    def ask(self, requests: list[ReasonerRequest]) -> list[ReasonerOutcome]:
+        """The reasoner's outcomes: named actors (retried while one restarts) or local."""
+        self.counters["reasoner_requests"] += len(requests)
+        if not self.spec.use_actors:
+            if self._reasoner is None:
+                from audiorouter.reasoner import build_reasoner
+
+                self._reasoner = build_reasoner(self.spec.reasoner)
+            return self._reasoner.answer(requests)
+        from ray.exceptions import RayActorError
+
+        from audiorouter.reasoner.actor import answer_with_actors, reasoner_actors
+
+        for attempt in range(RETRIES):
+            try:
+                handles = reasoner_actors(self.spec.reasoner.num_actors)
+                return answer_with_actors(handles, requests, self.spec.reasoner.batch_size * 4)
+            except (RayActorError, ValueError) as exc:  # ValueError: name not (yet) registered
+                log.warning("reasoner actors unavailable (%s); retry %d/%d", exc, attempt + 1, RETRIES)
+                self.counters["reasoner_retries"] += 1
+                time.sleep(1.0 + attempt)
+        raise RuntimeError(f"reasoner actors still unavailable after {RETRIES} tries")
+
+    # ------------------------------------------------------------------ rewards
+
+    def outcomes(self, item_ids: list[str], subsets: list[tuple[str, ...]]) -> list[Outcome]:
+        pairs = [(i, tuple(sorted(s))) for i, s in zip(item_ids, subsets, strict=True)]
+        needed = {(i, ()) for i in item_ids} | set(pairs)
+        todo = [p for p in sorted(needed) if not (self.spec.local_memo and p in self._seen)]
+        self.counters["pairs"] += len(pairs)
+        self.counters["local_memo_hits"] += len(needed) - len(todo)
+        if todo:
+            outcomes = self.ask([self.request(item_id, subset) for item_id, subset in todo])
+            for pair, outcome in zip(todo, outcomes, strict=True):
+                if outcome.error:
+                    log.warning("reasoner could not answer %s with %s: %s", pair[0], pair[1], outcome.error)
+                    self.counters["reasoner_errors"] += 1
+                self._seen[pair] = bool(outcome.correct)
+        results = [Outcome(self._seen[p], self._seen[(p[0], ())]) for p in pairs]
+        if not self.spec.local_memo:
+            self._seen.clear()
+        return results
+
+    def request(self, item_id: str, subset: Sequence[str]) -> ReasonerRequest:
+        item = self.items()[item_id]
+        evidence = self.runner().run(item.waveform, item.sample_rate, list(subset)) if subset else []
+        return ReasonerRequest(item_id, item.waveform, item.sample_rate, item.question, item.choices,
+                               item.answer, evidence)
+
+    def stats(self) -> dict[str, float]:
+        stats = {k: float(v) for k, v in self.counters.items()}
+        if self._runner is not None and self._runner.cache is not None:
+            stats.update({f"tool_cache_{k}": float(v) for k, v in self._runner.cache.stats().items()})
+        return stats

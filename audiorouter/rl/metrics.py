@@ -1,0 +1,105 @@
+"""Per-iteration router metrics: logged on the rollout workers, read in the driver.
+
+``RouterMetricsCallback.on_sample_end`` sums, over the episodes a worker just sampled,
+what the environment's infos say (correct with/without evidence, tools called, cost)
+and the worker's reward-call counters, under ``env_runners/router/...``. RLlib adds
+the sums of all workers; ``IterationMetrics.from_result`` turns them into rates.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from ray.rllib.callbacks.callbacks import RLlibCallback
+
+KEY = "router"
+
+
+class RouterMetricsCallback(RLlibCallback):
+    def on_sample_end(self, *, env_runner: Any = None, metrics_logger: Any = None, samples: Any = None, **kwargs):
+        counts: Counter[tuple[str, ...]] = Counter()
+        items = []
+        for episode in samples or []:
+            if len(episode) == 0:
+                continue
+            info = episode.get_infos(-1)
+            if "item_id" not in info:
+                continue
+            tools = [t for t in str(info["tools"]).split("+") if t]
+            counts[("episodes",)] += 1
+            counts[("reward",)] += float(episode.get_return())
+            counts[("correct_with",)] += int(info["correct_with"])
+            counts[("correct_without",)] += int(info["correct_without"])
+            counts[("tools_called",)] += len(tools)
+            counts[("cost",)] += float(info["cost"])
+            counts.update(("calls", t) for t in tools)
+            items.append(str(info["item_id"]))
+        counts.update(_counter_deltas(env_runner))
+        for name, value in counts.items():
+            metrics_logger.log_value((KEY, *name), float(value), reduce="sum")
+        metrics_logger.log_value((KEY, "item_ids"), items, reduce="item_series")
+
+
+def _counter_deltas(env_runner: Any) -> dict[tuple[str, ...], float]:
+    """Growth since the last report of the env's reward calls and the source's counters."""
+    env = getattr(getattr(env_runner, "env", None), "unwrapped", None)
+    if env is None or not hasattr(env, "reward_calls"):
+        return {}
+    now = {("reward_calls",): float(env.reward_calls)}
+    now.update({("source", k): float(v) for k, v in env.env_spec.reward_source.stats().items()})
+    before = getattr(env, "_reported_counters", {})
+    env._reported_counters = now
+    return {k: v - before.get(k, 0.0) for k, v in now.items()}
+
+
+@dataclass
+class IterationMetrics:
+    """What one training iteration did, as rates over its episodes."""
+
+    iteration: int
+    episodes: int
+    mean_reward: float
+    accuracy: float  # correct with the routed evidence, on this iteration's items
+    no_tool_accuracy: float  # correct without evidence, on the same items
+    mean_tools: float  # tools called per item
+    mean_cost: float
+    tool_call_rate: dict[str, float]  # per tool: fraction of items it was called for
+    unique_items_seen: int  # since training started
+    reward_calls: int  # batched RewardSource calls (one per rollout-worker step)
+    env_steps_per_s: float  # episodes (= env steps) of the iteration / its wall time (sample + learn)
+    source_stats: dict[str, float] = field(default_factory=dict)  # RewardSource.stats() growth
+    learner: dict[str, float] = field(default_factory=dict)  # loss terms of the update
+
+    @classmethod
+    def from_result(
+        cls, result: dict, iteration: int, seen: set[str], tools: tuple[str, ...], wall_s: float
+    ) -> IterationMetrics:
+        """Read one ``Algorithm.train()`` result; adds this iteration's items to ``seen``."""
+        sums = result.get("env_runners", {}).get(KEY, {})
+        for chunk in sums.get("item_ids", []) or []:
+            seen.update(chunk if isinstance(chunk, list) else [chunk])
+        n = max(1.0, float(sums.get("episodes", 0.0)))
+        calls = sums.get("calls", {})
+        return cls(
+            iteration=iteration,
+            episodes=int(sums.get("episodes", 0)),
+            mean_reward=float(sums.get("reward", 0.0)) / n,
+            accuracy=float(sums.get("correct_with", 0.0)) / n,
+            no_tool_accuracy=float(sums.get("correct_without", 0.0)) / n,
+            mean_tools=float(sums.get("tools_called", 0.0)) / n,
+            mean_cost=float(sums.get("cost", 0.0)) / n,
+            tool_call_rate={t: float(calls.get(t, 0.0)) / n for t in tools},
+            unique_items_seen=len(seen),
+            reward_calls=int(sums.get("reward_calls", 0)),
+            env_steps_per_s=float(sums.get("episodes", 0.0)) / max(wall_s, 1e-9),
+            source_stats={k: float(v) for k, v in sums.get("source", {}).items()},
+            learner=_learner_scalars(result),
+        )
+
+
+def _learner_scalars(result: dict) -> dict[str, float]:
+    module = result.get("learners", {}).get("default_policy", {})
+    keep = ("policy_loss", "vf_loss", "entropy", "mean_kl_loss", "informative_fraction", "clip_fraction")
+    return {k: float(module[k]) for k in keep if k in module}

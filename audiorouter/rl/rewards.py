@@ -1,0 +1,123 @@
+"""Rewards of one routing decision, and the interface the environment scores through.
+
+The environment makes ONE call per vector step for all its sub-environments::
+
+    infos = source.rewards(item_ids, subsets)     # list[RewardInfo], one per pair
+
+A ``RewardSource`` is anything with that method; it must pickle: it travels to the
+rollout workers inside the env config (each worker gets its own copy) and is saved with
+RLlib checkpoints. So it holds names and paths (e.g. named Ray actors, looked up on
+first use) rather than open handles, and opens heavier resources lazily. ``OutcomeRewardSource`` is the usual base: it asks a subclass
+for the reasoner's outcomes with and without the routed evidence and turns them into
+rewards with a registered reward function and the per-tool cost.
+
+Reward functions (registry ``REWARDS``; signature ``(correct_with, correct_without) -> float``):
+
+* ``relative`` = correct(with routed evidence) - correct(without evidence)
+* ``absolute`` = correct(with routed evidence)
+
+Each minus the cost of the tools called: ``cost = sum_t weight * mean_latency_s[t]``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+RewardFn = Callable[[bool, bool], float]
+
+
+def relative_reward(correct_with: bool, correct_without: bool) -> float:
+    return float(correct_with) - float(correct_without)
+
+
+def absolute_reward(correct_with: bool, correct_without: bool) -> float:
+    return float(correct_with)
+
+
+REWARDS: dict[str, RewardFn] = {"relative": relative_reward, "absolute": absolute_reward}
+
+
+def register_reward(name: str, fn: RewardFn) -> RewardFn:
+    if name in REWARDS:
+        raise ValueError(f"reward {name!r} is already registered")
+    REWARDS[name] = fn
+    return fn
+
+
+def get_reward(name: str) -> RewardFn:
+    if name not in REWARDS:
+        raise ValueError(f"reward {name!r} unknown; valid: {', '.join(REWARDS)}")
+    return REWARDS[name]
+
+
+@dataclass(frozen=True)
+class ToolCost:
+    """Latency-weighted tool cost: each tool called costs ``weight * mean_latency_s[tool]``."""
+
+    weight: float = 0.0
+    mean_latency_s: dict[str, float] = field(default_factory=dict)
+
+    def __call__(self, tools: Sequence[str]) -> float:
+        if self.weight == 0.0:
+            return 0.0
+        missing = [t for t in tools if t not in self.mean_latency_s]
+        if missing:
+            raise KeyError(f"no mean latency for tools {missing}; known: {sorted(self.mean_latency_s)}")
+        return self.weight * sum(self.mean_latency_s[t] for t in tools)
+
+
+@dataclass
+class RewardInfo:
+    """The reward of one (item, tool subset) and what it was made of."""
+
+    reward: float
+    correct_with: bool  # the reasoner's outcome with the routed evidence
+    correct_without: bool  # ... and with no evidence
+    tools_called: tuple[str, ...]
+    cost: float  # already subtracted from ``reward``
+
+
+@dataclass
+class Outcome:
+    """The reasoner's correctness for one (item, subset), with and without evidence."""
+
+    correct_with: bool
+    correct_without: bool
+
+
+class RewardSource(abc.ABC):
+    """Scores routing decisions in batches (one call per env-runner step)."""
+
+    @abc.abstractmethod
+    def rewards(self, item_ids: list[str], subsets: list[tuple[str, ...]]) -> list[RewardInfo]:
+        """One ``RewardInfo`` per (item id, tool subset) pair, in order."""
+
+    def stats(self) -> dict[str, float]:
+        """Monotone counters for metrics (e.g. reasoner calls made, served from memo)."""
+        return {}
+
+
+class OutcomeRewardSource(RewardSource):
+    """A reward source built on outcomes; subclasses implement ``outcomes``."""
+
+    def __init__(self, reward: str = "relative", cost: ToolCost | None = None) -> None:
+        self.reward_name = reward
+        self.reward_fn = get_reward(reward)
+        self.cost = cost or ToolCost()
+
+    @abc.abstractmethod
+    def outcomes(self, item_ids: list[str], subsets: list[tuple[str, ...]]) -> list[Outcome]:
+        """The reasoner's outcomes with and without the routed evidence, batched."""
+
+    def rewards(self, item_ids: list[str], subsets: list[tuple[str, ...]]) -> list[RewardInfo]:
+        if len(item_ids) != len(subsets):
+            raise ValueError(f"{len(item_ids)} item ids but {len(subsets)} subsets")
+        outcomes = self.outcomes(item_ids, subsets)
+        return [self.score(o, s) for o, s in zip(outcomes, subsets, strict=True)]
+
+    def score(self, outcome: Outcome, subset: tuple[str, ...]) -> RewardInfo:
+        cost = self.cost(subset)
+        reward = self.reward_fn(outcome.correct_with, outcome.correct_without) - cost
+        return RewardInfo(reward, outcome.correct_with, outcome.correct_without, tuple(subset), cost)

