@@ -1,0 +1,72 @@
+"""Experiment tracking with MLflow, from the driver only.
+
+Default store: a sqlite tracking database plus an artifacts folder under ``runs/``
+(MLflow 3 refuses the plain file store); any tracking URI works by config. A resumed
+run continues the same MLflow run (its id is kept in the run's state file).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from mlflow.tracking import MlflowClient
+
+from audiorouter.config import TrackingConfig
+
+log = logging.getLogger(__name__)
+MAX_PARAM_CHARS = 6000
+
+
+def tracking_uri(config: TrackingConfig) -> str:
+    """``sqlite:///abs/path`` for a plain path; URIs (``http://``, ``sqlite://``) as given."""
+    uri = config.tracking_uri
+    if "://" in uri:
+        return uri
+    path = Path(uri).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+class Tracker:
+    """One MLflow run: params once, metrics per step, artifacts."""
+
+    def __init__(self, config: TrackingConfig, run_name: str, run_id: str | None = None) -> None:
+        mlflow.set_tracking_uri(tracking_uri(config))
+        self.client = MlflowClient()
+        experiment = self.client.get_experiment_by_name(config.experiment)
+        if experiment is None:
+            artifacts = Path(config.artifact_dir).resolve()
+            artifacts.mkdir(parents=True, exist_ok=True)
+            experiment_id = self.client.create_experiment(config.experiment, artifact_location=artifacts.as_uri())
+        else:
+            experiment_id = experiment.experiment_id
+        if run_id is None:
+            run_id = self.client.create_run(experiment_id, run_name=run_name).info.run_id
+        self.run_id = run_id
+        self.uri = tracking_uri(config)
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        existing = self.client.get_run(self.run_id).data.params
+        for key, value in params.items():
+            text = str(value)[:MAX_PARAM_CHARS]
+            if key not in existing:  # a resumed run already has them (and MLflow forbids changes)
+                self.client.log_param(self.run_id, key, text)
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        for key, value in metrics.items():
+            if value is not None and math.isfinite(float(value)):
+                self.client.log_metric(self.run_id, key, float(value), step=step)
+
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
+        path = Path(path)
+        if path.is_dir():
+            self.client.log_artifacts(self.run_id, str(path), artifact_path)
+        else:
+            self.client.log_artifact(self.run_id, str(path), artifact_path)
+
+    def finish(self, status: str = "FINISHED") -> None:
+        self.client.set_terminated(self.run_id, status)

@@ -1,0 +1,1 @@
+"""The training driver (driver.py) and the phases it runs: evidence, evaluation."""

@@ -1,0 +1,164 @@
+"""The training driver: build, train for N iterations, evaluate, save.
+
+    report = TrainingRun(load_config("configs/quickstart.yaml")).run()
+
+One method per phase. Everything a run writes is under ``run.out_dir/run.name``:
+``state.json`` (iteration, MLflow run id), ``metrics.jsonl``, ``checkpoints/iter-N``,
+``report.json`` and plots; the same files go to MLflow. ``resume=True`` continues
+from the last checkpoint with the same iteration count and the same MLflow run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import ray
+from tqdm import tqdm
+
+from audiorouter.config import Config, flatten
+from audiorouter.data.store import iter_items, split_files
+from audiorouter.data.synth import synthesize_dataset
+from audiorouter.evaluation.report import EvaluationReport
+from audiorouter.rl.evidence_source import EvidenceRewardSource, EvidenceSourceSpec
+from audiorouter.rl.rewards import ToolCost
+from audiorouter.rl.trainer import RouterTrainer, pick_training_items
+from audiorouter.router.features import FeatureSpec, featurize
+from audiorouter.tracking.mlflow_tracker import Tracker
+from audiorouter.training.evaluate_router import evaluate_router
+from audiorouter.training.evidence import mean_latency_s, prepare_evidence
+
+log = logging.getLogger(__name__)
+
+
+def start_ray() -> None:
+    """Join the cluster named by ``RAY_ADDRESS`` (ray job submit), else start a local one."""
+    if not ray.is_initialized():
+        if not os.environ.get("RAY_ADDRESS"):
+            os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private, loopback-only session
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+
+
+class TrainingRun:
+    def __init__(self, config: Config, resume: bool = False) -> None:
+        self.config = config
+        self.resume = resume
+        self.dir = Path(config.run.out_dir) / config.run.name
+        self.state_path = self.dir / "state.json"
+        self.history: list[dict] = []
+
+    def run(self) -> EvaluationReport:
+        self.build()
+        try:
+            self.train()
+            report = self.evaluate()
+            self.save(report)
+        except BaseException:
+            self.tracker.finish("KILLED")
+            raise
+        finally:
+            self.trainer.stop()
+        return report
+
+    # ------------------------------------------------------------------ phases
+
+    def build(self) -> None:
+        cfg = self.config
+        self.ensure_dataset()
+        start_ray()
+        import audiorouter.tools as tools_registry  # registers the tools (imports librosa etc.)
+
+        self.tools = tools_registry.resolve_tools(cfg.tools.enabled or None)
+        self.train_items = pick_training_items(list(iter_items(cfg.data.dir, "train")), cfg.train.train_size,
+                                               cfg.train.seed)
+        self.eval_items = list(iter_items(cfg.data.dir, cfg.run.eval_split))[: cfg.run.eval_limit or None]
+        latency = {t: 0.01 for t in self.tools}
+        if cfg.run.prepare_tools:
+            latency = mean_latency_s(prepare_evidence(cfg.tools, self.train_items + self.eval_items, self.tools))
+        if cfg.run.use_actors:
+            from audiorouter.reasoner.actor import start_reasoner_actors
+
+            # Named actors live only while a handle does: the driver keeps them.
+            self.reasoner_handles = start_reasoner_actors(cfg.reasoner)
+        self.cost = ToolCost(cfg.train.tool_cost_weight, latency)
+        self.feature_spec = FeatureSpec(n_mels=cfg.router.n_mels)
+        features = featurize(self.train_items, self.feature_spec, cfg.router.feature_cache_dir or None)
+        source = self.reward_source([i.id for i in self.train_items], ("train",))
+        self.trainer = RouterTrainer(cfg.train, cfg.router, self.tools, features, source, self.feature_spec)
+        state = json.loads(self.state_path.read_text()) if self.resume and self.state_path.exists() else {}
+        self.tracker = Tracker(cfg.tracking, cfg.run.name, state.get("mlflow_run_id"))
+        if state.get("checkpoint"):
+            self.trainer.restore(state["checkpoint"])
+            self.history = [json.loads(line) for line in (self.dir / "metrics.jsonl").read_text().splitlines()]
+            self.history = [h for h in self.history if h["iteration"] <= self.trainer.iteration]
+            (self.dir / "metrics.jsonl").write_text("".join(json.dumps(h) + "\n" for h in self.history))
+            log.info("resumed %s at iteration %d", self.dir, self.trainer.iteration)
+        elif self.resume:
+            log.warning("nothing to resume under %s; starting afresh", self.dir)
+        self.tracker.log_params(flatten(cfg) | {"train.unique_items": len(self.train_items)})
+
+    def train(self) -> None:
+        total = self.config.train.iterations
+        bar = tqdm(total=total, initial=self.trainer.iteration, desc="train", unit="iter")
+        while self.trainer.iteration < total:
+            metrics = self.trainer.train_iteration()
+            self.record(asdict(metrics))
+            bar.update(1)
+            bar.set_postfix(reward=f"{metrics.mean_reward:.3f}", acc=f"{metrics.accuracy:.2f}",
+                            tools=f"{metrics.mean_tools:.2f}")
+            if metrics.iteration % self.config.run.checkpoint_every == 0 or metrics.iteration == total:
+                self.checkpoint()
+        bar.close()
+
+    def evaluate(self) -> EvaluationReport:
+        cfg = self.config
+        source = self.reward_source([i.id for i in self.eval_items], (cfg.run.eval_split,))
+        return evaluate_router(self.trainer.policy(), self.eval_items, source, self.tools, self.trainer.actions,
+                               self.feature_spec, cfg, self.dir)
+
+    def save(self, report: EvaluationReport) -> None:
+        (self.dir / "report.json").write_text(report.to_json())
+        from audiorouter.evaluation.plots import learning_curve
+
+        learning_curve(self.history, self.dir / "learning_curve.png")
+        for name in ("report.json", "report.txt", "learning_curve.png", "tool_usage.png", "metrics.jsonl"):
+            if (self.dir / name).exists():
+                self.tracker.log_artifact(self.dir / name)
+        summary = {f"eval/{p.name.replace(' ', '_')}": p.accuracy for p in report.policies}
+        self.tracker.log_metrics(summary, step=self.trainer.iteration)
+        self.tracker.finish()
+
+    # ------------------------------------------------------------------ helpers
+
+    def ensure_dataset(self) -> None:
+        data = self.config.data
+        if not split_files(data.dir, "train"):
+            log.info("no dataset under %s: generating the built-in suite", data.dir)
+            synthesize_dataset(data.synth, data.dir)
+
+    def reward_source(self, item_ids: list[str], splits: tuple[str, ...]) -> EvidenceRewardSource:
+        cfg = self.config
+        spec = EvidenceSourceSpec(cfg.data.dir, splits, tuple(item_ids), cfg.tools, cfg.reasoner,
+                                  use_actors=cfg.run.use_actors, local_memo=cfg.run.local_memo)
+        return EvidenceRewardSource(spec, cfg.train.reward, self.cost)
+
+    def record(self, metrics: dict) -> None:
+        flat = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
+        flat |= {f"tool_call_rate/{t}": r for t, r in metrics["tool_call_rate"].items()}
+        flat |= {f"source/{k}": v for k, v in metrics["source_stats"].items()}
+        flat |= {f"learner/{k}": v for k, v in metrics["learner"].items()}
+        self.tracker.log_metrics(flat, step=metrics["iteration"])
+        self.history.append(metrics)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with (self.dir / "metrics.jsonl").open("a") as handle:
+            handle.write(json.dumps(metrics) + "\n")
+
+    def checkpoint(self) -> None:
+        path = self.trainer.save(self.dir / "checkpoints" / f"iter-{self.trainer.iteration}")
+        state = {"iteration": self.trainer.iteration, "checkpoint": str(path), "mlflow_run_id": self.tracker.run_id}
+        self.state_path.write_text(json.dumps(state))
+        self.tracker.log_artifact(path / "policy", f"checkpoints/iter-{self.trainer.iteration}")
+

@@ -1,0 +1,92 @@
+"""End to end on local Ray: the driver trains, tracks, checkpoints, resumes, survives faults.
+
+A tiny suite (three families, cheap tools), the reference reasoner on named actors.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import ray
+from mlflow.tracking import MlflowClient
+
+from audiorouter.config import load_config
+from audiorouter.router.policy import RouterPolicy
+from audiorouter.tracking.mlflow_tracker import tracking_uri
+from audiorouter.training.driver import TrainingRun
+
+
+def tiny_config(root, name="tiny", iterations=2):
+    return load_config(None, [
+        f"data.dir={root}/data", "data.synth.n=54", "data.synth.families=[tempo, loudness_compare, duration]",
+        "data.synth.workers=1", f"tools.cache_dir={root}/tool_cache", "tools.enabled=[tempo, loudness, segments]",
+        "tools.num_actors=1", f"reasoner.memo_path={root}/memo.sqlite", f"router.feature_cache_dir={root}/features",
+        "train.train_size=12", f"train.iterations={iterations}", "train.train_batch_size=32",
+        "train.minibatch_size=32", "train.num_envs_per_env_runner=8", "train.num_epochs=2",
+        f"tracking.tracking_uri={root}/mlflow.db", f"tracking.artifact_dir={root}/artifacts",
+        f"run.out_dir={root}/runs", f"run.name={name}", "run.checkpoint_every=1", "run.eval_limit=9",
+    ])
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, ray_session):
+    root = tmp_path_factory.mktemp("e2e")
+    config = tiny_config(root)
+    run = TrainingRun(config)
+    report = run.run()
+    return root, config, run, report
+
+
+def test_the_router_learned_something(finished_run):
+    _, _, run, _ = finished_run
+    first = RouterPolicy.load(run.dir / "checkpoints" / "iter-1" / "policy")
+    last = RouterPolicy.load(run.dir / "checkpoints" / "iter-2" / "policy")
+    before = [p.detach().numpy() for p in first.net.parameters()]
+    after = [p.detach().numpy() for p in last.net.parameters()]
+    assert any(not np.allclose(a, b) for a, b in zip(before, after, strict=True))
+
+
+def test_metrics_and_artifacts_reached_mlflow(finished_run):
+    root, config, run, report = finished_run
+    client = MlflowClient(tracking_uri(config.tracking))
+    mlrun = client.get_run(run.tracker.run_id)
+    assert mlrun.info.status == "FINISHED"
+    assert mlrun.data.params["train.train_size"] == "12"
+    history = client.get_metric_history(run.tracker.run_id, "mean_reward")
+    assert [m.step for m in history] == [1, 2]
+    for key in ("accuracy", "no_tool_accuracy", "mean_tools", "unique_items_seen", "env_steps_per_s",
+                "tool_call_rate/tempo", "eval/trained_router"):
+        assert key in mlrun.data.metrics, key
+    artifacts = {a.path for a in client.list_artifacts(run.tracker.run_id)}
+    assert {"report.json", "learning_curve.png", "tool_usage.png", "checkpoints"} <= artifacts
+    assert {p.name for p in report.policies} >= {"no tools", "all tools", "trained router", "oracle routing"}
+
+
+def test_resume_continues_the_same_run(finished_run):
+    root, config, run, _ = finished_run
+    more = tiny_config(root, iterations=4)
+    resumed = TrainingRun(more, resume=True)
+    resumed.run()
+    assert resumed.tracker.run_id == run.tracker.run_id
+    client = MlflowClient(tracking_uri(more.tracking))
+    assert [m.step for m in client.get_metric_history(run.tracker.run_id, "mean_reward")] == [1, 2, 3, 4]
+    assert json.loads((run.dir / "state.json").read_text())["iteration"] == 4
+    assert len((run.dir / "metrics.jsonl").read_text().splitlines()) == 4
+
+
+def test_killed_reasoner_actor_and_rollout_worker_are_replaced(finished_run):
+    root, _, _, _ = finished_run
+    run = TrainingRun(tiny_config(root, name="faults", iterations=3))
+    run.build()
+    try:
+        run.trainer.train_iteration()
+        ray.kill(ray.get_actor("reasoner-0"), no_restart=False)  # Ray restarts it (max_restarts)
+        for runner in run.trainer.algo.env_runner_group._worker_manager.actors().values():
+            ray.kill(runner)  # RLlib restarts failed env runners
+        metrics = [run.trainer.train_iteration() for _ in range(2)]
+    finally:
+        run.trainer.stop()
+    assert all(m.episodes > 0 for m in metrics)
+    assert ray.get(ray.get_actor("reasoner-0").reasoner_id.remote()).startswith("reference")
