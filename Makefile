@@ -34,8 +34,7 @@ speech-synth:
 	else echo "espeak-ng missing and not root: speech families will be skipped"; fi
 
 demo: setup
-	$(VENV)/bin/audiorouter --config $(CONFIG) data synth
-	$(VENV)/bin/audiorouter --config $(CONFIG) data info
+	$(VENV)/bin/audiorouter --config $(CONFIG) train
 
 test: setup
 	$(VENV)/bin/ruff check audiorouter tests benchmarks ray_jobs

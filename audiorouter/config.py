@@ -170,8 +170,8 @@ class TrainConfig:
     """Router training (see audiorouter.rl): algorithm, reward, rollouts, optimisation."""
 
     algorithm: str = "ppo"  # "ppo" or "group_relative"
-    train_size: int = 200  # unique training items (the data-efficiency axis)
-    iterations: int = 30
+    train_size: int = 120  # unique training items (the data-efficiency axis)
+    iterations: int = 40
     reward: str = "relative"  # "relative" (with - without evidence) or "absolute" (with)
     tool_cost_weight: float = 0.0  # reward -= weight * mean latency (s) of each tool called
     group_size: int = 4  # group_relative: routing samples of one item per group

@@ -4,9 +4,11 @@
         reason eval data/perception --split test --evidence-cache runs/test_evidence.json
 
 Conditions: ``none`` (no evidence), ``matching`` (the result of the tool that measures
-what the family asks, ``MATCHING_TOOL``), ``all`` (every available tool's result, in the
+what the family asks, ``audiorouter.tools.accuracy.MATCHING_TOOL``), ``all`` (every
+available tool's result, in the
 one rendering with its token budget). Tool results are computed once per clip with
-``audiorouter.tools`` and can be kept in a JSON file for reuse (``--evidence-cache``).
+``audiorouter.tools`` through the shared result cache (``tools.cache_dir``'s default)
+and can be kept in a JSON file for reuse (``--evidence-cache``).
 ``evaluate`` returns family -> condition -> accuracy (with the item counts).
 """
 
@@ -27,17 +29,14 @@ from audiorouter.reasoner.memo import build_reasoner
 log = logging.getLogger(__name__)
 
 CONDITIONS = ("none", "matching", "all")
-MATCHING_TOOL = {  # the tool whose result answers each family's question
-    "note_name": "pitch", "interval": "pitch", "sweep_direction": "pitch", "note_count": "onsets",
-    "event_count": "onsets", "tempo": "tempo", "chord_quality": "chords", "duration": "segments",
-    "gap_position": "segments", "loudness_compare": "loudness", "brightness_compare": "spectral",
-    "word_count": "transcribe",
-}
 
 
 def tool_evidence(items: list[AudioQAItem], cache_path: Path | None) -> dict[str, list[ToolResult]]:
     """item id -> every available tool's result (read from / added to ``cache_path``)."""
-    from audiorouter.tools import available_tools, get_tool
+    from audiorouter.config import ToolsConfig
+    from audiorouter.tools import ToolRunner, available_tools
+
+    runner = ToolRunner.from_config(ToolsConfig())
 
     cached = json.loads(cache_path.read_text()) if cache_path and cache_path.is_file() else {}
     names = available_tools()
@@ -45,7 +44,7 @@ def tool_evidence(items: list[AudioQAItem], cache_path: Path | None) -> dict[str
         if item.id in cached:
             continue
         waveform, sr = decode_audio(item.audio if item.audio is not None else item.audio_path)
-        cached[item.id] = [asdict(get_tool(n).run(waveform, sr)) for n in names]
+        cached[item.id] = [asdict(r) for r in runner.run(waveform, sr, names)]
     if cache_path:
         cache_path.write_text(json.dumps(cached))
     return {i: [ToolResult(**r) for r in results] for i, results in cached.items()}
@@ -56,6 +55,8 @@ def requests_for(item: AudioQAItem, condition: str, results: list[ToolResult]) -
     if condition == "none":
         evidence = []
     elif condition == "matching":
+        from audiorouter.tools.accuracy import MATCHING_TOOL
+
         evidence = [r for r in results if r.tool == MATCHING_TOOL.get(item.task)]
     else:
         evidence = list(results)

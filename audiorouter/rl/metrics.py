@@ -8,6 +8,7 @@ the sums of all workers; ``IterationMetrics.from_result`` turns them into rates.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,23 +81,31 @@ class IterationMetrics:
         sums = result.get("env_runners", {}).get(KEY, {})
         for chunk in sums.get("item_ids", []) or []:
             seen.update(chunk if isinstance(chunk, list) else [chunk])
-        n = max(1.0, float(sums.get("episodes", 0.0)))
+        total = {k: _finite(v) for k, v in sums.items() if k not in ("item_ids", "calls", "source")}
+        episodes = total.get("episodes", 0.0)  # 0 when every sample was lost (a worker died)
+        n = max(1.0, episodes)
         calls = sums.get("calls", {})
         return cls(
             iteration=iteration,
-            episodes=int(sums.get("episodes", 0)),
-            mean_reward=float(sums.get("reward", 0.0)) / n,
-            accuracy=float(sums.get("correct_with", 0.0)) / n,
-            no_tool_accuracy=float(sums.get("correct_without", 0.0)) / n,
-            mean_tools=float(sums.get("tools_called", 0.0)) / n,
-            mean_cost=float(sums.get("cost", 0.0)) / n,
-            tool_call_rate={t: float(calls.get(t, 0.0)) / n for t in tools},
+            episodes=int(episodes),
+            mean_reward=total.get("reward", 0.0) / n,
+            accuracy=total.get("correct_with", 0.0) / n,
+            no_tool_accuracy=total.get("correct_without", 0.0) / n,
+            mean_tools=total.get("tools_called", 0.0) / n,
+            mean_cost=total.get("cost", 0.0) / n,
+            tool_call_rate={t: _finite(calls.get(t, 0.0)) / n for t in tools},
             unique_items_seen=len(seen),
-            reward_calls=int(sums.get("reward_calls", 0)),
-            env_steps_per_s=float(sums.get("episodes", 0.0)) / max(wall_s, 1e-9),
-            source_stats={k: float(v) for k, v in sums.get("source", {}).items()},
+            reward_calls=int(total.get("reward_calls", 0.0)),
+            env_steps_per_s=episodes / max(wall_s, 1e-9),
+            source_stats={k: _finite(v) for k, v in sums.get("source", {}).items()},
             learner=_learner_scalars(result),
         )
+
+
+def _finite(value: object) -> float:
+    """RLlib reports NaN for a sum with no samples; count it as 0."""
+    number = float(value) if isinstance(value, (int, float)) else 0.0
+    return number if math.isfinite(number) else 0.0
 
 
 def _learner_scalars(result: dict) -> dict[str, float]:

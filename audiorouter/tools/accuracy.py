@@ -71,6 +71,9 @@ CHECKS: dict[str, tuple[str, Callable[[ToolResult, dict], bool]]] = {
     "chord_quality": ("chords", _chord),
 }
 FAMILY_TOOL = {family: tool for family, (tool, _) in CHECKS.items()}
+# The tool whose result answers each family's question (the reasoner's "matching
+# evidence"); speech has no exact check above (recognition errors are the tool's).
+MATCHING_TOOL = FAMILY_TOOL | {"word_count": "transcribe"}
 
 
 def is_correct(family: str, result: ToolResult, meta: dict[str, Any]) -> bool:

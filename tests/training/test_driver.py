@@ -84,9 +84,13 @@ def test_killed_reasoner_actor_and_rollout_worker_are_replaced(finished_run):
         run.trainer.train_iteration()
         ray.kill(ray.get_actor("reasoner-0"), no_restart=False)  # Ray restarts it (max_restarts)
         for runner in run.trainer.algo.env_runner_group._worker_manager.actors().values():
-            ray.kill(runner)  # RLlib restarts failed env runners
-        metrics = [run.trainer.train_iteration() for _ in range(2)]
+            ray.kill(runner, no_restart=False)  # a crash: Ray restarts it, RLlib restores its state
+        # The iteration that meets the dead workers may lose its samples; training goes on.
+        metrics = [run.trainer.train_iteration() for _ in range(4)]
+        runners = run.trainer.algo.env_runner_group
+        healthy, restarts = runners.num_healthy_remote_workers(), runners.num_remote_worker_restarts()
     finally:
         run.trainer.stop()
-    assert all(m.episodes > 0 for m in metrics)
+    assert metrics[-1].episodes > 0 and metrics[-1].reward_calls > 0
+    assert healthy == run.config.train.num_env_runners and restarts >= 1
     assert ray.get(ray.get_actor("reasoner-0").reasoner_id.remote()).startswith("reference")
