@@ -48,3 +48,25 @@ def tool_usage(tasks: Sequence[str], chosen: Sequence[tuple[str, ...]], tools: S
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return Path(path)
+
+
+def accuracy_by_task(report, path: str | Path) -> Path:
+    """Grouped bars: accuracy per task family for each summary policy of ``report``
+    (an ``EvaluationReport``)."""
+    from audiorouter.evaluation.report import SUMMARY_POLICIES
+
+    shown = [p for p in report.policies if p.name in SUMMARY_POLICIES]
+    tasks = sorted({t for p in shown for t in p.per_task})
+    width = 0.8 / max(1, len(shown))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.0 + 0.9 * len(tasks)), 3.8))
+    x = np.arange(len(tasks))
+    for k, p in enumerate(shown):
+        ax.bar(x + (k - (len(shown) - 1) / 2) * width, [p.per_task.get(t, 0.0) for t in tasks], width,
+               label=p.name)
+    ax.set_xticks(x, tasks, rotation=30, ha="right")
+    ax.set(ylabel="accuracy", ylim=(0, 1), title=f"accuracy by task family ({report.split} split)")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)

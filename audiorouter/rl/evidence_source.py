@@ -138,6 +138,10 @@ class EvidenceRewardSource(OutcomeRewardSource):
             self._seen.clear()
         return results
 
+    def answers(self, item_ids: list[str], subsets: list[tuple[str, ...]]) -> list[ReasonerOutcome]:
+        """The reasoner's full outcomes (chosen answer included) for (item, subset) pairs."""
+        return self.ask([self.request(i, tuple(sorted(s))) for i, s in zip(item_ids, subsets, strict=True)])
+
     def request(self, item_id: str, subset: Sequence[str]) -> ReasonerRequest:
         item = self.items()[item_id]
         evidence = self.runner().run(item.waveform, item.sample_rate, list(subset)) if subset else []

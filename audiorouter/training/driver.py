@@ -124,7 +124,8 @@ class TrainingRun:
         from audiorouter.evaluation.plots import learning_curve
 
         learning_curve(self.history, self.dir / "learning_curve.png")
-        for name in ("report.json", "report.txt", "learning_curve.png", "tool_usage.png", "metrics.jsonl"):
+        for name in ("report.json", "report.txt", "learning_curve.png", "tool_usage.png", "accuracy_by_task.png",
+                     "metrics.jsonl"):
             if (self.dir / name).exists():
                 self.tracker.log_artifact(self.dir / name)
         summary = {f"eval/{p.name.replace(' ', '_')}": p.accuracy for p in report.policies}

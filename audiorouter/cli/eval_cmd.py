@@ -1,0 +1,119 @@
+"""``audiorouter eval``: a trained router against every baseline on one split."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from audiorouter.cli.common import add_leaf
+from audiorouter.config import load_config
+
+log = logging.getLogger(__name__)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = add_leaf(
+        commands,
+        "eval",
+        help="evaluate a trained router against no tools / all tools / each tool / random / oracle",
+        description="Accuracy of no tools, all tools, each single tool, random routing (matched to the "
+        "router's tool rate), the trained router and oracle routing, overall and per task family, category "
+        "and difficulty, with tools and tool time per item and paired bootstrap intervals for the router vs "
+        "each baseline. Writes report.txt/json, PNG charts and predictions.jsonl (plus "
+        "<benchmark>_predictions.json with model_prediction for MMAU/MMAR items) and logs them to MLflow.",
+    )
+    parser.add_argument("--data", help="dataset folder (data.dir)")
+    parser.add_argument("--split", help="split to evaluate (run.eval_split)")
+    parser.add_argument("--router", required=True,
+                        help="a checkpoint folder (runs/NAME/checkpoints/iter-N) or its policy/ folder")
+    parser.add_argument("--out", help="output folder (default: run.out_dir/eval-SPLIT)")
+    parser.add_argument("--limit", type=int, help="first N items of the split (run.eval_limit)")
+    parser.add_argument("--resamples", type=int, default=2000, help="paired bootstrap resamples (default 2000)")
+    parser.set_defaults(handler=run_eval)
+
+
+def policy_dir(path: str) -> Path:
+    folder = Path(path)
+    if (folder / "policy" / "policy.json").exists():
+        return folder / "policy"
+    if (folder / "policy.json").exists():
+        return folder
+    raise FileNotFoundError(f"no router policy under {folder} (expected policy.json or policy/policy.json)")
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from audiorouter.data.store import iter_items
+    from audiorouter.evaluation.evaluate import EvalSettings, evaluate_router
+    from audiorouter.rl.evidence_source import EvidenceRewardSource, EvidenceSourceSpec
+    from audiorouter.router.policy import RouterPolicy
+    from audiorouter.tracking.mlflow_tracker import Tracker
+    from audiorouter.training.evaluate_router import oracle_subsets, reasoner_label
+
+    overrides = list(args.overrides)
+    for key, value in (("data.dir", args.data), ("run.eval_split", args.split), ("run.eval_limit", args.limit)):
+        if value is not None:
+            overrides.append(f"{key}={value}")
+    cfg = load_config(args.config, overrides)
+    policy = RouterPolicy.load(policy_dir(args.router))
+    items = list(iter_items(cfg.data.dir, cfg.run.eval_split))[: cfg.run.eval_limit or None]
+    if not items:
+        raise SystemExit(f"no items in split {cfg.run.eval_split!r} under {cfg.data.dir}")
+    out = Path(args.out or Path(cfg.run.out_dir) / f"eval-{cfg.run.eval_split}")
+    handles = start_reasoner(cfg)
+    spec = EvidenceSourceSpec(cfg.data.dir, (cfg.run.eval_split,), tuple(i.id for i in items), cfg.tools,
+                              cfg.reasoner, use_actors=cfg.run.use_actors)
+    source = EvidenceRewardSource(spec)
+    tools = list(policy.actions.tools)
+    settings = EvalSettings(resamples=args.resamples, seed=cfg.train.seed,
+                            feature_cache_dir=cfg.router.feature_cache_dir or None)
+    report, routed = evaluate_router(policy, items, source, tools, oracle_subsets(policy.actions),
+                                     cfg.run.eval_split, reasoner_label(cfg), out, settings)
+    files = write_predictions(items, routed, source, out)
+    del handles
+    tracker = Tracker(cfg.tracking, f"eval-{cfg.run.eval_split}")
+    tracker.log_params({"router": str(args.router), "data.dir": cfg.data.dir, "split": cfg.run.eval_split,
+                        "items": len(items), "reasoner": reasoner_label(cfg), "resamples": args.resamples})
+    tracker.log_metrics(summary_metrics(report), step=0)
+    for path in sorted(out.iterdir()):
+        tracker.log_artifact(path)
+    tracker.finish()
+    print(report.render())
+    print(f"\nwrote {out}/ ({', '.join(p.name for p in files)} and the report files); "
+          f"MLflow run {tracker.run_id} in {tracker.uri}")
+    return 0
+
+
+def start_reasoner(cfg):
+    """Named reasoner actors on local Ray when ``run.use_actors`` (kept alive by the handles)."""
+    if not cfg.run.use_actors:
+        return None
+    from audiorouter.reasoner.actor import start_reasoner_actors
+    from audiorouter.training.driver import start_ray
+
+    start_ray()
+    return start_reasoner_actors(cfg.reasoner)
+
+
+def write_predictions(items, routed, source, out: Path) -> list[Path]:
+    """The router's answers: ``predictions.jsonl`` and MMAU/MMAR write-back files."""
+    from audiorouter.evaluation.benchmarks import prediction_text, write_benchmark_predictions
+
+    outcomes = source.answers([i.id for i in items], list(routed))
+    predictions = {i.id: prediction_text(i.choices, o.chosen_index) for i, o in zip(items, outcomes, strict=True)}
+    path = out / "predictions.jsonl"
+    with path.open("w") as handle:
+        for item, tools, outcome in zip(items, routed, outcomes, strict=True):
+            handle.write(json.dumps({"id": item.id, "tools": list(tools), "prediction": predictions[item.id],
+                                     "answer": item.answer, "correct": outcome.correct}) + "\n")
+    return [path, *write_benchmark_predictions(items, predictions, out)]
+
+
+def summary_metrics(report) -> dict[str, float]:
+    metrics = {f"eval/{p.name.replace(' ', '_')}": p.accuracy for p in report.policies}
+    metrics |= {f"eval/{p.name.replace(' ', '_')}_tools_per_item": p.tools_per_item for p in report.policies}
+    for c in report.comparisons:
+        key = c.baseline.split(" (")[0].replace(" ", "_")
+        metrics |= {f"delta/{key}": c.delta, f"delta/{key}_ci_low": c.ci_low, f"delta/{key}_ci_high": c.ci_high}
+    return metrics

@@ -1,0 +1,1 @@
+"""Evaluation: outcome tables, routing policies scored on them, reports and plots."""

@@ -1,0 +1,125 @@
+"""The evaluation shared by ``audiorouter eval`` and the end of a training run.
+
+    report, routed = evaluate_router(policy, items, source, tools, allowed, split="test",
+                                     reasoner="reference reasoner", out_dir=Path("runs/eval"))
+
+1. route every item with the trained router (greedy);
+2. build the outcome table over every subset any policy may pick (no tools, each
+   tool, all tools, the router's subsets, the oracle's search space);
+3. score no tools, all tools, each single tool, the best single tool, random routing
+   matched to the router's tool rate, the router and the oracle -- overall, per task
+   family, per category, per difficulty, with tools and tool time per item;
+4. compare the router with each baseline by a paired bootstrap;
+5. write ``report.txt``, ``report.json``, ``accuracy_by_task.png`` and ``tool_usage.png``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from audiorouter.contracts import AudioQAItem
+from audiorouter.evaluation.outcomes import OutcomeTable, Subset, build_outcome_table, candidate_subsets
+from audiorouter.evaluation.plots import accuracy_by_task, tool_usage
+from audiorouter.evaluation.report import (
+    EvaluationReport,
+    ItemGroups,
+    PolicyResult,
+    baseline_policies,
+    best_single_tool,
+    policy_result,
+    score,
+)
+from audiorouter.evaluation.stats import paired_bootstrap, random_matched
+from audiorouter.rl.rewards import OutcomeRewardSource
+from audiorouter.router.features import featurize
+from audiorouter.router.policy import RouterPolicy
+
+log = logging.getLogger(__name__)
+OUTPUT_FILES = ("report.txt", "report.json", "accuracy_by_task.png", "tool_usage.png")
+
+
+@dataclass
+class EvalSettings:
+    resamples: int = 2000  # paired bootstrap resamples
+    random_draws: int = 32  # random routings averaged per item
+    seed: int = 0
+    feature_cache_dir: str | None = None
+
+
+def route_items(policy: RouterPolicy, items: Sequence[AudioQAItem], cache_dir: str | None) -> list[Subset]:
+    """The router's greedy subset per item (sorted tool names)."""
+    ids = [i.id for i in items]
+    features = featurize(list(items), policy.feature_spec, cache_dir)
+    return [tuple(sorted(d.tools)) for d in policy.route(features.select(ids).matrix(), ids)]
+
+
+def tool_times(source: OutcomeRewardSource, item_ids: Sequence[str], tools: Sequence[str]) -> np.ndarray | None:
+    """(items, tools) compute time in ms from the tool results (cached results carry the
+    time they took when computed); None when the source runs no real tools."""
+    if not (hasattr(source, "items") and hasattr(source, "runner")):
+        return None
+    loaded, runner = source.items(), source.runner()
+    times = np.zeros((len(item_ids), len(tools)))
+    for row, item_id in enumerate(item_ids):
+        item = loaded[item_id]
+        for result in runner.run(item.waveform, item.sample_rate, list(tools)):
+            times[row, list(tools).index(result.tool)] = result.elapsed_ms
+    return times
+
+
+def score_policies(table: OutcomeTable, routed: Sequence[Subset], tools: Sequence[str], allowed: Sequence[Subset],
+                   groups: ItemGroups | None, tool_ms: np.ndarray | None,
+                   settings: EvalSettings) -> tuple[list[PolicyResult], list]:
+    """Every policy's row, and the router's paired comparisons with the baselines."""
+    n = len(table.item_ids)
+    row = dict(tools=tools, groups=groups, tool_ms=tool_ms)
+    no_tools, all_tools, best, oracle = baseline_policies(table, tools, allowed, groups, tool_ms)
+    singles = [policy_result(f"only {t}", table, [(t,)] * n, **row) for t in tools]
+    draws = random_matched(routed, settings.random_draws, settings.seed)
+    random_correct = np.mean([table.correct_for(d) for d in draws], axis=0)
+    random = score("random routing", random_correct, routed, tasks=table.tasks, note="router's tool rate", **row)
+    router = policy_result("trained router", table, routed, **row)
+    policies = [no_tools, all_tools, *singles, best, random, router, oracle]
+
+    router_correct = table.correct_for(routed)
+    baselines = {
+        "no tools": table.correct_for([()] * n),
+        "all tools": table.correct_for([tuple(sorted(tools))] * n),
+        f"best single tool ({best.note})": table.correct_for([(best_single_tool(table, tools),)] * n),
+        "random routing": random_correct,
+        "oracle routing": table.correct_for(table.oracle(allowed)),
+    }
+    comparisons = [paired_bootstrap(router_correct, base, name, settings.resamples, seed=settings.seed)
+                   for name, base in baselines.items()]
+    return policies, comparisons
+
+
+def evaluate_router(policy: RouterPolicy, items: Sequence[AudioQAItem], source: OutcomeRewardSource,
+                    tools: Sequence[str], allowed: Sequence[Subset], split: str, reasoner: str, out_dir: Path,
+                    settings: EvalSettings | None = None) -> tuple[EvaluationReport, list[Subset]]:
+    """Route, build the outcome table, score every policy, write the report files."""
+    settings = settings or EvalSettings()
+    ids, tasks = [i.id for i in items], [i.task for i in items]
+    routed = route_items(policy, items, settings.feature_cache_dir)
+    table = build_outcome_table(source, ids, tasks, candidate_subsets(tools, list(allowed) + routed))
+    groups = ItemGroups([i.category for i in items], [i.difficulty or "unknown" for i in items])
+    tool_ms = tool_times(source, ids, tools)
+    policies, comparisons = score_policies(table, routed, tools, allowed, groups, tool_ms, settings)
+    report = EvaluationReport(split, len(items), reasoner, policies, comparisons)
+    write_outputs(report, tasks, routed, tools, out_dir)
+    return report, routed
+
+
+def write_outputs(report: EvaluationReport, tasks: Sequence[str], routed: Sequence[Subset], tools: Sequence[str],
+                  out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "report.txt").write_text(report.render() + "\n")
+    (out_dir / "report.json").write_text(report.to_json())
+    accuracy_by_task(report, out_dir / "accuracy_by_task.png")
+    tool_usage(tasks, routed, tools, out_dir / "tool_usage.png")
+    return [out_dir / name for name in OUTPUT_FILES]
