@@ -38,6 +38,20 @@ ITEM_SCHEMA = pa.schema(
     ]
 )
 
+# One row per (item, tool) of stored evidence: a ToolResult with its data as JSON.
+EVIDENCE_SCHEMA = pa.schema(
+    [
+        pa.field("item_id", pa.string(), nullable=False),
+        pa.field("tool", pa.string(), nullable=False),
+        pa.field("version", pa.string(), nullable=False),
+        pa.field("ok", pa.bool_(), nullable=False),
+        pa.field("summary", pa.string(), nullable=False),
+        pa.field("data", pa.string(), nullable=False),  # JSON of ToolResult.data
+        pa.field("error", pa.string(), nullable=True),
+        pa.field("elapsed_ms", pa.float64(), nullable=False),
+    ]
+)
+
 REJECT_SCHEMA = pa.schema(
     [
         pa.field("id", pa.string()),

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from audiorouter.contracts import AudioQAItem, ReasonerRequest, RoutingDecision, ToolResult
+from audiorouter.contracts import EVIDENCE_SCHEMA, AudioQAItem, ReasonerRequest, RoutingDecision, ToolResult
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +35,6 @@ DECISIONS_SCHEMA = pa.schema([
     pa.field("item_id", pa.string(), nullable=False),
     pa.field("tools", pa.list_(pa.string()), nullable=False),
     pa.field("log_prob", pa.float64(), nullable=False),
-])
-EVIDENCE_SCHEMA = pa.schema([
-    pa.field("item_id", pa.string(), nullable=False),
-    pa.field("tool", pa.string(), nullable=False),
-    pa.field("version", pa.string(), nullable=False),
-    pa.field("ok", pa.bool_(), nullable=False),
-    pa.field("summary", pa.string(), nullable=False),
-    pa.field("data", pa.string(), nullable=False),  # JSON of ToolResult.data
-    pa.field("error", pa.string(), nullable=True),
-    pa.field("elapsed_ms", pa.float64(), nullable=False),
 ])
 ANSWERS_SCHEMA = pa.schema([
     pa.field("item_id", pa.string(), nullable=False),

@@ -24,25 +24,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from audiorouter import contracts
 from audiorouter.contracts import ToolResult
 from audiorouter.data.audio_io import decode_audio
 from audiorouter.data.store import available_splits, split_files
 
 log = logging.getLogger(__name__)
 
-EVIDENCE_SCHEMA = pa.schema(
-    [
-        pa.field("item_id", pa.string(), nullable=False),
-        pa.field("tool", pa.string(), nullable=False),
-        pa.field("version", pa.string(), nullable=False),
-        pa.field("ok", pa.bool_(), nullable=False),
-        pa.field("summary", pa.string(), nullable=False),
-        pa.field("data", pa.string(), nullable=False),  # JSON of ToolResult.data
-        pa.field("error", pa.string(), nullable=True),
-        pa.field("elapsed_ms", pa.float64(), nullable=False),
-        pa.field("cached", pa.bool_(), nullable=False),
-    ]
-)
+# The stored evidence row, plus whether the result came from the cache.
+EVIDENCE_SCHEMA = contracts.EVIDENCE_SCHEMA.append(pa.field("cached", pa.bool_(), nullable=False))
 
 
 def evidence_row(item_id: str, result: ToolResult, cached: bool) -> dict[str, Any]:

@@ -7,14 +7,13 @@ from reasoner_helpers import model_config, pitch_result, request
 from audiorouter.reasoner.actor import answer_with_actors, reasoner_actors, start_reasoner_actors
 
 
-@pytest.fixture(scope="module")
-def ray_session():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+@pytest.fixture(scope="module", autouse=True)
+def serve_shutdown(ray_session):
+    """Ray comes from tests/conftest.py; Serve is shut down before Ray is."""
     yield
     from ray import serve
 
     serve.shutdown()
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")

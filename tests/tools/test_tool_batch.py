@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pyarrow.parquet as pq
 import pytest
 import ray
@@ -16,14 +14,6 @@ from audiorouter.data.synth import generate_family_items
 from audiorouter.tools.batch import EVIDENCE_SCHEMA, read_evidence, run_batch
 
 TOOLS = ["onsets", "segments"]
-
-
-@pytest.fixture(scope="module")
-def ray_session():
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")
