@@ -96,8 +96,10 @@ class TrainingRun:
             self.history = [h for h in self.history if h["iteration"] <= self.trainer.iteration]
             (self.dir / "metrics.jsonl").write_text("".join(json.dumps(h) + "\n" for h in self.history))
             log.info("resumed %s at iteration %d", self.dir, self.trainer.iteration)
-        elif self.resume:
-            log.warning("nothing to resume under %s; starting afresh", self.dir)
+        else:
+            if self.resume:
+                log.warning("nothing to resume under %s; starting afresh", self.dir)
+            (self.dir / "metrics.jsonl").unlink(missing_ok=True)  # a fresh run's curve starts empty
         self.tracker.log_params(flatten(cfg) | {"train.unique_items": len(self.train_items)})
 
     def train(self) -> None:
