@@ -10,11 +10,20 @@ import argparse
 import logging
 import sys
 
-from audiorouter.cli import config_cmd, data_cmd, eval_cmd, infer_cmd, reason_cmd, tools_cmd, train_cmd
+from audiorouter.cli import (
+    config_cmd,
+    data_cmd,
+    eval_cmd,
+    infer_cmd,
+    reason_cmd,
+    serve_cmd,
+    tools_cmd,
+    train_cmd,
+)
 from audiorouter.cli.common import config_options
 from audiorouter.config import ConfigError
 
-COMMAND_GROUPS = (data_cmd, config_cmd, tools_cmd, reason_cmd, train_cmd, eval_cmd, infer_cmd)
+COMMAND_GROUPS = (data_cmd, config_cmd, tools_cmd, reason_cmd, train_cmd, eval_cmd, infer_cmd, serve_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

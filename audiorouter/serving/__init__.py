@@ -1,0 +1,1 @@
+"""Online serving: a Ray Serve application answering one audio question per request."""
