@@ -23,18 +23,17 @@ import numpy as np
 
 from audiorouter.config import ReasonerConfig
 from audiorouter.contracts import ReasonerRequest
-from audiorouter.reasoner.base import Answer, Reasoner, register_reasoner
-from audiorouter.reasoner.loading import load_causal_lm, resolve_device, resolve_dtype
+from audiorouter.reasoner.base import Answer, register_reasoner
+from audiorouter.reasoner.loading import load_causal_lm
+from audiorouter.reasoner.model_backend import ModelReasoner
 from audiorouter.reasoner.prompting import (
-    LETTERS,
-    PROMPT_VERSION,
     SYSTEM_PROMPT,
     chat_prompt,
     parse_answer,
     question_block,
     user_message,
 )
-from audiorouter.reasoner.scoring import LMScorer, ScoringRow, generate_texts
+from audiorouter.reasoner.scoring import ScoringRow, generate_texts
 
 log = logging.getLogger(__name__)
 
@@ -67,24 +66,14 @@ def tonality(waveform: np.ndarray, sample_rate: int, frame: int = 2048) -> str:
 
 
 @register_reasoner
-class CascadeReasoner(Reasoner):
+class CascadeReasoner(ModelReasoner):
     name = "cascade"
     version = "1"
 
     def __init__(self, config: ReasonerConfig) -> None:
         super().__init__(config)
-        self.device = resolve_device(config.device)
-        self.dtype = resolve_dtype(config.dtype, self.device)
-        self.model, self.tokenizer = load_causal_lm(config.model, self.dtype, self.device)
-        pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
-        self.scorer = LMScorer(self.model, pad_id)
-        self.letter_ids = [self.tokenizer.encode(letter, add_special_tokens=False)[0] for letter in LETTERS]
-        self.context = config.max_prompt_tokens or int(getattr(self.model.config, "max_position_embeddings", 2048))
-
-    def identity(self) -> str:
-        c = self.config
-        mode = f"{c.answer_mode}-{c.score_target}" if c.answer_mode == "score" else f"generate{c.max_new_tokens}"
-        return f"{c.model}|{mode}|{str(self.dtype).removeprefix('torch.')}|prompt{PROMPT_VERSION}"
+        model, tokenizer = load_causal_lm(config.model, self.dtype, self.device)
+        self.attach(model, tokenizer, int(getattr(model.config, "max_position_embeddings", 2048)))
 
     def prompt_for(self, request: ReasonerRequest, evidence_text: str) -> str:
         audio_part = describe_audio(request.waveform, request.sample_rate)

@@ -30,10 +30,11 @@ import torch
 
 from audiorouter.config import ReasonerConfig
 from audiorouter.contracts import ReasonerRequest
-from audiorouter.reasoner.base import Answer, Reasoner, register_reasoner
-from audiorouter.reasoner.loading import resolve_device, resolve_dtype, resolve_model
-from audiorouter.reasoner.prompting import LETTERS, PROMPT_VERSION, chatml, parse_answer, user_message
-from audiorouter.reasoner.scoring import LMScorer, pad_left
+from audiorouter.reasoner.base import Answer, register_reasoner
+from audiorouter.reasoner.loading import resolve_model
+from audiorouter.reasoner.model_backend import ModelReasoner
+from audiorouter.reasoner.prompting import chatml, parse_answer, user_message
+from audiorouter.reasoner.scoring import pad_left
 
 AUDIO_TOKEN = "<|AUDIO|>"
 
@@ -92,26 +93,17 @@ class Prepared:
 
 
 @register_reasoner
-class LalmReasoner(Reasoner):
+class LalmReasoner(ModelReasoner):
     name = "lalm"
     version = "1"
 
     def __init__(self, config: ReasonerConfig) -> None:
         super().__init__(config)
-        self.device = resolve_device(config.device)
-        self.dtype = resolve_dtype(config.dtype, self.device)
-        loaded = load_audio_lm(resolve_model(config.model), self.dtype, self.device)
-        self.model, self.tokenizer, self.features, self.architecture = loaded
-        pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
-        self.scorer = LMScorer(self.model, pad_id)
-        self.letter_ids = [self.tokenizer.encode(letter, add_special_tokens=False)[0] for letter in LETTERS]
-        text_config = self.model.config.get_text_config()
-        self.context = config.max_prompt_tokens or int(getattr(text_config, "max_position_embeddings", 32768))
-
-    def identity(self) -> str:
-        c = self.config
-        mode = f"{c.answer_mode}-{c.score_target}" if c.answer_mode == "score" else f"generate{c.max_new_tokens}"
-        return f"{c.model}|{mode}|{str(self.dtype).removeprefix('torch.')}|prompt{PROMPT_VERSION}"
+        model, tokenizer, self.features, self.architecture = load_audio_lm(
+            resolve_model(config.model), self.dtype, self.device
+        )
+        text_config = model.config.get_text_config()
+        self.attach(model, tokenizer, int(getattr(text_config, "max_position_embeddings", 32768)))
 
     def prepare(self, request: ReasonerRequest, evidence_text: str) -> Prepared | str:
         """Model inputs for one request, or why it cannot be answered."""
