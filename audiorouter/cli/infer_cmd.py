@@ -1,8 +1,9 @@
 """``audiorouter infer route|tools|reason|all``: batch inference in three resumable stages.
 
-Every stage reads the items of ``--data``/``--split`` and writes under ``--out``:
-``decisions/``, ``evidence/`` and ``answers/`` (Parquet parts, one per chunk). A rerun
-skips the items already written, so an interrupted stage resumes where it stopped.
+Every stage is a Ray Data job (a local Ray, or the cluster at RAY_ADDRESS) over the
+items of ``--data``/``--split`` and writes under ``--out``: ``decisions/``,
+``evidence/`` and ``answers/`` (Parquet parts, one per chunk). A rerun skips the items
+already written, so an interrupted stage resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from audiorouter.cli.common import add_leaf
+from audiorouter.cli.common import add_leaf, ray_running
 from audiorouter.config import load_config
+from audiorouter.data.store import split_files
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -38,62 +40,59 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _setup(args: argparse.Namespace):
-    from audiorouter.data.store import iter_items
-
     overrides = list(args.overrides)
     for key, value in (("data.dir", args.data), ("run.eval_split", args.split), ("run.eval_limit", args.limit)):
         if value is not None:
             overrides.append(f"{key}={value}")
     cfg = load_config(args.config, overrides)
-    items = list(iter_items(cfg.data.dir, cfg.run.eval_split))[: cfg.run.eval_limit or None]
-    if not items:
+    if not split_files(cfg.data.dir, cfg.run.eval_split):
         raise SystemExit(f"no items in split {cfg.run.eval_split!r} under {cfg.data.dir}")
-    return cfg, items
+    return cfg, dict(data_dir=cfg.data.dir, split=cfg.run.eval_split, out=Path(args.out))
 
 
-def _route(args, cfg, items) -> None:
+def _options(args: argparse.Namespace, cfg) -> dict:
+    return dict(limit=cfg.run.eval_limit or None, chunk_size=args.chunk_size, progress=not args.no_progress)
+
+
+def _route(args, cfg, where) -> None:
     from audiorouter.cli.eval_cmd import policy_dir
     from audiorouter.inference import route_stage
-    from audiorouter.router.policy import RouterPolicy
 
-    policy = RouterPolicy.load(policy_dir(args.router))
-    print(route_stage(items, policy, Path(args.out), args.chunk_size, cfg.router.feature_cache_dir or None,
-                      progress=not args.no_progress).render())
+    print(route_stage(**where, policy_dir=policy_dir(args.router), **_options(args, cfg),
+                      feature_cache_dir=cfg.router.feature_cache_dir or None).render())
 
 
-def _tools(args, cfg, items) -> None:
+def _tools(args, cfg, where) -> None:
     from audiorouter.inference import tools_stage
 
-    print(tools_stage(items, Path(args.out), cfg.tools, args.chunk_size, cfg.data.dir,
-                      progress=not args.no_progress).render())
+    print(tools_stage(**where, tools_config=cfg.tools, **_options(args, cfg)).render())
 
 
-def _reason(args, cfg, items) -> None:
+def _reason(args, cfg, where) -> None:
     from audiorouter.inference import reason_stage
-    from audiorouter.reasoner import build_reasoner
 
-    reasoner = build_reasoner(cfg.reasoner)
-    print(reason_stage(items, Path(args.out), reasoner, args.chunk_size, cfg.data.dir,
-                       progress=not args.no_progress).render())
+    print(reason_stage(**where, reasoner_config=cfg.reasoner, **_options(args, cfg)).render())
+
+
+def _run(args: argparse.Namespace, stages) -> int:
+    cfg, where = _setup(args)
+    with ray_running():
+        for stage in stages:
+            stage(args, cfg, where)
+    return 0
 
 
 def run_route(args: argparse.Namespace) -> int:
-    _route(args, *_setup(args))
-    return 0
+    return _run(args, [_route])
 
 
 def run_tools(args: argparse.Namespace) -> int:
-    _tools(args, *_setup(args))
-    return 0
+    return _run(args, [_tools])
 
 
 def run_reason(args: argparse.Namespace) -> int:
-    _reason(args, *_setup(args))
-    return 0
+    return _run(args, [_reason])
 
 
 def run_all(args: argparse.Namespace) -> int:
-    cfg, items = _setup(args)
-    for stage in (_route, _tools, _reason):
-        stage(args, cfg, items)
-    return 0
+    return _run(args, [_route, _tools, _reason])

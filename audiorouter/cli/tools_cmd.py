@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 
-from audiorouter.cli.common import add_leaf
+from audiorouter.cli.common import add_leaf, ray_running
 from audiorouter.config import load_config
 
 
@@ -74,22 +73,13 @@ def analyse_file(args: argparse.Namespace) -> int:
 
 
 def run_tools(args: argparse.Namespace) -> int:
-    import ray
-
     from audiorouter.tools.batch import run_batch
 
     config = load_config(args.config, args.overrides)
     names = _tool_names(args.tools, config.tools.enabled)
     data_dir = Path(args.data or config.data.dir)
     out = Path(args.out) if args.out else data_dir / "evidence.parquet"
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    started = not ray.is_initialized()
-    if started:
-        ray.init(include_dashboard=False, log_to_driver=False)  # joins RAY_ADDRESS when set
-    try:
+    with ray_running():
         report = run_batch(data_dir, out, names, config.tools, splits=args.split, workers=args.workers)
-    finally:
-        if started:
-            ray.shutdown()
     print(report.render())
     return 0

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from audiorouter import contracts
 from audiorouter.contracts import ToolResult
 from audiorouter.data.audio_io import decode_audio
+from audiorouter.data.ray_io import item_dataset, worker_cpu_share
 from audiorouter.data.store import available_splits, split_files
 
 log = logging.getLogger(__name__)
@@ -116,31 +117,14 @@ def shard_paths(data_dir: str | Path, splits: list[str] | None = None) -> list[s
     return files
 
 
-def _worker_cpus(requested: float, workers: int) -> float:
-    """CPU share per worker, leaving one CPU free for Ray Data's own file-listing and
-    read tasks: on a small machine, workers holding every CPU would starve the reads."""
-    import ray
-
-    total = float(ray.cluster_resources().get("CPU", 1.0))
-    share = min(requested, max(0.05, (total - 1.0) / workers))
-    if share < requested:
-        log.info("batch workers get %.2f CPU each (of %g) so Ray Data can still read", share, total)
-    return share
-
-
 def run_batch(data_dir: str | Path, out_path: str | Path, tools: list[str], config: Any,
               splits: list[str] | None = None, workers: int | None = None) -> BatchReport:
     """Evidence for every item of ``splits`` (default: all) of the dataset at ``data_dir``.
     Ray must be running (``ray.init``)."""
-    import ray.data
-
     workers = workers or config.num_actors
     start = time.perf_counter()
-    worker_cpus = _worker_cpus(config.actor_num_cpus, workers)
-    files = shard_paths(data_dir, splits)
-    rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
-    dataset = ray.data.read_parquet(files, columns=["id", "audio", "audio_path"], ray_remote_args={"num_cpus": 0.1})
-    dataset = dataset.repartition(max(1, -(-rows // config.batch_size)))  # one block per batch: spread work
+    worker_cpus = worker_cpu_share(config.actor_num_cpus, workers)
+    dataset = item_dataset(shard_paths(data_dir, splits), config.batch_size, columns=["id", "audio", "audio_path"])
     evidence = dataset.map_batches(
         EvidenceMapper, fn_constructor_kwargs={"tools": tools, "config": config, "data_dir": str(data_dir)},
         batch_size=config.batch_size, batch_format="numpy", concurrency=workers, num_cpus=worker_cpus,

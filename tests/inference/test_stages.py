@@ -1,5 +1,6 @@
-"""The three batch-inference stages on a tiny suite: each alone (with resume after an
-interruption: the last part deleted), and chained through ``audiorouter infer``."""
+"""The three batch-inference stages on a tiny suite, as Ray Data jobs on one local Ray
+session: each alone (with resume after an interruption: the last part deleted), and
+chained through ``audiorouter infer``."""
 
 from __future__ import annotations
 
@@ -25,8 +26,7 @@ from audiorouter.inference import (
     route_stage,
     tools_stage,
 )
-from audiorouter.inference.stages import part_files, write_part
-from audiorouter.reasoner import build_reasoner
+from audiorouter.inference.parts import part_files, write_part
 from audiorouter.router.actions import ActionSpace
 from audiorouter.router.features import FeatureSpec
 from audiorouter.router.policy import RouterNet, RouterPolicy
@@ -34,6 +34,9 @@ from audiorouter.router.policy import RouterNet, RouterPolicy
 TOOLS = ("loudness", "segments", "tempo")
 SPLIT = "train"
 CHUNK = 4
+
+
+pytestmark = pytest.mark.usefixtures("ray_session")
 
 
 @pytest.fixture(scope="module")
@@ -82,32 +85,34 @@ def hand_decisions(out: Path, items, tools_of) -> None:
     write_part(out / "decisions", rows, DECISIONS_SCHEMA, [i.id for i in items])
 
 
-def test_route_stage_alone_and_resumes(tmp_path, items, policy):
-    loaded = RouterPolicy.load(policy)
-    first = route_stage(items, loaded, tmp_path, CHUNK, tmp_path / "features", progress=False)
+def test_route_stage_alone_and_resumes(tmp_path, suite, items, policy):
+    def route(**extra):
+        return route_stage(suite, SPLIT, tmp_path, policy, chunk_size=CHUNK, progress=False, **extra)
+
+    first = route(feature_cache_dir=tmp_path / "features")
     assert (first.processed, first.skipped, first.parts) == (len(items), 0, -(-len(items) // CHUNK))
     before = read_decisions(tmp_path)
     assert set(before) == {i.id for i in items}
     assert all(set(d.tools) <= set(TOOLS) and d.log_prob <= 0 for d in before.values())
     lost = interrupt(tmp_path / "decisions")
-    again = route_stage(items, loaded, tmp_path, CHUNK, tmp_path / "features", progress=False)
+    again = route(feature_cache_dir=tmp_path / "features")
     assert (again.processed, again.skipped, again.parts) == (len(lost), len(items) - len(lost), 1)
     assert read_decisions(tmp_path) == before  # deterministic, complete
-    assert route_stage(items, loaded, tmp_path, CHUNK, progress=False).processed == 0
+    assert route().processed == 0
 
 
 def test_tools_stage_alone_runs_only_routed_tools_and_resumes(tmp_path, items, suite):
     routes = [(), ("loudness",), ("tempo", "loudness"), ("segments",)]
     hand_decisions(tmp_path, items, lambda k: routes[k % len(routes)])
     config = ToolsConfig(cache_dir=str(tmp_path / "cache"))
-    report = tools_stage(items, tmp_path, config, CHUNK, suite, progress=False)
+    report = tools_stage(suite, SPLIT, tmp_path, config, chunk_size=CHUNK, progress=False)
     assert report.processed == len(items) and done_ids(tmp_path / "evidence") == {i.id for i in items}
     evidence = read_evidence(tmp_path)
     for k, item in enumerate(items):
         assert [r.tool for r in evidence.get(item.id, [])] == list(routes[k % len(routes)])
     assert all(r.ok and r.summary for rs in evidence.values() for r in rs)
     lost = interrupt(tmp_path / "evidence")
-    again = tools_stage(items, tmp_path, config, CHUNK, suite, progress=False)
+    again = tools_stage(suite, SPLIT, tmp_path, config, chunk_size=CHUNK, progress=False)
     assert again.processed == len(lost) and again.skipped == len(items) - len(lost)
     rows = [(r["item_id"], r["tool"]) for f in part_files(tmp_path / "evidence")
             for r in pq.read_table(f, schema=EVIDENCE_SCHEMA).to_pylist()]
@@ -117,8 +122,8 @@ def test_tools_stage_alone_runs_only_routed_tools_and_resumes(tmp_path, items, s
 def test_reason_stage_alone_reports_accuracy_and_resumes(tmp_path, items, suite):
     hand_decisions(tmp_path, items, lambda k: ())  # no tools: evidence parts with no rows
     write_part(tmp_path / "evidence", [], EVIDENCE_SCHEMA, [i.id for i in items])
-    reasoner = build_reasoner(ReasonerConfig(memo_path=""))
-    report = reason_stage(items, tmp_path, reasoner, CHUNK, suite, progress=False)
+    reasoner = ReasonerConfig(memo_path="")
+    report = reason_stage(suite, SPLIT, tmp_path, reasoner, chunk_size=CHUNK, progress=False)
     assert report.processed == len(items)
     assert any(n.startswith("accuracy: ") for n in report.notes)
     answers = by_item(read_answers(tmp_path))
@@ -128,7 +133,7 @@ def test_reason_stage_alone_reports_accuracy_and_resumes(tmp_path, items, suite)
         assert row["error"] is None and row["prediction"] == item.choices[row["chosen_index"]]
         assert row["correct"] == (row["prediction"] == item.answer)
     lost = interrupt(tmp_path / "answers")
-    again = reason_stage(items, tmp_path, reasoner, CHUNK, suite, progress=False)
+    again = reason_stage(suite, SPLIT, tmp_path, reasoner, chunk_size=CHUNK, progress=False)
     assert again.processed == len(lost)
     rows = read_answers(tmp_path)
     assert len(rows) == len({r["item_id"] for r in rows}) == len(items)
@@ -138,8 +143,7 @@ def test_reason_stage_alone_reports_accuracy_and_resumes(tmp_path, items, suite)
 def test_reason_waits_for_evidence(tmp_path, items, suite):
     hand_decisions(tmp_path, items, lambda k: ())
     write_part(tmp_path / "evidence", [], EVIDENCE_SCHEMA, [items[0].id])
-    report = reason_stage(items, tmp_path, build_reasoner(ReasonerConfig(memo_path="")), CHUNK, suite,
-                          progress=False)
+    report = reason_stage(suite, SPLIT, tmp_path, ReasonerConfig(memo_path=""), chunk_size=CHUNK, progress=False)
     assert report.processed == 1 and "no evidence yet" in report.render()
 
 

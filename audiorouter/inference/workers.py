@@ -1,0 +1,152 @@
+"""The Ray Data workers of the three stages: a batch of item rows in, one row per item out.
+
+Each worker is a callable class, built once per actor (the router policy, the tool
+runner or the reasoner is loaded in ``__init__``), called with a pyarrow batch of
+dataset rows (``ITEM_SCHEMA``), and returns ``{"item_id": [...], "rows": [...]}``:
+per item, the JSON list of the rows it adds to its stage's table (none for an item
+routed to no tools). The driver writes each returned batch as one part covering
+exactly its item ids. A bad clip never fails a batch: it is logged and becomes an
+error row (evidence, answers) or an empty route (decisions).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from audiorouter.contracts import AudioQAItem, ReasonerRequest
+from audiorouter.inference.parts import read_decisions, read_evidence
+
+log = logging.getLogger(__name__)
+
+
+def item_waveform(item: AudioQAItem, data_dir: str | Path | None):
+    from audiorouter.data.audio_io import decode_audio
+
+    if item.audio:
+        return decode_audio(item.audio)
+    if not item.audio_path:
+        raise ValueError(f"item {item.id} has neither audio bytes nor an audio path")
+    path = Path(item.audio_path)
+    return decode_audio(path if path.is_absolute() or data_dir is None else Path(data_dir) / path)
+
+
+class StageWorker:
+    """Base: turns a batch into items, asks ``rows_for`` and packs the answer."""
+
+    def __call__(self, batch: pa.Table) -> dict[str, list]:
+        items = [AudioQAItem.from_row(row) for row in batch.to_pylist()]
+        rows = self.rows_for(items)
+        return {"item_id": [item.id for item in items],
+                "rows": [json.dumps(rows.get(item.id, [])) for item in items]}
+
+    def rows_for(self, items: list[AudioQAItem]) -> dict[str, list[dict[str, Any]]]:
+        raise NotImplementedError
+
+
+class RouteWorker(StageWorker):
+    """Items -> one decision row each, from a saved router policy."""
+
+    def __init__(self, policy_dir: str, feature_cache_dir: str | None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the question encoder is a packaged model
+        from audiorouter.router.policy import RouterPolicy
+
+        self.policy = RouterPolicy.load(policy_dir)
+        self.feature_cache_dir = feature_cache_dir
+
+    def rows_for(self, items: list[AudioQAItem]) -> dict[str, list[dict[str, Any]]]:
+        from audiorouter.data.audio_io import AudioError
+        from audiorouter.router.features import featurize
+
+        try:
+            usable = items
+            features = featurize(items, self.policy.feature_spec, self.feature_cache_dir)
+        except AudioError:  # find the bad clips one by one; the rest are routed
+            usable = []
+            for item in items:
+                try:
+                    featurize([item], self.policy.feature_spec, self.feature_cache_dir)
+                    usable.append(item)
+                except AudioError as exc:
+                    log.warning("not routed (bad clip, no tools): %s", exc)
+            features = featurize(usable, self.policy.feature_spec, self.feature_cache_dir) if usable else None
+        rows = {item.id: [{"item_id": item.id, "tools": [], "log_prob": float("nan")}] for item in items}
+        if features is not None:
+            for d in self.policy.route(features.matrix(), [item.id for item in usable]):
+                rows[d.item_id] = [{"item_id": d.item_id, "tools": list(d.tools), "log_prob": d.log_prob}]
+        return rows
+
+
+class ToolsWorker(StageWorker):
+    """Items -> one evidence row per tool its decision routed it to (only those)."""
+
+    def __init__(self, out: str, tools_config: Any, data_dir: str | None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import audiorouter.tools  # noqa: F401  (registers every tool in this worker)
+        from audiorouter.tools.runner import ToolRunner
+
+        self.decisions = read_decisions(out)
+        self.runner = ToolRunner.from_config(tools_config)
+        self.data_dir = data_dir
+
+    def rows_for(self, items: list[AudioQAItem]) -> dict[str, list[dict[str, Any]]]:
+        from audiorouter.tools.runner import error_result
+
+        rows: dict[str, list[dict[str, Any]]] = {}
+        for item in items:
+            tools = list(self.decisions[item.id].tools)
+            if not tools:
+                continue
+            try:
+                waveform, sample_rate = item_waveform(item, self.data_dir)
+                results = self.runner.run(waveform, sample_rate, tools)
+            except Exception as exc:  # a bad clip is an error row per tool, not a failed job
+                log.warning("item %s: %s", item.id, exc)
+                results = [error_result(t, f"bad clip: {exc}") for t in tools]
+            rows[item.id] = [{"item_id": item.id, "tool": r.tool, "version": r.version, "ok": r.ok,
+                              "summary": r.summary, "data": json.dumps(r.data, sort_keys=True), "error": r.error,
+                              "elapsed_ms": float(r.elapsed_ms)} for r in results]
+        return rows
+
+
+class ReasonWorker(StageWorker):
+    """Items with their evidence -> one answer row each, from the configured reasoner."""
+
+    def __init__(self, out: str, reasoner_config: Any, data_dir: str | None) -> None:
+        from audiorouter.reasoner import build_reasoner
+
+        self.decisions = read_decisions(out)
+        self.evidence = read_evidence(out)
+        self.reasoner = build_reasoner(reasoner_config)
+        self.data_dir = data_dir
+
+    def rows_for(self, items: list[AudioQAItem]) -> dict[str, list[dict[str, Any]]]:
+        by_id = {item.id: item for item in items}
+        requests, rows = [], {}
+        for item in items:
+            try:
+                waveform, sample_rate = item_waveform(item, self.data_dir)
+            except Exception as exc:
+                rows[item.id] = [answer_row(item, -1, False if item.answer else None, f"bad clip: {exc}", 0.0)]
+                continue
+            rank = {t: k for k, t in enumerate(self.decisions[item.id].tools)}
+            results = sorted(self.evidence.get(item.id, []), key=lambda r: rank.get(r.tool, len(rank)))
+            requests.append(ReasonerRequest(item.id, waveform, sample_rate, item.question, list(item.choices),
+                                            item.answer or None, results))
+        for outcome in self.reasoner.answer(requests) if requests else []:
+            rows[outcome.item_id] = [answer_row(by_id[outcome.item_id], outcome.chosen_index, outcome.correct,
+                                                outcome.error, outcome.latency_ms)]
+        return rows
+
+
+def answer_row(item: AudioQAItem, chosen: int, correct: bool | None, error: str | None,
+               latency_ms: float) -> dict[str, Any]:
+    prediction = item.choices[chosen] if 0 <= chosen < len(item.choices) else ""
+    return {"item_id": item.id, "chosen_index": int(chosen), "prediction": prediction,
+            "answer": item.answer or None, "correct": correct, "error": error,
+            "latency_ms": float(latency_ms)}
