@@ -263,6 +263,23 @@ class RunConfig:
 
 
 @dataclass
+class ServeConfig:
+    """The online application (``audiorouter serve``, see audiorouter.serving)."""
+
+    host: str = "127.0.0.1"  # bind address; "0.0.0.0" serves other machines
+    port: int = 8000
+    max_upload_mb: float = 16.0  # larger request bodies get 413
+    num_cpus: float = 1.0  # CPUs of the ingress replica (router + tools)
+
+    def validate(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"serve.port must be in 1..65535, got {self.port}")
+        for name in ("max_upload_mb", "num_cpus"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"serve.{name} must be > 0, got {getattr(self, name)}")
+
+
+@dataclass
 class Config:
     """The whole run, one section per role."""
 
@@ -273,6 +290,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
 
     def validate(self) -> None:
         self.data.validate()
@@ -282,6 +300,7 @@ class Config:
         self.train.validate()
         self.tracking.validate()
         self.run.validate()
+        self.serve.validate()
 
 
 # --------------------------------------------------------------------------- loading

@@ -42,6 +42,8 @@ def test_unknown_key_names_the_valid_ones(tmp_path):
         ("data.synth.test_fraction=0.95", "validation_fraction \\+ test_fraction"),
         ("data.synth=3", "data.synth must be a mapping"),
         ("nokey", "must look like section.key=value"),
+        ("serve.port=70000", "serve.port must be in 1..65535"),
+        ("serve.max_upload_mb=0", "serve.max_upload_mb must be > 0"),
     ],
 )
 def test_mistyped_values_are_errors(override, message):

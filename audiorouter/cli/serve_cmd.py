@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import time
 
 from audiorouter.cli.common import add_leaf
@@ -14,9 +15,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser = add_leaf(commands, "serve", help=text, description=text + " with Ray Serve.")
     parser.add_argument("--router", required=True,
                         help="a checkpoint folder (runs/NAME/checkpoints/iter-N) or its policy/ folder")
-    parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
-    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    parser.add_argument("--max-upload-mb", type=float, default=16.0, help="largest accepted request body (MiB)")
+    parser.add_argument("--port", type=int, help="HTTP port (serve.port, default 8000)")
+    parser.add_argument("--host", help="bind address (serve.host, default 127.0.0.1)")
+    parser.add_argument("--max-upload-mb", type=float,
+                        help="largest accepted request body in MiB (serve.max_upload_mb, default 16)")
     parser.set_defaults(handler=run_serve)
 
 
@@ -26,17 +28,31 @@ def run_serve(args: argparse.Namespace) -> int:
     from audiorouter.cli.eval_cmd import policy_dir
     from audiorouter.serving.app import start
 
-    cfg = load_config(args.config, list(args.overrides))
+    overrides = list(args.overrides)
+    flags = {"serve.port": args.port, "serve.host": args.host, "serve.max_upload_mb": args.max_upload_mb}
+    for key, value in flags.items():
+        if value is not None:
+            overrides.append(f"{key}={value}")
+    cfg = load_config(args.config, overrides)
     router = policy_dir(args.router)
     ray.init(ignore_reinit_error=True, include_dashboard=False)
-    start(str(router), cfg.tools, cfg.reasoner, port=args.port, host=args.host,
-          max_upload_bytes=int(args.max_upload_mb * 1024 * 1024))
-    print(f"serving on http://{args.host}:{args.port}  (POST /v1/answer, GET /healthz); Ctrl-C stops", flush=True)
+    served = cfg.serve
+    start(str(router), cfg.tools, cfg.reasoner, port=served.port, host=served.host,
+          max_upload_bytes=int(served.max_upload_mb * 1024 * 1024), num_cpus=served.num_cpus)
+    print(f"serving on http://{served.host}:{served.port}  (POST /v1/answer, GET /healthz); Ctrl-C stops",
+          flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` and job stops shut down cleanly too
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         from ray import serve
 
+        print("stopping", flush=True)
         serve.shutdown()
+        ray.shutdown()
     return 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
