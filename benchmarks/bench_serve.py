@@ -1,10 +1,15 @@
 """Latency and throughput of the online application over loopback HTTP.
 
-    .venv/bin/python benchmarks/bench_serve.py [--router DIR] [--requests 64] [--seconds 1.0]
+    .venv/bin/python benchmarks/bench_serve.py [--requests 64] [--seconds 1.0]
+    .venv/bin/python benchmarks/bench_serve.py --router runs/quickstart/checkpoints/iter-40 \
+        --data data/perception --split test
 
-Starts a local Ray + Serve on 127.0.0.1 (a tiny random router when ``--router`` is not
-given; cheap tools; the reference reasoner without memo), then for 1, 8 and 32
-concurrent clients sends requests and prints JSON: p50/p95/p99 latency (ms) and req/s.
+Starts a local Ray + Serve on 127.0.0.1 with the reference reasoner (no memo, no tool
+cache: every request does the work), then for 1, 8 and 32 concurrent clients sends
+requests and prints JSON: p50/p95/p99 latency (ms), req/s, tools per request and,
+on dataset items, accuracy. Without ``--router``: a tiny random router over three cheap
+tools and sine clips; with it: the router's own tools and, with ``--data``, the
+split's real clips and questions.
 """
 
 from __future__ import annotations
@@ -44,25 +49,41 @@ def tiny_router(directory: Path) -> Path:
     return RouterPolicy(RouterNet(spec.dim, actions.num_logits, (8,)), actions, spec, (8,)).save(directory)
 
 
-def run_level(url: str, clients: int, requests: int, seconds: float) -> dict:
+def sine_requests(seconds: float) -> list[tuple[bytes, str, list[str], str | None]]:
+    return [(clip(seconds, k), f"Question {k}: how fast is it?", CHOICES, None) for k in range(8)]
+
+
+def dataset_requests(data_dir: str, split: str, n: int) -> list[tuple[bytes, str, list[str], str | None]]:
+    from audiorouter.data.store import iter_items
+
+    items = [item for _, item in zip(range(n), iter_items(data_dir, split), strict=False)]
+    return [(item.audio, item.question, list(item.choices), item.answer) for item in items]
+
+
+def run_level(url: str, clients: int, requests: int, payloads: list) -> dict:
     from audiorouter.serving.client import post_answer
 
-    clips = [clip(seconds, k) for k in range(8)]
-
-    def one(k: int) -> tuple[int, float]:
+    def one(k: int) -> tuple[int, float, dict]:
+        audio, question, choices, _ = payloads[k % len(payloads)]
         start = time.perf_counter()
-        status, _ = post_answer(url, clips[k % len(clips)], f"Question {k}: how fast is it?", CHOICES, timeout=120)
-        return status, (time.perf_counter() - start) * 1000.0
+        status, body = post_answer(url, audio, question, choices, timeout=120)
+        return status, (time.perf_counter() - start) * 1000.0, body
 
     with ThreadPoolExecutor(max_workers=clients) as pool:
         list(pool.map(one, range(min(clients, 4))))  # warm-up
         start = time.perf_counter()
         results = list(pool.map(one, range(requests)))
         wall = time.perf_counter() - start
-    latency = np.array([ms for status, ms in results if status == 200])
+    ok = [(k, ms, body) for k, (status, ms, body) in enumerate(results) if status == 200]
+    latency = np.array([ms for _, ms, _ in ok])
     pct = (lambda q: round(float(np.percentile(latency, q)), 1)) if latency.size else (lambda q: None)
-    return {"clients": clients, "requests": requests, "errors": sum(s != 200 for s, _ in results),
-            "p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99), "req_per_s": round(requests / wall, 2)}
+    level = {"clients": clients, "requests": requests, "errors": requests - len(ok),
+             "p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99), "req_per_s": round(requests / wall, 2),
+             "tools_per_request": round(float(np.mean([len(b["tools"]) for _, _, b in ok])), 2) if ok else None}
+    labelled = [(b["answer"], payloads[k % len(payloads)][3]) for k, _, b in ok if payloads[k % len(payloads)][3]]
+    if labelled:
+        level["accuracy"] = round(sum(a == truth for a, truth in labelled) / len(labelled), 3)
+    return level
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,18 +92,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=64, help="requests per concurrency level")
     parser.add_argument("--seconds", type=float, default=1.0, help="clip length")
     parser.add_argument("--levels", default="1,8,32")
+    parser.add_argument("--data", help="dataset folder: send its clips and questions (needs --router)")
+    parser.add_argument("--split", default="test")
     args = parser.parse_args(argv)
 
     import ray
     from ray import serve
 
     from audiorouter.config import load_config
+    from audiorouter.router.policy import RouterPolicy, policy_dir
     from audiorouter.serving.app import start
 
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     tmp = Path(tempfile.mkdtemp(prefix="bench_serve_"))
-    router = args.router or str(tiny_router(tmp / "policy"))
-    cfg = load_config(None, ["tools.enabled=[" + ",".join(TOOLS) + "]", "tools.cache_dir=", "reasoner.memo_path="])
+    router = str(policy_dir(args.router)) if args.router else str(tiny_router(tmp / "policy"))
+    tools = RouterPolicy.load(router).actions.tools
+    payloads = dataset_requests(args.data, args.split, args.requests) if args.data else sine_requests(args.seconds)
+    cfg = load_config(None, ["tools.enabled=[" + ",".join(tools) + "]", "tools.cache_dir=", "reasoner.memo_path="])
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -90,9 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         start(router, cfg.tools, cfg.reasoner, port=port, num_cpus=0.5)
         url = f"http://127.0.0.1:{port}/v1/answer"
-        levels = [run_level(url, int(c), args.requests, args.seconds) for c in args.levels.split(",")]
-        print(json.dumps({"clip_seconds": args.seconds, "cpus": os.cpu_count(), "tools": list(TOOLS),
-                          "reasoner": cfg.reasoner.backend, "levels": levels}, indent=2))
+        levels = [run_level(url, int(c), args.requests, payloads) for c in args.levels.split(",")]
+        print(json.dumps({"router": args.router or "tiny random", "requests_from": args.data or "sine clips",
+                          "clip_seconds": None if args.data else args.seconds, "cpus": os.cpu_count(),
+                          "tools": list(tools), "reasoner": f"{cfg.reasoner.backend} reasoner",
+                          "levels": levels}, indent=2))
     finally:
         serve.shutdown()
         ray.shutdown()

@@ -34,20 +34,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_eval)
 
 
-def policy_dir(path: str) -> Path:
-    folder = Path(path)
-    if (folder / "policy" / "policy.json").exists():
-        return folder / "policy"
-    if (folder / "policy.json").exists():
-        return folder
-    raise FileNotFoundError(f"no router policy under {folder} (expected policy.json or policy/policy.json)")
-
-
 def run_eval(args: argparse.Namespace) -> int:
     from audiorouter.data.store import iter_items
     from audiorouter.evaluation.evaluate import EvalSettings, evaluate_router
     from audiorouter.rl.evidence_source import EvidenceRewardSource, EvidenceSourceSpec
-    from audiorouter.router.policy import RouterPolicy
+    from audiorouter.router.policy import RouterPolicy, policy_dir
     from audiorouter.tracking.mlflow_tracker import Tracker
     from audiorouter.training.evaluate_router import oracle_subsets, reasoner_label
 

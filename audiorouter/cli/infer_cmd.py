@@ -55,8 +55,8 @@ def _options(args: argparse.Namespace, cfg) -> dict:
 
 
 def _route(args, cfg, where) -> None:
-    from audiorouter.cli.eval_cmd import policy_dir
     from audiorouter.inference import route_stage
+    from audiorouter.router.policy import policy_dir
 
     print(route_stage(**where, policy_dir=policy_dir(args.router), **_options(args, cfg),
                       feature_cache_dir=cfg.router.feature_cache_dir or None).render())

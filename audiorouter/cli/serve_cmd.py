@@ -25,7 +25,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     import ray
 
-    from audiorouter.cli.eval_cmd import policy_dir
+    from audiorouter.router.policy import policy_dir
     from audiorouter.serving.app import start
 
     overrides = list(args.overrides)

@@ -121,3 +121,13 @@ class RouterPolicy:
         net.load_state_dict(torch.load(src / "policy.pt", weights_only=True))
         net.eval()
         return cls(net, actions, FeatureSpec(**spec["features"]), tuple(spec["hidden_sizes"]))
+
+
+def policy_dir(path: str | Path) -> Path:
+    """The policy folder at ``path``: a checkpoint folder holding ``policy/``, or the policy folder itself."""
+    folder = Path(path)
+    if (folder / "policy" / "policy.json").exists():
+        return folder / "policy"
+    if (folder / "policy.json").exists():
+        return folder
+    raise FileNotFoundError(f"no router policy under {folder} (expected policy.json or policy/policy.json)")
