@@ -112,7 +112,7 @@ class ReasonerConfig:
     max_new_tokens: int = 16  # generate mode
     evidence_token_budget: int = 256  # evidence block size; overflow is cut with a marker
     batch_size: int = 16  # sequences per model forward
-    reuse_prefix: bool = True  # cascade: one KV cache per question, shared by its evidence variants
+    reuse_prefix: bool = True  # cascade: spans prompts share (system turn, question, leading evidence) run once
     dtype: str = "auto"  # "auto" (bf16 on GPU and on CPUs with bf16), "bfloat16", "float16", "float32"
     device: str = "auto"  # "auto" (cuda when available), "cpu" or "cuda[:N]"
     max_prompt_tokens: int = 0  # longer prompts are refused per request; 0: the model's context

@@ -11,8 +11,8 @@ is an option, not the default).
 Answering (``reasoner.answer_mode``): "score" reads the log-probability of each
 choice's letter right after the prompt (one forward per prompt) or the mean per-token
 log-likelihood of each choice's text (``score_target: text``), deterministic; the
-evidence variants of one question share their prompt prefix (``reuse_prefix``, see
-scoring.py). "generate" decodes greedily and parses the answer (prompting.parse_answer).
+spans prompts share (the system turn, a question and its choices, leading evidence
+lines) are computed once (``reuse_prefix``, see scoring.py). "generate" decodes greedily and parses the answer (prompting.parse_answer).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from audiorouter.reasoner.prompting import (
     SYSTEM_PROMPT,
     chat_prompt,
     parse_answer,
-    question_block,
     user_message,
 )
 from audiorouter.reasoner.scoring import ScoringRow, generate_texts
@@ -111,14 +110,13 @@ class CascadeReasoner(ModelReasoner):
     def score(self, requests: list[ReasonerRequest], prompts: list[str], token_lists: list[list[int]]) -> list[Answer]:
         rows, owner = [], []
         for i, (request, tokens) in enumerate(zip(requests, token_lists, strict=True)):
-            group = (request.item_id, question_block(request.question, request.choices))
             if self.config.score_target == "letter":
-                rows.append(ScoringRow(tokens, group, letter_ids=self.letter_ids[: len(request.choices)]))
+                rows.append(ScoringRow(tokens, letter_ids=self.letter_ids[: len(request.choices)]))
                 owner.append(i)
                 continue
             for choice in request.choices:
                 span = self.tokenizer.encode(choice, add_special_tokens=False)
-                rows.append(ScoringRow(tokens + span, group, span=len(span)))
+                rows.append(ScoringRow(tokens + span, span=len(span)))
                 owner.append(i)
         row_scores = self.scorer.score(rows, self.config.batch_size, self.config.reuse_prefix)
         per_request: list[list[float]] = [[] for _ in requests]

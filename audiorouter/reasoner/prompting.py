@@ -1,19 +1,20 @@
 """Prompt text shared by the model back-ends, and the parser for generated answers.
 
 The user message is laid out so that the part every evidence variant of one question
-shares comes first (what the model hears, the question, the choices) and the part
-that varies comes last (the evidence block, then the instruction)::
+shares comes first (what the model hears, the question, the choices, the instruction)
+and the part that varies comes last (the evidence block, its lines sorted by tool)::
 
     <audio note or audio placeholder>
     Question: Which note is played?
     Choices:
     A. C4
     B. G4
+    Answer with the letter of the correct choice.
     Tool evidence:
     - pitch: median pitch G4 (392.0 Hz)
-    Answer with the letter of the correct choice.
 
-so a back-end can compute the shared prefix once per question (see scoring.py).
+so a back-end computes the shared spans once (see scoring.py and prefix_tree.py) and
+each variant only its own evidence lines and the few tokens that close the turn.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import re
 import string
 
 LETTERS = string.ascii_uppercase  # choice labels; a question has at most 26 choices
-PROMPT_VERSION = "1"  # bump whenever the text below changes: memo keys depend on it
+PROMPT_VERSION = "2"  # bump whenever the text below changes: memo keys depend on it
 SYSTEM_PROMPT = "You answer multiple-choice questions about an audio clip."
 INSTRUCTIONS = {  # by score target: what the answer the model is asked for looks like
     "letter": "Answer with the letter of the correct choice.",
@@ -37,12 +38,11 @@ def question_block(question: str, choices: list[str]) -> str:
 
 
 def user_message(question: str, choices: list[str], evidence_text: str, audio_part: str, target: str = "letter") -> str:
-    """The user turn: audio part, question and choices, evidence (if any), instruction."""
+    """The user turn: audio part, question and choices, instruction, evidence (if any)."""
     parts = [audio_part] if audio_part else []
-    parts.append(question_block(question, choices))
+    parts += [question_block(question, choices), INSTRUCTIONS[target]]
     if evidence_text:
         parts.append(evidence_text)
-    parts.append(INSTRUCTIONS[target])
     return "\n".join(parts)
 
 

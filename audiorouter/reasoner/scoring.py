@@ -1,34 +1,38 @@
-"""Scoring token sequences with a causal LM, sharing the prompt prefix of a question.
+"""Scoring token sequences with a causal LM, computing the spans they share once.
 
 A ``ScoringRow`` is one token sequence to score: the prompt, plus in "text" mode the
-choice whose log-likelihood is wanted. Rows of one ``group`` (the evidence variants of
-one question, or the choices of one prompt) start with the same tokens; with
-``reuse_prefix`` their longest common prefix runs through the model once and its KV
-states are reused by each row, so only the differing tail is computed per row:
+choice whose log-likelihood is wanted. With ``reuse_prefix`` the rows of a call are
+planned into a radix tree (prefix_tree.py): every span two or more rows share -- the
+system turn, a question with its choices, leading evidence lines -- runs through the
+model once and its KV states are reused below it; each row computes only its tail:
 
-    1. group prefixes, batched by length --forward--> KV states kept per group
-    2. tails sorted by length and batched (little padding, whatever their group);
-       each batch gets its rows' prefix states (left-padded, masked) as the cache
-       --forward--> hidden state where the answer is predicted --lm_head--> log-probs
+    1. nodes, level by level, batched by length: each gets its ancestors' states as
+       the cache (left-padded, masked) --forward--> its own KV states, kept
+    2. tails sorted by length and batched (little padding), each with its deepest
+       node's chain of states --forward--> hidden state where the answer is read
+       --lm_head--> log-probs
 
-Positions are explicit (prefix: 0..p-1; tail: p, p+1, ...), so a row's scores do not
-depend on its batch mates beyond float rounding. The lm_head is applied only where a
-score is read, never to the whole sequence.
+Positions are explicit (a node or tail continues at its start position), so a row's
+scores do not depend on its batch mates beyond float rounding. Rows are planned in
+windows of ``PLAN_WINDOW`` (sorted, so a question's variants stay together), which
+bounds the states held at once. The lm_head is applied only where a score is read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import dataclass
 
 import torch
 from transformers import DynamicCache
 
+from audiorouter.reasoner.prefix_tree import PrefixPlan, no_sharing, plan_prefixes
+
+PLAN_WINDOW = 256  # rows planned (and their shared states held) together
+
 
 @dataclass
 class ScoringRow:
     tokens: list[int]  # the whole sequence (prompt, then the scored span in text mode)
-    group: Hashable  # rows of one group share a prefix that is computed once
     letter_ids: list[int] | None = None  # letter mode: next-token ids read after the last token
     span: int = 0  # text mode: the last ``span`` tokens are scored (mean log-prob)
 
@@ -49,86 +53,88 @@ class LMScorer:
         logits = torch.nn.functional.linear(hidden.float(), self.head_weight, self.head_bias)
         return torch.log_softmax(logits, dim=-1)
 
+    def plan(self, rows: list[ScoringRow], reuse_prefix: bool) -> PrefixPlan:
+        if not reuse_prefix:
+            return no_sharing(len(rows))
+        return plan_prefixes([row.tokens for row in rows], [row.span + 1 for row in rows])
+
     def score(self, rows: list[ScoringRow], batch_size: int, reuse_prefix: bool) -> list[list[float]]:
         """Per row: log-probs of its ``letter_ids`` (letter mode) or ``[mean log-prob of
         its span]`` (text mode)."""
-        groups: dict[Hashable, list[int]] = {}
-        for i, row in enumerate(rows):
-            groups.setdefault(row.group if reuse_prefix else i, []).append(i)
-        members = list(groups.values())
-        lengths = [shared_prefix_length([rows[i] for i in m]) if reuse_prefix else 0 for m in members]
-        states = self.prefix_states([rows[m[0]].tokens[:n] for m, n in zip(members, lengths, strict=True)], batch_size)
-        group_of = {i: g for g, m in enumerate(members) for i in m}
-        order = sorted(range(len(rows)), key=lambda i: len(rows[i].tokens) - lengths[group_of[i]])
         results: list[list[float]] = [[] for _ in rows]
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            prefix = [(lengths[group_of[i]], states[group_of[i]]) for i in chunk]
-            for i, scores in zip(chunk, self.score_tails([rows[i] for i in chunk], prefix), strict=True):
+        order = sorted(range(len(rows)), key=lambda i: rows[i].tokens)
+        for begin in range(0, len(order), PLAN_WINDOW):
+            window = order[begin : begin + PLAN_WINDOW]
+            for i, scores in zip(window, self.score_window([rows[i] for i in window], batch_size, reuse_prefix),
+                                 strict=True):
                 results[i] = scores
         return results
 
-    @torch.inference_mode()
-    def prefix_states(self, prefixes: list[list[int]], batch_size: int) -> list[list[tuple] | None]:
-        """Per prefix: its (key, value) per layer, each (1, heads, length, dim); None if empty."""
-        states: list[list[tuple] | None] = [None] * len(prefixes)
-        order = sorted((g for g, p in enumerate(prefixes) if p), key=lambda g: len(prefixes[g]))
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
-            ids, mask = pad_left([prefixes[g] for g in batch], self.pad_id, self.model.device)
-            positions = (mask.cumsum(-1) - 1).clamp(min=0)
-            cache = self.model.model(input_ids=ids, attention_mask=mask, position_ids=positions,
-                                     use_cache=True).past_key_values
-            width = ids.shape[1]
-            for row, g in enumerate(batch):
-                pad = width - len(prefixes[g])
-                states[g] = [(k[row : row + 1, :, pad:], v[row : row + 1, :, pad:]) for k, v, *_ in cache]
+    def score_window(self, rows: list[ScoringRow], batch_size: int, reuse_prefix: bool) -> list[list[float]]:
+        plan = self.plan(rows, reuse_prefix)
+        states = self.node_states(plan, batch_size)
+        results: list[list[float]] = [[] for _ in rows]
+        order = sorted(range(len(rows)), key=lambda i: len(rows[i].tokens) - plan.tail_start[i])
+        for begin in range(0, len(order), batch_size):
+            chunk = order[begin : begin + batch_size]
+            tails = [rows[i].tokens[plan.tail_start[i] :] for i in chunk]
+            chains = [[states[n] for n in plan.chain(plan.row_node[i])] for i in chunk]
+            hidden, _, _ = self.forward(tails, [plan.tail_start[i] for i in chunk], chains)
+            for i, scores in zip(chunk, read_scores(self, hidden, [rows[i] for i in chunk], [len(t) for t in tails]),
+                                 strict=True):
+                results[i] = scores
+        return results
+
+    def node_states(self, plan: PrefixPlan, batch_size: int) -> list[list[tuple]]:
+        """Per node: its own tokens' (key, value) per layer, each (1, heads, length, dim)."""
+        states: list[list[tuple]] = [[] for _ in plan.nodes]
+        levels = sorted({node.level for node in plan.nodes})
+        for level in levels:
+            todo = sorted((n for n, node in enumerate(plan.nodes) if node.level == level),
+                          key=lambda n: len(plan.nodes[n].tokens))
+            for begin in range(0, len(todo), batch_size):
+                batch = todo[begin : begin + batch_size]
+                segments = [plan.nodes[n].tokens for n in batch]
+                chains = [[states[a] for a in plan.chain(plan.nodes[n].parent)] for n in batch]
+                _, cache, width = self.forward(segments, [plan.nodes[n].start for n in batch], chains)
+                for row, (n, segment) in enumerate(zip(batch, segments, strict=True)):
+                    states[n] = [(k[row : row + 1, :, width : width + len(segment)],
+                                  v[row : row + 1, :, width : width + len(segment)]) for k, v, *_ in cache]
         return states
 
     @torch.inference_mode()
-    def score_tails(self, rows: list[ScoringRow], prefix: list[tuple[int, list | None]]) -> list[list[float]]:
-        """One forward of the rows' tails after their prefixes' states."""
+    def forward(self, segments: list[list[int]], starts: list[int], chains: list[list[list[tuple]]]):
+        """One forward of ``segments`` (right-padded), each after its chain of states:
+        (last hidden states, the cache, the width its chains were padded to)."""
         device = self.model.device
-        tails = [row.tokens[n:] for row, (n, _) in zip(rows, prefix, strict=True)]
-        tail_ids, tail_mask = pad_right(tails, self.pad_id, device)
-        starts = torch.tensor([n for n, _ in prefix], device=device)
-        positions = starts[:, None] + torch.arange(tail_ids.shape[1], device=device)[None, :]
-        cache, prefix_mask = stack_prefix_states([state for _, state in prefix], self.model.config, device)
-        mask = tail_mask if prefix_mask is None else torch.cat([prefix_mask, tail_mask], dim=1)
-        hidden = self.model.model(input_ids=tail_ids, attention_mask=mask, position_ids=positions,
-                                  past_key_values=cache, use_cache=cache is not None).last_hidden_state
-        return read_scores(self, hidden, rows, [len(t) for t in tails])
+        ids, seg_mask = pad_right(segments, self.pad_id, device)
+        positions = torch.tensor(starts, device=device)[:, None] + torch.arange(ids.shape[1], device=device)[None, :]
+        cache, prefix_mask = stack_chains(chains, self.model.config, device)
+        mask = seg_mask if prefix_mask is None else torch.cat([prefix_mask, seg_mask], dim=1)
+        out = self.model.model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
+                               use_cache=True)
+        return out.last_hidden_state, out.past_key_values, 0 if prefix_mask is None else prefix_mask.shape[1]
 
 
-def shared_prefix_length(rows: list[ScoringRow]) -> int:
-    """Tokens all rows share, leaving every row at least the tokens it scores from."""
-    first = rows[0].tokens
-    length = min(len(row.tokens) - row.span - 1 for row in rows)
-    for row in rows[1:]:
-        n = 0
-        while n < length and row.tokens[n] == first[n]:
-            n += 1
-        length = n
-    return max(length, 0)
-
-
-def stack_prefix_states(states: list[list | None], config, device) -> tuple[DynamicCache | None, torch.Tensor | None]:
-    """A batch cache from per-row prefix states, left-padded with zeros and masked."""
-    if all(state is None for state in states):
+def stack_chains(chains: list[list[list[tuple]]], config, device) -> tuple[DynamicCache | None, torch.Tensor | None]:
+    """A batch cache from per-row chains of node states (each row's chain joined in
+    order), left-padded with zeros and masked; (None, None) when every chain is empty."""
+    lengths = [sum(state[0][0].shape[2] for state in chain) for chain in chains]
+    if not any(lengths):
         return None, None
-    width = max(0 if s is None else s[0][0].shape[2] for s in states)
-    template = next(s for s in states if s is not None)
-    mask = torch.zeros((len(states), width), dtype=torch.long, device=device)
+    width = max(lengths)
+    template = next(chain[0] for chain in chains if chain)
+    mask = torch.zeros((len(chains), width), dtype=torch.long, device=device)
+    for row, length in enumerate(lengths):
+        mask[row, width - length :] = 1
     layers = []
     for layer, (key, value) in enumerate(template):
         keys, values = [], []
-        for row, state in enumerate(states):
-            k, v = (key[:, :, :0], value[:, :, :0]) if state is None else state[layer]
-            pad = width - k.shape[2]
-            keys.append(torch.nn.functional.pad(k, (0, 0, pad, 0)))
-            values.append(torch.nn.functional.pad(v, (0, 0, pad, 0)))
-            if layer == 0:
-                mask[row, pad:] = 1
+        for chain, length in zip(chains, lengths, strict=True):
+            k = torch.cat([state[layer][0] for state in chain], dim=2) if chain else key[:, :, :0]
+            v = torch.cat([state[layer][1] for state in chain], dim=2) if chain else value[:, :, :0]
+            keys.append(torch.nn.functional.pad(k, (0, 0, width - length, 0)))
+            values.append(torch.nn.functional.pad(v, (0, 0, width - length, 0)))
         layers.append((torch.cat(keys), torch.cat(values)))
     return DynamicCache(ddp_cache_data=layers, config=config), mask
 

@@ -8,7 +8,7 @@ from reasoner_helpers import model_config, pitch_result, request, tone
 from audiorouter.contracts import ToolResult
 from audiorouter.reasoner import build_backend
 from audiorouter.reasoner.cascade import describe_audio
-from audiorouter.reasoner.scoring import LMScorer, ScoringRow
+from audiorouter.reasoner.scoring import LMScorer
 
 
 @pytest.fixture(scope="module")
@@ -60,17 +60,16 @@ def test_shared_prefix_reuse_gives_the_same_scores(tiny_checkpoints, target):
         assert a.chosen_index == b.chosen_index
 
 
-def test_prefix_reuse_computes_the_shared_prefix_once(cascade, monkeypatch):
-    import audiorouter.reasoner.scoring as scoring
-
+def test_prefix_reuse_computes_shared_spans_once(cascade, monkeypatch):
     seen = []
-    real = cascade.scorer.prefix_states
-    monkeypatch.setattr(cascade.scorer, "prefix_states", lambda prefixes, bs: seen.append(prefixes) or real(prefixes, bs))
-    cascade.answer(variants())
-    assert len(seen) == 1 and len(seen[0]) == 1  # one prefix for the four variants of one question
-    assert "Tool evidence" not in cascade.tokenizer.decode(seen[0][0])
-    rows = [ScoringRow([1, 2, 3, 4], "g", [7]), ScoringRow([1, 2, 5], "g", [7])]
-    assert scoring.shared_prefix_length(rows) == 2
+    real = cascade.scorer.forward
+    monkeypatch.setattr(cascade.scorer, "forward", lambda segs, starts, chains: seen.append(segs) or real(segs, starts, chains))
+    outcomes = cascade.answer(variants())
+    prompts = [cascade.tokenizer.encode(o.prompt, add_special_tokens=False) for o in outcomes]
+    computed = sum(len(seg) for segs in seen for seg in segs)
+    assert computed < sum(len(p) for p in prompts) - 2 * len(prompts[0])  # the question and choices ran once
+    first_node = cascade.tokenizer.decode(seen[0][0])
+    assert "Question:" in first_node and "Tool evidence" not in first_node
 
 
 def test_generation_mode_answers_or_says_it_named_no_choice(tiny_checkpoints):

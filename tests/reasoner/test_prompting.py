@@ -17,9 +17,10 @@ def test_parse_answer(text, expected):
     assert parse_answer(text, CHOICES) == expected
 
 
-def test_user_message_puts_the_shared_part_first_and_the_instruction_last():
+def test_user_message_puts_the_shared_part_first_and_the_evidence_last():
     message = user_message("Which note?", ["A4", "C5"], "Tool evidence:\n- pitch: A4", "Audio clip: 1 s")
     lines = message.splitlines()
-    assert lines[:5] == ["Audio clip: 1 s", "Question: Which note?", "Choices:", "A. A4", "B. C5"]
-    assert lines[-1] == INSTRUCTIONS["letter"] and "- pitch: A4" in lines
+    assert lines[:6] == ["Audio clip: 1 s", "Question: Which note?", "Choices:", "A. A4", "B. C5",
+                         INSTRUCTIONS["letter"]]
+    assert lines[6:] == ["Tool evidence:", "- pitch: A4"]
     assert user_message("Q?", ["x", "y"], "", "", "text").splitlines()[-1] == INSTRUCTIONS["text"]
