@@ -1,8 +1,9 @@
 """Predictions written back into the original benchmark records.
 
 MMAU's and MMAR's own evaluation scripts read a JSON list of their records, each with
-the model's answer under ``model_prediction`` (the text of the chosen choice). The
-importers keep each whole record in ``item.meta["original"]`` and the benchmark name
+the model's answer under ``model_prediction`` (the text of the chosen choice); MMAR's
+README states it for its ``code/evaluation.py`` (MMAR-meta.json records plus that key,
+the method taken from MMAU's). The importers keep each whole record in ``item.meta["original"]`` and the benchmark name
 in ``item.meta["benchmark"]``, so the round trip is lossless:
 
     paths = write_benchmark_predictions(items, {item_id: "the chosen choice"}, out_dir)
