@@ -118,7 +118,8 @@ class LMScorer:
 
 def stack_chains(chains: list[list[list[tuple]]], config, device) -> tuple[DynamicCache | None, torch.Tensor | None]:
     """A batch cache from per-row chains of node states (each row's chain joined in
-    order), left-padded with zeros and masked; (None, None) when every chain is empty."""
+    order), left-padded with zeros and masked; (None, None) when every chain is empty.
+    Each layer's keys and values are allocated once and filled in place."""
     lengths = [sum(state[0][0].shape[2] for state in chain) for chain in chains]
     if not any(lengths):
         return None, None
@@ -129,13 +130,16 @@ def stack_chains(chains: list[list[list[tuple]]], config, device) -> tuple[Dynam
         mask[row, width - length :] = 1
     layers = []
     for layer, (key, value) in enumerate(template):
-        keys, values = [], []
-        for chain, length in zip(chains, lengths, strict=True):
-            k = torch.cat([state[layer][0] for state in chain], dim=2) if chain else key[:, :, :0]
-            v = torch.cat([state[layer][1] for state in chain], dim=2) if chain else value[:, :, :0]
-            keys.append(torch.nn.functional.pad(k, (0, 0, width - length, 0)))
-            values.append(torch.nn.functional.pad(v, (0, 0, width - length, 0)))
-        layers.append((torch.cat(keys), torch.cat(values)))
+        keys = key.new_zeros((len(chains), key.shape[1], width, key.shape[3]))
+        values = value.new_zeros((len(chains), value.shape[1], width, value.shape[3]))
+        for row, (chain, length) in enumerate(zip(chains, lengths, strict=True)):
+            at = width - length
+            for state in chain:
+                k, v = state[layer]
+                keys[row, :, at : at + k.shape[2]] = k[0]
+                values[row, :, at : at + v.shape[2]] = v[0]
+                at += k.shape[2]
+        layers.append((keys, values))
     return DynamicCache(ddp_cache_data=layers, config=config), mask
 
 
