@@ -54,31 +54,46 @@ def _options(args: argparse.Namespace, cfg) -> dict:
     return dict(limit=cfg.run.eval_limit or None, chunk_size=args.chunk_size, progress=not args.no_progress)
 
 
-def _route(args, cfg, where) -> None:
+def _route(args, cfg, where):
     from audiorouter.inference import route_stage
     from audiorouter.router.policy import policy_dir
 
-    print(route_stage(**where, policy_dir=policy_dir(args.router), **_options(args, cfg),
-                      feature_cache_dir=cfg.router.feature_cache_dir or None).render())
+    return route_stage(**where, policy_dir=policy_dir(args.router), **_options(args, cfg),
+                       feature_cache_dir=cfg.router.feature_cache_dir or None)
 
 
-def _tools(args, cfg, where) -> None:
+def _tools(args, cfg, where):
     from audiorouter.inference import tools_stage
 
-    print(tools_stage(**where, tools_config=cfg.tools, **_options(args, cfg)).render())
+    return tools_stage(**where, tools_config=cfg.tools, **_options(args, cfg))
 
 
-def _reason(args, cfg, where) -> None:
+def _reason(args, cfg, where):
     from audiorouter.inference import reason_stage
 
-    print(reason_stage(**where, reasoner_config=cfg.reasoner, **_options(args, cfg)).render())
+    return reason_stage(**where, reasoner_config=cfg.reasoner, **_options(args, cfg))
 
 
 def _run(args: argparse.Namespace, stages) -> int:
+    from audiorouter.inference.summary import write_summary
+    from audiorouter.tracking.mlflow_tracker import Tracker
+
     cfg, where = _setup(args)
+    reports = []
     with ray_running():
         for stage in stages:
-            stage(args, cfg, where)
+            reports.append(stage(args, cfg, where))
+            print(reports[-1].render(), flush=True)
+    params = {"stages": ",".join(r.stage for r in reports), "data.dir": cfg.data.dir, "split": where["split"],
+              "limit": cfg.run.eval_limit, "out": str(where["out"]), "router": getattr(args, "router", None) or "",
+              "reasoner": cfg.reasoner.backend, "chunk_size": args.chunk_size}
+    path, metrics = write_summary(where["out"], reports, params)
+    tracker = Tracker(cfg.tracking, f"infer-{where['split']}")
+    tracker.log_params(params)
+    tracker.log_metrics(metrics, step=0)
+    tracker.log_artifact(path)
+    tracker.finish()
+    print(f"summary: {path}; MLflow run {tracker.run_id} in {tracker.uri}")
     return 0
 
 

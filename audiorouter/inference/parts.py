@@ -88,11 +88,17 @@ def read_answers(out: str | Path) -> list[dict[str, Any]]:
     return read_rows(Path(out) / ANSWERS, ANSWERS_SCHEMA)
 
 
+def answer_counts(out: str | Path) -> dict[str, int]:
+    """Over every answer written so far: ``answered``, ``labelled``, ``correct``, ``failed``."""
+    rows = read_answers(out)
+    return {"answered": len(rows), "labelled": sum(r["correct"] is not None for r in rows),
+            "correct": sum(bool(r["correct"]) for r in rows), "failed": sum(r["error"] is not None for r in rows)}
+
+
 def accuracy_summary(out: str | Path) -> str | None:
     """``accuracy: K/N = X%`` over answers with a known label; None when there are none."""
-    rows = [r for r in read_answers(out) if r["correct"] is not None]
-    if not rows:
+    counts = answer_counts(out)
+    if not counts["labelled"]:
         return None
-    right = sum(r["correct"] for r in rows)
-    failed = sum(r["error"] is not None for r in read_answers(out))
-    return f"accuracy: {right}/{len(rows)} = {100 * right / len(rows):.1f}% ({failed} failed requests)"
+    right, labelled = counts["correct"], counts["labelled"]
+    return f"accuracy: {right}/{labelled} = {100 * right / labelled:.1f}% ({counts['failed']} failed requests)"

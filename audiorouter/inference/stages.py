@@ -90,9 +90,10 @@ def run_stage(stage: str, out: Path, data_dir: str | Path, split: str, item_ids:
     if todo:
         ray.data.DataContext.get_current().enable_progress_bars = progress
         dataset = item_dataset(split_files(data_dir, split), chunk_size, ids=todo)
+        workers = min(pool.size, -(-len(todo) // chunk_size))  # no idle actors for a short remainder
         mapped = dataset.map_batches(
             pool.worker, fn_constructor_kwargs=pool.kwargs, batch_size=chunk_size, batch_format="pyarrow",
-            concurrency=pool.size, num_cpus=worker_cpu_share(pool.num_cpus, pool.size), num_gpus=pool.num_gpus,
+            concurrency=workers, num_cpus=worker_cpu_share(pool.num_cpus, workers), num_gpus=pool.num_gpus,
         )
         with tqdm(total=len(todo), desc=stage, unit="item", disable=not progress) as bar:
             for block in mapped.iter_batches(batch_format="pyarrow", batch_size=None):

@@ -150,7 +150,8 @@ def test_reason_waits_for_evidence(tmp_path, items, suite):
 def settings(tmp_path: Path) -> list[str]:
     values = {"tools.enabled": "[" + ",".join(TOOLS) + "]", "tools.cache_dir": tmp_path / "tool_cache",
               "reasoner.memo_path": "", "router.feature_cache_dir": tmp_path / "features",
-              "run.use_actors": "false", "run.out_dir": tmp_path / "runs"}
+              "run.use_actors": "false", "run.out_dir": tmp_path / "runs",
+              "tracking.tracking_uri": tmp_path / "mlflow.db", "tracking.artifact_dir": tmp_path / "mlartifacts"}
     return [arg for k, v in values.items() for arg in ("--set", f"{k}={v}")]
 
 
@@ -184,3 +185,19 @@ def test_cli_stages_one_by_one_then_infer_all_resumes(tmp_path, suite, items, po
     assert len(rows) == len({r["item_id"] for r in rows}) == len(items)
     assert by_item(rows) == staged
     assert ANSWERS_SCHEMA.names == list(rows[0])
+    assert_tracked(tmp_path, out, len(items))
+
+
+def assert_tracked(tmp_path: Path, out: Path, n_items: int) -> None:
+    """Each infer command wrote its summary and an MLflow run with the stage metrics."""
+    from mlflow.tracking import MlflowClient
+
+    summary = json.loads((out / "infer_summary.json").read_text())
+    assert [s["stage"] for s in summary["stages"]] == ["decisions", "evidence", "answers"]
+    assert summary["metrics"]["answers.answered"] == n_items and 0 <= summary["metrics"]["accuracy"] <= 1
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("audiorouter").experiment_id])
+    assert len(runs) == 5  # three single stages and two `infer all`
+    last = max(runs, key=lambda r: r.info.start_time)
+    assert last.info.run_name == f"infer-{SPLIT}" and last.data.params["stages"] == "decisions,evidence,answers"
+    assert last.data.metrics["decisions.skipped"] == n_items and last.data.metrics["accuracy"] == summary["metrics"]["accuracy"]
