@@ -106,9 +106,9 @@ def computed_tokens(reasoner, requests: list[ReasonerRequest]) -> int:
     request's own tail), counted at the scorer's forward calls, padding excluded."""
     real, counted = reasoner.scorer.forward, []
 
-    def counting(segments, starts, chains):
-        counted.append(sum(len(s) for s in segments))
-        return real(segments, starts, chains)
+    def counting(pieces, chains):
+        counted.append(sum(end - start for _, start, end in pieces))
+        return real(pieces, chains)
 
     reasoner.scorer.forward = counting
     try:

@@ -31,6 +31,7 @@ class Node:
     tokens: list[int]
     parent: int  # index of the parent node, -1 at the root
     level: int  # 0 for nodes without a parent
+    row: int  # a sequence that holds this node's tokens (at start..start+len)
 
 
 @dataclass
@@ -73,7 +74,7 @@ def plan_prefixes(sequences: Sequence[Sequence[int]], keep: Sequence[int] | None
         end = _common_length(keys, members, depth)
         if end - seg_start >= min_tokens:
             level = 0 if parent < 0 else plan.nodes[parent].level + 1
-            plan.nodes.append(Node(seg_start, keys[members[0]][seg_start:end], parent, level))
+            plan.nodes.append(Node(seg_start, keys[members[0]][seg_start:end], parent, level, members[0]))
             parent, seg_start = len(plan.nodes) - 1, end
         branches: dict[int, list[int]] = {}
         for i in members:

@@ -35,6 +35,13 @@ class ScoringRow:
     tokens: list[int]  # the whole sequence (prompt, then the scored span in text mode)
     letter_ids: list[int] | None = None  # letter mode: next-token ids read after the last token
     span: int = 0  # text mode: the last ``span`` tokens are scored (mean log-prob)
+    # Input embeddings (len(tokens), hidden) when the model does not read ``tokens`` itself
+    # (an audio LM's merged audio features); ``tokens`` then only keys the sharing plan,
+    # so positions holding different content must hold different keys.
+    embeds: torch.Tensor | None = None
+
+
+Piece = tuple[ScoringRow, int, int]  # a row's tokens start..end, run through the model
 
 
 class LMScorer:
@@ -44,6 +51,7 @@ class LMScorer:
     def __init__(self, model, pad_id: int) -> None:
         self.model = model
         self.pad_id = pad_id
+        self.text_config = model.config.get_text_config()
         head = model.get_output_embeddings()
         self.head_weight = head.weight.detach().float()
         self.head_bias = None if getattr(head, "bias", None) is None else head.bias.detach().float()
@@ -72,20 +80,20 @@ class LMScorer:
 
     def score_window(self, rows: list[ScoringRow], batch_size: int, reuse_prefix: bool) -> list[list[float]]:
         plan = self.plan(rows, reuse_prefix)
-        states = self.node_states(plan, batch_size)
+        states = self.node_states(plan, rows, batch_size)
         results: list[list[float]] = [[] for _ in rows]
         order = sorted(range(len(rows)), key=lambda i: len(rows[i].tokens) - plan.tail_start[i])
         for begin in range(0, len(order), batch_size):
             chunk = order[begin : begin + batch_size]
-            tails = [rows[i].tokens[plan.tail_start[i] :] for i in chunk]
+            tails = [(rows[i], plan.tail_start[i], len(rows[i].tokens)) for i in chunk]
             chains = [[states[n] for n in plan.chain(plan.row_node[i])] for i in chunk]
-            hidden, _, _ = self.forward(tails, [plan.tail_start[i] for i in chunk], chains)
-            for i, scores in zip(chunk, read_scores(self, hidden, [rows[i] for i in chunk], [len(t) for t in tails]),
-                                 strict=True):
+            hidden, _, _ = self.forward(tails, chains)
+            lengths = [end - start for _, start, end in tails]
+            for i, scores in zip(chunk, read_scores(self, hidden, [rows[i] for i in chunk], lengths), strict=True):
                 results[i] = scores
         return results
 
-    def node_states(self, plan: PrefixPlan, batch_size: int) -> list[list[tuple]]:
+    def node_states(self, plan: PrefixPlan, rows: list[ScoringRow], batch_size: int) -> list[list[tuple]]:
         """Per node: its own tokens' (key, value) per layer, each (1, heads, length, dim)."""
         states: list[list[tuple]] = [[] for _ in plan.nodes]
         levels = sorted({node.level for node in plan.nodes})
@@ -94,26 +102,46 @@ class LMScorer:
                           key=lambda n: len(plan.nodes[n].tokens))
             for begin in range(0, len(todo), batch_size):
                 batch = todo[begin : begin + batch_size]
-                segments = [plan.nodes[n].tokens for n in batch]
-                chains = [[states[a] for a in plan.chain(plan.nodes[n].parent)] for n in batch]
-                _, cache, width = self.forward(segments, [plan.nodes[n].start for n in batch], chains)
-                for row, (n, segment) in enumerate(zip(batch, segments, strict=True)):
-                    states[n] = [(k[row : row + 1, :, width : width + len(segment)],
-                                  v[row : row + 1, :, width : width + len(segment)]) for k, v, *_ in cache]
+                nodes = [plan.nodes[n] for n in batch]
+                pieces = [(rows[node.row], node.start, node.start + len(node.tokens)) for node in nodes]
+                chains = [[states[a] for a in plan.chain(node.parent)] for node in nodes]
+                _, cache, width = self.forward(pieces, chains)
+                for row, (n, node) in enumerate(zip(batch, nodes, strict=True)):
+                    end = width + len(node.tokens)
+                    states[n] = [(k[row : row + 1, :, width:end], v[row : row + 1, :, width:end]) for k, v, *_ in cache]
         return states
 
     @torch.inference_mode()
-    def forward(self, segments: list[list[int]], starts: list[int], chains: list[list[list[tuple]]]):
-        """One forward of ``segments`` (right-padded), each after its chain of states:
+    def forward(self, pieces: list[Piece], chains: list[list[list[tuple]]]):
+        """One forward of the pieces (right-padded), each after its chain of states:
         (last hidden states, the cache, the width its chains were padded to)."""
         device = self.model.device
-        ids, seg_mask = pad_right(segments, self.pad_id, device)
-        positions = torch.tensor(starts, device=device)[:, None] + torch.arange(ids.shape[1], device=device)[None, :]
-        cache, prefix_mask = stack_chains(chains, self.model.config, device)
+        inputs, seg_mask = self.piece_inputs(pieces)
+        starts = torch.tensor([start for _, start, _ in pieces], device=device)
+        positions = starts[:, None] + torch.arange(seg_mask.shape[1], device=device)[None, :]
+        cache, prefix_mask = stack_chains(chains, self.text_config, device)
         mask = seg_mask if prefix_mask is None else torch.cat([prefix_mask, seg_mask], dim=1)
-        out = self.model.model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
+        out = self.model.model(**inputs, attention_mask=mask, position_ids=positions, past_key_values=cache,
                                use_cache=True)
         return out.last_hidden_state, out.past_key_values, 0 if prefix_mask is None else prefix_mask.shape[1]
+
+    def piece_inputs(self, pieces: list[Piece]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """``input_ids`` (or ``inputs_embeds`` when the rows carry embeddings), right-padded,
+        and the mask of real positions."""
+        device = self.model.device
+        if all(row.embeds is None for row, _, _ in pieces):
+            ids, mask = pad_right([row.tokens[start:end] for row, start, end in pieces], self.pad_id, device)
+            return {"input_ids": ids}, mask
+        width = max(end - start for _, start, end in pieces)
+        template = next(row.embeds for row, _, _ in pieces if row.embeds is not None)
+        embeds = template.new_zeros((len(pieces), width, template.shape[-1]))
+        mask = torch.zeros((len(pieces), width), dtype=torch.long, device=device)
+        for i, (row, start, end) in enumerate(pieces):
+            if row.embeds is None:
+                raise ValueError("rows scored together must all carry input embeddings or none")
+            embeds[i, : end - start] = row.embeds[start:end]
+            mask[i, : end - start] = 1
+        return {"inputs_embeds": embeds}, mask
 
 
 def stack_chains(chains: list[list[list[tuple]]], config, device) -> tuple[DynamicCache | None, torch.Tensor | None]:

@@ -63,12 +63,13 @@ def test_shared_prefix_reuse_gives_the_same_scores(tiny_checkpoints, target):
 def test_prefix_reuse_computes_shared_spans_once(cascade, monkeypatch):
     seen = []
     real = cascade.scorer.forward
-    monkeypatch.setattr(cascade.scorer, "forward", lambda segs, starts, chains: seen.append(segs) or real(segs, starts, chains))
+    monkeypatch.setattr(cascade.scorer, "forward", lambda pieces, chains: seen.append(pieces) or real(pieces, chains))
     outcomes = cascade.answer(variants())
     prompts = [cascade.tokenizer.encode(o.prompt, add_special_tokens=False) for o in outcomes]
-    computed = sum(len(seg) for segs in seen for seg in segs)
+    computed = sum(end - start for pieces in seen for _, start, end in pieces)
     assert computed < sum(len(p) for p in prompts) - 2 * len(prompts[0])  # the question and choices ran once
-    first_node = cascade.tokenizer.decode(seen[0][0])
+    row, start, end = seen[0][0]
+    first_node = cascade.tokenizer.decode(row.tokens[start:end])
     assert "Question:" in first_node and "Tool evidence" not in first_node
 
 
