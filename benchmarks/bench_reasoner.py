@@ -185,23 +185,30 @@ def agreeing(naive_out: list, fast_out: list) -> int:
 
 
 def gpu_benchmark(args) -> dict:
+    """Full-size random ``args.lalm`` in bf16 on CUDA: batched without shared spans
+    against batched with them (Qwen2-Audio; the Omni thinker always runs unshared)."""
     from audiorouter.reasoner.synthetic_models import save_synthetic_model
 
+    requests = workload(args.questions)
+    result: dict = {"benchmark": f"reasoner scoring, full-size random {args.lalm} via lalm (bf16, letter scoring)",
+                    "device": torch.cuda.get_device_name(0), "requests": len(requests), "batch": args.batch_size,
+                    "variants_per_question": len(VARIANTS)}
     with tempfile.TemporaryDirectory() as tmp:
         path = save_synthetic_model(args.lalm, tmp, size="full", dtype=torch.bfloat16)
-        config = ReasonerConfig(backend="lalm", model=str(path), memo_path="", dtype="bfloat16", device="cuda",
-                                batch_size=args.batch_size)
-        reasoner = build_backend(config)
-        requests = workload(args.questions)
-        seconds, _, outcomes = timed(reasoner, requests, one_at_a_time=False)
-    params = sum(p.numel() for p in reasoner.model.parameters())
-    return {
-        "benchmark": f"reasoner scoring, full-size random {args.lalm} via lalm (bf16, letter scoring)",
-        "device": torch.cuda.get_device_name(0), "params": params, "requests": len(requests),
-        "batch": args.batch_size, "seconds": round(seconds, 2), "requests_per_s": round(len(requests) / seconds, 2),
-        "errors": sum(o.error is not None for o in outcomes),
-        "matmul_peak_gflops_bf16": round(matmul_peak_gflops(torch.bfloat16, "cuda", n=8192), 1),
-    }
+        for name, reuse in (("batched", False), ("batched_shared_spans", True)):
+            config = ReasonerConfig(backend="lalm", model=str(path), memo_path="", dtype="bfloat16", device="cuda",
+                                    batch_size=args.batch_size, reuse_prefix=reuse)
+            reasoner = build_backend(config)
+            seconds, _, outcomes = timed(reasoner, requests, one_at_a_time=False)
+            result["params"] = sum(p.numel() for p in reasoner.model.parameters())
+            result[name] = {"shares_spans": reasoner.shares_prefixes(), "seconds": round(seconds, 2),
+                            "requests_per_s": round(len(requests) / seconds, 2),
+                            "errors": sum(o.error is not None for o in outcomes)}
+            del reasoner
+            torch.cuda.empty_cache()
+    result["speedup_from_shared_spans"] = round(result["batched"]["seconds"] / result["batched_shared_spans"]["seconds"], 2)
+    result["matmul_peak_gflops_bf16"] = round(matmul_peak_gflops(torch.bfloat16, "cuda", n=8192), 1)
+    return result
 
 
 def main() -> None:

@@ -17,12 +17,21 @@ rejects (wrong sample rate, ...) fails that request only.
 bf16 on GPU, batched (left padding), the lm_head only at the answer position.
 "score" mode reads each choice's letter after the prompt, or (``score_target: text``)
 scores each choice's text, one sequence per choice; "generate" decodes greedily and
-parses the answer. Unlike ``cascade``, the shared prompt prefix is not reused across
-evidence variants here: the audio tokens come first and each variant re-encodes them.
+parses the answer.
+
+Shared spans (``reuse_prefix``, Qwen2-Audio in score mode): the evidence variants of a
+question share the system turn, the audio tokens and the question, so the rows go
+through the same radix-tree scorer as ``cascade`` (scoring.py). The audio encoder runs
+once per distinct clip; each row carries its input embeddings (token embeddings with
+that clip's audio features at the audio positions), and its plan keys give each
+clip's audio positions their own values, so different clips never share a span.
+Qwen2.5-Omni's thinker places audio with multimodal rotary positions, which the
+scorer's sequential positions do not express: it takes the unshared path.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,9 +43,18 @@ from audiorouter.reasoner.base import Answer, register_reasoner
 from audiorouter.reasoner.loading import resolve_model
 from audiorouter.reasoner.model_backend import ModelReasoner
 from audiorouter.reasoner.prompting import chatml, parse_answer, user_message
-from audiorouter.reasoner.scoring import pad_left
+from audiorouter.reasoner.scoring import ScoringRow, pad_left
 
 AUDIO_TOKEN = "<|AUDIO|>"
+CLIP_KEY_STRIDE = 1 << 20  # plan keys of clip c's audio positions: -(1 + c * stride + n)
+
+
+class _Captured(Exception):
+    """Raised by a hook to stop a forward once the language model's inputs are known."""
+
+    def __init__(self, inputs_embeds: torch.Tensor) -> None:
+        super().__init__("captured")
+        self.inputs_embeds = inputs_embeds
 
 
 @dataclass(frozen=True)
@@ -137,6 +155,11 @@ class LalmReasoner(ModelReasoner):
         prepared = [self.prepare(r, e) for r, e in zip(requests, evidence_texts, strict=True)]
         answers: list[Answer | None] = [None if isinstance(p, Prepared) else Answer(-1, [], "", error=p) for p in prepared]
         ready = [i for i, p in enumerate(prepared) if isinstance(p, Prepared)]
+        if ready and self.shares_prefixes():  # one plan over the whole call: variants share spans
+            done = self.score_shared([requests[i] for i in ready], [prepared[i] for i in ready])
+            for i, answer in zip(ready, done, strict=True):
+                answers[i] = answer
+            return [a for a in answers if a is not None]
         step = self.config.batch_size
         for start in range(0, len(ready), step):
             chunk = ready[start : start + step]
@@ -144,6 +167,71 @@ class LalmReasoner(ModelReasoner):
             for i, answer in zip(chunk, run([requests[i] for i in chunk], [prepared[i] for i in chunk]), strict=True):
                 answers[i] = answer
         return [a for a in answers if a is not None]
+
+    def shares_prefixes(self) -> bool:
+        return (self.config.reuse_prefix and self.config.answer_mode == "score"
+                and self.model.config.model_type == "qwen2_audio")
+
+    def score_shared(self, requests: list[ReasonerRequest], items: list[Prepared]) -> list[Answer]:
+        """Score mode through the shared-span scorer (see the module docstring)."""
+        clip_of = clip_indices(requests)
+        first = {}
+        for i, clip in enumerate(clip_of):
+            first.setdefault(clip, i)
+        audio = self.audio_features([items[i] for i in first.values()])
+        audio_of = dict(zip(first, audio, strict=True))
+        audio_id = self.model.config.audio_token_id
+        rows, owner = [], []
+        for i, (request, item) in enumerate(zip(requests, items, strict=True)):
+            letter = self.config.score_target == "letter"
+            spans = [[]] if letter else [self.tokenizer.encode(c, add_special_tokens=False) for c in request.choices]
+            for span in spans:
+                ids = item.token_ids + span
+                keys, embeds = self.row_inputs(ids, audio_of[clip_of[i]], clip_of[i], audio_id)
+                rows.append(ScoringRow(keys, self.letter_ids[: len(request.choices)] if letter else None,
+                                       len(span), embeds))
+                owner.append(i)
+        per_request: list[list[float]] = [[] for _ in requests]
+        for i, scores in zip(owner, self.scorer.score(rows, self.config.batch_size, True), strict=True):
+            per_request[i].extend(scores)
+        return [Answer(int(np.argmax(s)), s, p.prompt) for s, p in zip(per_request, items, strict=True)]
+
+    @torch.inference_mode()
+    def row_inputs(self, ids: list[int], audio: torch.Tensor, clip: int, audio_id: int):
+        """(plan keys, input embeddings) of one row: ``audio`` fills its audio positions."""
+        where = [j for j, t in enumerate(ids) if t == audio_id]
+        if len(where) != audio.shape[0]:
+            raise ValueError(f"{len(where)} audio tokens in the prompt, {audio.shape[0]} audio features")
+        embeds = self.model.get_input_embeddings()(torch.tensor(ids, device=self.device))
+        embeds[where] = audio.to(embeds.dtype)
+        keys = list(ids)
+        for n, j in enumerate(where):
+            keys[j] = -(1 + clip * CLIP_KEY_STRIDE + n)
+        return keys, embeds
+
+    @torch.inference_mode()
+    def audio_features(self, items: list[Prepared]) -> list[torch.Tensor]:
+        """Per item, the projected audio features the model puts at its audio positions
+        (n_audio, hidden), taken from the model's own merge by stopping the forward there."""
+        audio_id = self.model.config.audio_token_id
+        out: list[torch.Tensor] = []
+        for start in range(0, len(items), self.config.batch_size):
+            chunk = items[start : start + self.config.batch_size]
+            inputs = self.model_inputs([p.token_ids for p in chunk], chunk)
+
+            def capture(module, args, kwargs):
+                raise _Captured(kwargs["inputs_embeds"])
+
+            hook = self.model.model.language_model.register_forward_pre_hook(capture, with_kwargs=True)
+            try:
+                self.model.model(**inputs)
+                raise RuntimeError("the language model was never called")
+            except _Captured as captured:
+                embeds = captured.inputs_embeds
+            finally:
+                hook.remove()
+            out += [embeds[b][inputs["input_ids"][b] == audio_id] for b in range(len(chunk))]
+        return out
 
     def model_inputs(self, token_lists: list[list[int]], items: list[Prepared]) -> dict[str, torch.Tensor]:
         ids, mask = pad_left(token_lists, self.scorer.pad_id, self.device)
@@ -188,3 +276,14 @@ class LalmReasoner(ModelReasoner):
             scores = [1.0 if i == chosen else 0.0 for i in range(len(request.choices))]
             answers.append(Answer(-1 if chosen is None else chosen, scores, item.prompt, generated=text))
         return answers
+
+
+def clip_indices(requests: list[ReasonerRequest]) -> list[int]:
+    """Per request, the index of its clip among the distinct clips (by content)."""
+    seen: dict[bytes, int] = {}
+    out = []
+    for request in requests:
+        digest = hashlib.sha1(np.ascontiguousarray(request.waveform).tobytes())
+        digest.update(str(request.sample_rate).encode())
+        out.append(seen.setdefault(digest.digest(), len(seen)))
+    return out

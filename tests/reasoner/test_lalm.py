@@ -82,3 +82,33 @@ def test_lalm_on_gpu_in_bf16(tmp_path, kind):
     assert reasoner.dtype == torch.bfloat16 and reasoner.device.type == "cuda"
     outcomes = reasoner.answer(batch())
     assert [o.error for o in outcomes] == [None, None, None]
+
+
+def variant_batch():
+    """Two clips, each asked with three evidence variants, mixed in order."""
+    out = []
+    for clip, waveform in (("x", tone(1.0, 440.0)), ("y", tone(2.0, 220.0))):
+        for k, evidence in enumerate(([], [pitch_result()], [pitch_result("median pitch A3 (220.0 Hz)")])):
+            out.append(request(f"{clip}{k}", waveform=waveform, evidence=evidence))
+    return out[::2] + out[1::2]
+
+
+@pytest.mark.parametrize("target", ["letter", "text"])
+def test_qwen2_audio_shared_spans_give_the_same_scores(tiny_checkpoints, target):
+    path = tiny_checkpoints["qwen2_audio"]
+    shared = build_backend(model_config("lalm", path, score_target=target))
+    plain = build_backend(model_config("lalm", path, score_target=target, reuse_prefix=False))
+    assert shared.shares_prefixes() and not plain.shares_prefixes()
+    encoded, computed, rows = [], [], []
+    real_audio, real_forward, real_score = shared.audio_features, shared.scorer.forward, shared.scorer.score
+    shared.audio_features = lambda items: encoded.append(len(items)) or real_audio(items)
+    shared.scorer.forward = lambda pieces, chains: computed.append(sum(e - s for _, s, e in pieces)) or real_forward(
+        pieces, chains)
+    shared.scorer.score = lambda scored, *args: rows.extend(scored) or real_score(scored, *args)
+    batch = variant_batch()
+    for a, b in zip(shared.answer(batch), plain.answer(batch), strict=True):
+        assert a.error is None and b.error is None
+        np.testing.assert_allclose(a.scores, b.scores, atol=1e-4)
+        assert a.chosen_index == b.chosen_index
+    assert encoded == [2]  # the audio encoder ran once per clip, not once per variant
+    assert sum(computed) < 0.6 * sum(len(row.tokens) for row in rows)  # audio and question ran once per clip
