@@ -32,7 +32,7 @@ from audiorouter.reasoner.prompting import (
     parse_answer,
     user_message,
 )
-from audiorouter.reasoner.scoring import ScoringRow, generate_texts
+from audiorouter.reasoner.scoring import generate_texts
 
 log = logging.getLogger(__name__)
 
@@ -99,30 +99,9 @@ class CascadeReasoner(ModelReasoner):
                 answers[i] = answer
         return [a for a in answers if a is not None]
 
-    def extra_tokens(self, request: ReasonerRequest) -> int:
-        """Tokens beyond the prompt: the longest choice text, or the generated answer."""
-        if self.config.answer_mode == "generate":
-            return self.config.max_new_tokens
-        if self.config.score_target == "text":
-            return max(len(self.tokenizer.encode(c, add_special_tokens=False)) for c in request.choices)
-        return 0
-
     def score(self, requests: list[ReasonerRequest], prompts: list[str], token_lists: list[list[int]]) -> list[Answer]:
-        rows, owner = [], []
-        for i, (request, tokens) in enumerate(zip(requests, token_lists, strict=True)):
-            if self.config.score_target == "letter":
-                rows.append(ScoringRow(tokens, letter_ids=self.letter_ids[: len(request.choices)]))
-                owner.append(i)
-                continue
-            for choice in request.choices:
-                span = self.tokenizer.encode(choice, add_special_tokens=False)
-                rows.append(ScoringRow(tokens + span, span=len(span)))
-                owner.append(i)
-        row_scores = self.scorer.score(rows, self.config.batch_size, self.config.reuse_prefix)
-        per_request: list[list[float]] = [[] for _ in requests]
-        for i, scores in zip(owner, row_scores, strict=True):
-            per_request[i].extend(scores)
-        return [Answer(int(np.argmax(s)), s, p) for s, p in zip(per_request, prompts, strict=True)]
+        rows, owner = self.scoring_rows(requests, lambda i, span: (token_lists[i] + span, None))
+        return self.scored_answers(rows, owner, prompts)
 
     def generate(self, requests: list[ReasonerRequest], prompts: list[str], token_lists: list[list[int]]) -> list[Answer]:
         texts = generate_texts(self.model, self.tokenizer, token_lists, self.config.max_new_tokens, self.config.batch_size)

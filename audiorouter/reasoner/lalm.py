@@ -43,7 +43,7 @@ from audiorouter.reasoner.base import Answer, register_reasoner
 from audiorouter.reasoner.loading import resolve_model
 from audiorouter.reasoner.model_backend import ModelReasoner
 from audiorouter.reasoner.prompting import chatml, parse_answer, user_message
-from audiorouter.reasoner.scoring import ScoringRow, pad_left
+from audiorouter.reasoner.scoring import pad_left
 
 AUDIO_TOKEN = "<|AUDIO|>"
 CLIP_KEY_STRIDE = 1 << 20  # plan keys of clip c's audio positions: -(1 + c * stride + n)
@@ -144,13 +144,6 @@ class LalmReasoner(ModelReasoner):
             return f"prompt too long: {needed} tokens, the limit is {self.context}"
         return Prepared(prompt, token_ids, extracted["input_features"][0], mask)
 
-    def extra_tokens(self, request: ReasonerRequest) -> int:
-        if self.config.answer_mode == "generate":
-            return self.config.max_new_tokens
-        if self.config.score_target == "text":
-            return max(len(self.tokenizer.encode(c, add_special_tokens=False)) for c in request.choices)
-        return 0
-
     def answer_valid(self, requests: list[ReasonerRequest], evidence_texts: list[str]) -> list[Answer]:
         prepared = [self.prepare(r, e) for r, e in zip(requests, evidence_texts, strict=True)]
         answers: list[Answer | None] = [None if isinstance(p, Prepared) else Answer(-1, [], "", error=p) for p in prepared]
@@ -181,20 +174,12 @@ class LalmReasoner(ModelReasoner):
         audio = self.audio_features([items[i] for i in first.values()])
         audio_of = dict(zip(first, audio, strict=True))
         audio_id = self.model.config.audio_token_id
-        rows, owner = [], []
-        for i, (request, item) in enumerate(zip(requests, items, strict=True)):
-            letter = self.config.score_target == "letter"
-            spans = [[]] if letter else [self.tokenizer.encode(c, add_special_tokens=False) for c in request.choices]
-            for span in spans:
-                ids = item.token_ids + span
-                keys, embeds = self.row_inputs(ids, audio_of[clip_of[i]], clip_of[i], audio_id)
-                rows.append(ScoringRow(keys, self.letter_ids[: len(request.choices)] if letter else None,
-                                       len(span), embeds))
-                owner.append(i)
-        per_request: list[list[float]] = [[] for _ in requests]
-        for i, scores in zip(owner, self.scorer.score(rows, self.config.batch_size, True), strict=True):
-            per_request[i].extend(scores)
-        return [Answer(int(np.argmax(s)), s, p.prompt) for s, p in zip(per_request, items, strict=True)]
+
+        def row_inputs(i: int, span: list[int]):
+            return self.row_inputs(items[i].token_ids + span, audio_of[clip_of[i]], clip_of[i], audio_id)
+
+        rows, owner = self.scoring_rows(requests, row_inputs)
+        return self.scored_answers(rows, owner, [p.prompt for p in items])
 
     @torch.inference_mode()
     def row_inputs(self, ids: list[int], audio: torch.Tensor, clip: int, audio_id: int):

@@ -3,11 +3,14 @@ scorer, the letter tokens, and the identity that keys their memo entries."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from audiorouter.config import ReasonerConfig
-from audiorouter.reasoner.base import Reasoner
+from audiorouter.contracts import ReasonerRequest
+from audiorouter.reasoner.base import Answer, Reasoner
 from audiorouter.reasoner.loading import resolve_device, resolve_dtype
 from audiorouter.reasoner.prompting import LETTERS, PROMPT_VERSION
-from audiorouter.reasoner.scoring import LMScorer
+from audiorouter.reasoner.scoring import LMScorer, ScoringRow
 
 
 class ModelReasoner(Reasoner):
@@ -25,6 +28,37 @@ class ModelReasoner(Reasoner):
         self.scorer = LMScorer(model, pad_id)
         self.letter_ids = [tokenizer.encode(letter, add_special_tokens=False)[0] for letter in LETTERS]
         self.context = self.config.max_prompt_tokens or default_context
+
+    def extra_tokens(self, request: ReasonerRequest) -> int:
+        """Tokens beyond the prompt: the longest choice text, or the generated answer."""
+        if self.config.answer_mode == "generate":
+            return self.config.max_new_tokens
+        if self.config.score_target == "text":
+            return max(len(self.tokenizer.encode(c, add_special_tokens=False)) for c in request.choices)
+        return 0
+
+    def scoring_rows(self, requests: list[ReasonerRequest], row_inputs) -> tuple[list[ScoringRow], list[int]]:
+        """Score-mode rows of ``requests`` and, per row, the request it belongs to: one row
+        per request (letter target) or per choice (text target, the choice's tokens
+        appended). ``row_inputs(i, tokens)`` gives (plan keys, embeddings or None)."""
+        rows, owner = [], []
+        letter = self.config.score_target == "letter"
+        for i, request in enumerate(requests):
+            spans = [[]] if letter else [self.tokenizer.encode(c, add_special_tokens=False) for c in request.choices]
+            for span in spans:
+                keys, embeds = row_inputs(i, span)
+                rows.append(ScoringRow(keys, self.letter_ids[: len(request.choices)] if letter else None, len(span),
+                                       embeds))
+                owner.append(i)
+        return rows, owner
+
+    def scored_answers(self, rows: list[ScoringRow], owner: list[int], prompts: list[str]) -> list[Answer]:
+        """Score ``rows`` (shared spans when ``reuse_prefix``) and pick each request's best choice."""
+        per_request: list[list[float]] = [[] for _ in prompts]
+        for i, scores in zip(owner, self.scorer.score(rows, self.config.batch_size, self.config.reuse_prefix),
+                             strict=True):
+            per_request[i].extend(scores)
+        return [Answer(int(np.argmax(s)), s, p) for s, p in zip(per_request, prompts, strict=True)]
 
     def identity(self) -> str:
         c = self.config
