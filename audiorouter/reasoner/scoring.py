@@ -108,7 +108,9 @@ class LMScorer:
                 _, cache, width = self.forward(pieces, chains)
                 for row, (n, node) in enumerate(zip(batch, nodes, strict=True)):
                     end = width + len(node.tokens)
-                    states[n] = [(k[row : row + 1, :, width:end], v[row : row + 1, :, width:end]) for k, v, *_ in cache]
+                    # copies, not views: a view would keep the whole batch cache (chains included) alive
+                    states[n] = [(k[row : row + 1, :, width:end].clone(), v[row : row + 1, :, width:end].clone())
+                                 for k, v, *_ in cache]
         return states
 
     @torch.inference_mode()
