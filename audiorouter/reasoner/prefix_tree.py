@@ -48,6 +48,11 @@ class PrefixPlan:
             node = self.nodes[node].parent
         return out[::-1]
 
+    def chain_tokens(self, node: int) -> int:
+        """Tokens in the chain from the root down to ``node`` (0 for -1): the cache width
+        a piece under it attends to."""
+        return sum(len(self.nodes[n].tokens) for n in self.chain(node))
+
     def computed_tokens(self, lengths: Sequence[int]) -> int:
         """Tokens run through the model: every node once, then every tail."""
         return sum(len(n.tokens) for n in self.nodes) + sum(n - s for n, s in zip(lengths, self.tail_start, strict=True))

@@ -6,11 +6,13 @@ planned into a radix tree (prefix_tree.py): every span two or more rows share --
 system turn, a question with its choices, leading evidence lines -- runs through the
 model once and its KV states are reused below it; each row computes only its tail:
 
-    1. nodes, level by level, batched by length: each gets its ancestors' states as
-       the cache (left-padded, masked) --forward--> its own KV states, kept
-    2. tails sorted by length and batched (little padding), each with its deepest
-       node's chain of states --forward--> hidden state where the answer is read
-       --lm_head--> log-probs
+    1. nodes, level by level: each gets its ancestors' states as the cache
+       (left-padded, masked) --forward--> its own KV states, kept
+    2. tails, each with its deepest node's chain of states --forward--> hidden state
+       where the answer is read --lm_head--> log-probs
+
+Both steps group their pieces into forwards by length, cutting where padding would
+cost more than one more forward (forward_batches.py).
 
 Positions are explicit (a node or tail continues at its start position), so a row's
 scores do not depend on its batch mates beyond float rounding. Rows are planned in
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 import torch
 from transformers import DynamicCache
 
+from audiorouter.reasoner.forward_batches import forward_batches
 from audiorouter.reasoner.prefix_tree import PrefixPlan, no_sharing, plan_prefixes
 
 PLAN_WINDOW = 256  # rows planned (and their shared states held) together
@@ -82,14 +85,14 @@ class LMScorer:
         plan = self.plan(rows, reuse_prefix)
         states = self.node_states(plan, rows, batch_size)
         results: list[list[float]] = [[] for _ in rows]
-        order = sorted(range(len(rows)), key=lambda i: len(rows[i].tokens) - plan.tail_start[i])
-        for begin in range(0, len(order), batch_size):
-            chunk = order[begin : begin + batch_size]
+        lengths = [len(row.tokens) - start for row, start in zip(rows, plan.tail_start, strict=True)]
+        widths = [plan.chain_tokens(node) for node in plan.row_node]
+        for chunk in forward_batches(lengths, widths, batch_size):
             tails = [(rows[i], plan.tail_start[i], len(rows[i].tokens)) for i in chunk]
             chains = [[states[n] for n in plan.chain(plan.row_node[i])] for i in chunk]
             hidden, _, _ = self.forward(tails, chains)
-            lengths = [end - start for _, start, end in tails]
-            for i, scores in zip(chunk, read_scores(self, hidden, [rows[i] for i in chunk], lengths), strict=True):
+            read = read_scores(self, hidden, [rows[i] for i in chunk], [lengths[i] for i in chunk])
+            for i, scores in zip(chunk, read, strict=True):
                 results[i] = scores
         return results
 
@@ -98,10 +101,11 @@ class LMScorer:
         states: list[list[tuple]] = [[] for _ in plan.nodes]
         levels = sorted({node.level for node in plan.nodes})
         for level in levels:
-            todo = sorted((n for n, node in enumerate(plan.nodes) if node.level == level),
-                          key=lambda n: len(plan.nodes[n].tokens))
-            for begin in range(0, len(todo), batch_size):
-                batch = todo[begin : begin + batch_size]
+            todo = [n for n, node in enumerate(plan.nodes) if node.level == level]
+            lengths = [len(plan.nodes[n].tokens) for n in todo]
+            widths = [plan.chain_tokens(plan.nodes[n].parent) for n in todo]
+            for positions in forward_batches(lengths, widths, batch_size):
+                batch = [todo[p] for p in positions]
                 nodes = [plan.nodes[n] for n in batch]
                 pieces = [(rows[node.row], node.start, node.start + len(node.tokens)) for node in nodes]
                 chains = [[states[a] for a in plan.chain(node.parent)] for node in nodes]

@@ -25,6 +25,7 @@ def test_the_docstring_example():
     assert rebuilt(plan, sequences) == sequences
     lengths = [len(s) for s in sequences]
     assert plan.computed_tokens(lengths) == 5 + 9 + (6 + 2) + 10 < sum(lengths)
+    assert [plan.chain_tokens(n) for n in plan.row_node] == [14, 14, 5] and plan.chain_tokens(-1) == 0
 
 
 def test_spans_shorter_than_min_tokens_stay_in_the_tails():
