@@ -9,7 +9,9 @@ CPU (default): SmolLM2-135M through ``cascade``, side by side in one process:
 
 The workload is what training asks: questions of the perception suite, each with
 several evidence variants (no tool, single tools, several tools), ~250-token prompts.
-Also reports the machine's measured matmul peak and the achieved fraction of it.
+Also reports the machine's measured matmul peak and the achieved fraction of it, and a
+bound: the rate the optimised path would reach if its matmuls ran at that peak and its
+unpadded attention at SDPA's measured best rate, with no other cost.
 
 GPU (``--lalm qwen2_audio|qwen2_5_omni_thinker``): a full-size randomly initialised model
 (weights do not matter for speed) through ``lalm`` in bf16, batched.
@@ -101,13 +103,17 @@ def prompt_tokens(reasoner, requests: list[ReasonerRequest]) -> list[int]:
     return [len(reasoner.tokenizer.encode(t, add_special_tokens=False)) for t in texts]
 
 
-def computed_tokens(reasoner, requests: list[ReasonerRequest]) -> int:
-    """Tokens the optimised path runs through the model (shared spans once, then every
-    request's own tail), counted at the scorer's forward calls, padding excluded."""
-    real, counted = reasoner.scorer.forward, []
+def computed_work(reasoner, requests: list[ReasonerRequest]) -> tuple[int, int]:
+    """What the optimised path runs through the model, counted at the scorer's forward
+    calls, padding excluded: (tokens, (token, key) pairs its attention scores), where a
+    token attends to its chain's cached keys and to the tokens of its piece up to itself."""
+    real, tokens, pairs = reasoner.scorer.forward, [0], [0]
 
     def counting(pieces, chains):
-        counted.append(sum(end - start for _, start, end in pieces))
+        for (_, start, end), chain in zip(pieces, chains, strict=True):
+            n, cached = end - start, sum(state[0][0].shape[2] for state in chain)
+            tokens[0] += n
+            pairs[0] += n * cached + n * (n + 1) // 2
         return real(pieces, chains)
 
     reasoner.scorer.forward = counting
@@ -115,7 +121,32 @@ def computed_tokens(reasoner, requests: list[ReasonerRequest]) -> int:
         reasoner.answer(requests)
     finally:
         reasoner.scorer.forward = real
-    return sum(counted)
+    return tokens[0], pairs[0]
+
+
+def attention_peak_gflops(config, dtype: torch.dtype, repeats: int = 5) -> float:
+    """SDPA throughput without a mask (its best case) at the shapes of a tail forward:
+    8 pieces of 128 queries over 384 keys, the model's heads and head size."""
+    heads = config.num_attention_heads
+    dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+    q = torch.randn(8, heads, 128, dim, dtype=dtype)
+    k, v = torch.randn(8, heads, 384, dim, dtype=dtype), torch.randn(8, heads, 384, dim, dtype=dtype)
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.nn.functional.scaled_dot_product_attention(q, k, v)
+        best = max(best, 4 * q.numel() * k.shape[2] / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def rate_bound(requests: int, tokens: int, pairs: int, flops_per_token: int, config, matmul_peak: float,
+               attention_peak: float) -> float:
+    """Requests/s the optimised path could reach at best: its matmul FLOPs at the matmul
+    peak plus its (unpadded) attention FLOPs at the attention peak, nothing else."""
+    attention_flops = 4 * pairs * config.num_hidden_layers * config.num_attention_heads * (
+        getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads)
+    seconds = tokens * flops_per_token / (matmul_peak * 1e9) + attention_flops / (attention_peak * 1e9)
+    return requests / seconds
 
 
 def cpu_benchmark(args) -> dict:
@@ -124,13 +155,15 @@ def cpu_benchmark(args) -> dict:
     naive = build_backend(ReasonerConfig(**base, dtype="float32", batch_size=1, reuse_prefix=False))
     fast = build_backend(ReasonerConfig(**base, dtype="auto", batch_size=args.batch_size, reuse_prefix=True))
     params = sum(p.numel() for n, p in fast.model.named_parameters() if "embed" not in n)
-    peaks = {"float32": matmul_peak_gflops(torch.float32, "cpu"), "bfloat16": matmul_peak_gflops(torch.bfloat16, "cpu")}
+    peaks = {"float32": matmul_peak_gflops(torch.float32, "cpu"), "bfloat16": matmul_peak_gflops(torch.bfloat16, "cpu"),
+             "attention": attention_peak_gflops(fast.scorer.text_config, fast.dtype)}
     result = {
         "benchmark": "reasoner scoring, SmolLM2-135M via cascade (letter scoring)",
         "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
                     "load_avg_1m_before": round(os.getloadavg()[0], 2)},
         "non_embedding_params": params,
-        "matmul_peak_gflops": {k: round(v, 1) for k, v in peaks.items()},
+        "matmul_peak_gflops": {k: round(v, 1) for k, v in peaks.items() if k != "attention"},
+        "attention_peak_gflops": round(peaks["attention"], 1),
     }
     for name, variants in WORKLOADS.items():
         result[name] = compare(naive, fast, variants, args, 2 * params, peaks)
@@ -156,8 +189,11 @@ def compare(naive, fast, variants, args, flops_per_token: int, peaks: dict) -> d
     lengths = prompt_tokens(fast, requests)
     fast_dtype = str(fast.dtype).removeprefix("torch.")
     naive_gflops = sum(lengths[: len(naive_requests)]) * flops_per_token / naive_s / 1e9
-    computed = computed_tokens(fast, requests)
+    computed, pairs = computed_work(fast, requests)
     fast_gflops = computed * flops_per_token / fast_s / 1e9
+    bound = rate_bound(len(requests), computed, pairs, flops_per_token, fast.scorer.text_config, peaks[fast_dtype],
+                       peaks["attention"])
+    naive_rate = len(naive_requests) / naive_s
     return {
         "questions": args.questions, "variants_per_question": len(variants),
         "mean_prompt_tokens": round(sum(lengths) / len(lengths), 1),
@@ -173,8 +209,10 @@ def compare(naive, fast, variants, args, flops_per_token: int, peaks: dict) -> d
                       "requests_per_s": round(len(requests) / fast_s, 2),
                       "computed_tokens_per_request": round(computed / len(requests), 1),
                       "achieved_gflops_on_computed_tokens": round(fast_gflops, 1),
-                      "fraction_of_matmul_peak": round(fast_gflops / peaks[fast_dtype], 3)},
-        "speedup": round((len(requests) / fast_s) / (len(naive_requests) / naive_s), 1),
+                      "fraction_of_matmul_peak": round(fast_gflops / peaks[fast_dtype], 3),
+                      "bound_requests_per_s": round(bound, 2), "fraction_of_bound": round(len(requests) / fast_s / bound, 3)},
+        "speedup": round((len(requests) / fast_s) / naive_rate, 1),
+        "speedup_bound": round(bound / naive_rate, 1),
         "same_choice_as_naive": f"{agreeing(naive_out, fast_out)}/{len(naive_out)}",
     }
 
