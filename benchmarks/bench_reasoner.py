@@ -224,7 +224,7 @@ def agreeing(naive_out: list, fast_out: list) -> int:
 
 def gpu_benchmark(args) -> dict:
     """Full-size random ``args.lalm`` in bf16 on CUDA: batched without shared spans
-    against batched with them (Qwen2-Audio; the Omni thinker always runs unshared)."""
+    against batched with them."""
     from audiorouter.reasoner.synthetic_models import save_synthetic_model
 
     requests = workload(args.questions)

@@ -19,14 +19,15 @@ bf16 on GPU, batched (left padding), the lm_head only at the answer position.
 scores each choice's text, one sequence per choice; "generate" decodes greedily and
 parses the answer.
 
-Shared spans (``reuse_prefix``, Qwen2-Audio in score mode): the evidence variants of a
-question share the system turn, the audio tokens and the question, so the rows go
-through the same radix-tree scorer as ``cascade`` (scoring.py). The audio encoder runs
-once per distinct clip; each row carries its input embeddings (token embeddings with
-that clip's audio features at the audio positions), and its plan keys give each
-clip's audio positions their own values, so different clips never share a span.
-Qwen2.5-Omni's thinker places audio with multimodal rotary positions, which the
-scorer's sequential positions do not express: it takes the unshared path.
+Shared spans (``reuse_prefix``, score mode): the evidence variants of a question share
+the system turn, the audio tokens and the question, so the rows go through the same
+radix-tree scorer as ``cascade`` (scoring.py). The audio encoder runs once per distinct
+clip; each row carries its input embeddings (token embeddings with that clip's audio
+features at the audio positions), and its plan keys give each clip's audio positions
+their own values, so different clips never share a span. The scorer's positions are
+sequential; that is also what Qwen2.5-Omni's multimodal rotary index gives audio-only
+prompts (all three axes advance together; only images and video differ), so both
+architectures take this path, and a test checks each against the unshared one.
 """
 
 from __future__ import annotations
@@ -162,8 +163,7 @@ class LalmReasoner(ModelReasoner):
         return [a for a in answers if a is not None]
 
     def shares_prefixes(self) -> bool:
-        return (self.config.reuse_prefix and self.config.answer_mode == "score"
-                and self.model.config.model_type == "qwen2_audio")
+        return self.config.reuse_prefix and self.config.answer_mode == "score"
 
     def score_shared(self, requests: list[ReasonerRequest], items: list[Prepared]) -> list[Answer]:
         """Score mode through the shared-span scorer (see the module docstring)."""

@@ -94,8 +94,9 @@ def variant_batch():
 
 
 @pytest.mark.parametrize("target", ["letter", "text"])
-def test_qwen2_audio_shared_spans_give_the_same_scores(tiny_checkpoints, target):
-    path = tiny_checkpoints["qwen2_audio"]
+@pytest.mark.parametrize("kind", KINDS)
+def test_shared_spans_give_the_same_scores(tiny_checkpoints, kind, target):
+    path = tiny_checkpoints[kind]
     shared = build_backend(model_config("lalm", path, score_target=target))
     plain = build_backend(model_config("lalm", path, score_target=target, reuse_prefix=False))
     assert shared.shares_prefixes() and not plain.shares_prefixes()
