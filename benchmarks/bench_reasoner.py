@@ -149,35 +149,41 @@ def rate_bound(requests: int, tokens: int, pairs: int, flops_per_token: int, con
     return requests / seconds
 
 
+def measure_peaks(config, dtype: torch.dtype) -> dict[str, float]:
+    return {"float32": matmul_peak_gflops(torch.float32, "cpu"), "bfloat16": matmul_peak_gflops(torch.bfloat16, "cpu"),
+            "attention": attention_peak_gflops(config, dtype)}
+
+
 def cpu_benchmark(args) -> dict:
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     base = dict(backend="cascade", model="smollm2", memo_path="", device="cpu")
     naive = build_backend(ReasonerConfig(**base, dtype="float32", batch_size=1, reuse_prefix=False))
     fast = build_backend(ReasonerConfig(**base, dtype="auto", batch_size=args.batch_size, reuse_prefix=True))
     params = sum(p.numel() for n, p in fast.model.named_parameters() if "embed" not in n)
-    peaks = {"float32": matmul_peak_gflops(torch.float32, "cpu"), "bfloat16": matmul_peak_gflops(torch.bfloat16, "cpu"),
-             "attention": attention_peak_gflops(fast.scorer.text_config, fast.dtype)}
+    config = fast.scorer.text_config
     result = {
         "benchmark": "reasoner scoring, SmolLM2-135M via cascade (letter scoring)",
         "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
                     "load_avg_1m_before": round(os.getloadavg()[0], 2)},
         "non_embedding_params": params,
-        "matmul_peak_gflops": {k: round(v, 1) for k, v in peaks.items() if k != "attention"},
-        "attention_peak_gflops": round(peaks["attention"], 1),
     }
-    for name, variants in WORKLOADS.items():
-        result[name] = compare(naive, fast, variants, args, 2 * params, peaks)
+    before = measure_peaks(config, fast.dtype)
+    work = {name: compare(naive, fast, variants, args, 2 * params) for name, variants in WORKLOADS.items()}
+    after = measure_peaks(config, fast.dtype)
+    # other VMs share these cores in bursts: the best of the two measurements is the peak
+    peaks = {key: max(before[key], after[key]) for key in before}
     result["machine"]["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
-    result["matmul_peak_gflops_after"] = {
-        "float32": round(matmul_peak_gflops(torch.float32, "cpu"), 1),
-        "bfloat16": round(matmul_peak_gflops(torch.bfloat16, "cpu"), 1),
-    }
+    result["peak_gflops"] = {key: round(value, 1) for key, value in peaks.items()}
+    result["peak_gflops_before_and_after"] = {key: [round(before[key], 1), round(after[key], 1)] for key in before}
+    for name, (entry, raw) in work.items():
+        result[name] = against_peaks(entry, raw, peaks, 2 * params, config)
     return result
 
 
-def compare(naive, fast, variants, args, flops_per_token: int, peaks: dict) -> dict:
+def compare(naive, fast, variants, args, flops_per_token: int) -> tuple[dict, dict]:
     """Naive and optimised paths on one workload, alternating for ``args.rounds`` rounds and
-    keeping each path's fastest round (other processes share this machine's cores)."""
+    keeping each path's fastest round (other processes share this machine's cores):
+    (the result entry, the raw counts ``against_peaks`` needs)."""
     requests = workload(args.questions, variants)
     naive_requests = requests[: args.naive_questions * len(variants)]
     naive_runs, fast_runs = [], []
@@ -191,30 +197,39 @@ def compare(naive, fast, variants, args, flops_per_token: int, peaks: dict) -> d
     naive_gflops = sum(lengths[: len(naive_requests)]) * flops_per_token / naive_s / 1e9
     computed, pairs = computed_work(fast, requests)
     fast_gflops = computed * flops_per_token / fast_s / 1e9
-    bound = rate_bound(len(requests), computed, pairs, flops_per_token, fast.scorer.text_config, peaks[fast_dtype],
-                       peaks["attention"])
-    naive_rate = len(naive_requests) / naive_s
-    return {
+    entry = {
         "questions": args.questions, "variants_per_question": len(variants),
         "mean_prompt_tokens": round(sum(lengths) / len(lengths), 1),
         "naive": {"dtype": "float32", "batch": 1, "reuse_prefix": False, "requests": len(naive_requests),
                   "seconds": round(naive_s, 2), "cpu_seconds": round(naive_cpu, 2),
                   "seconds_all_rounds": [round(run[0], 2) for run in naive_runs],
                   "requests_per_s": round(len(naive_requests) / naive_s, 2),
-                  "achieved_gflops": round(naive_gflops, 1),
-                  "fraction_of_matmul_peak": round(naive_gflops / peaks["float32"], 3)},
+                  "achieved_gflops": round(naive_gflops, 1)},
         "optimised": {"dtype": fast_dtype, "batch": args.batch_size, "reuse_prefix": True,
                       "requests": len(requests), "seconds": round(fast_s, 2), "cpu_seconds": round(fast_cpu, 2),
                       "seconds_all_rounds": [round(run[0], 2) for run in fast_runs],
                       "requests_per_s": round(len(requests) / fast_s, 2),
                       "computed_tokens_per_request": round(computed / len(requests), 1),
-                      "achieved_gflops_on_computed_tokens": round(fast_gflops, 1),
-                      "fraction_of_matmul_peak": round(fast_gflops / peaks[fast_dtype], 3),
-                      "bound_requests_per_s": round(bound, 2), "fraction_of_bound": round(len(requests) / fast_s / bound, 3)},
-        "speedup": round((len(requests) / fast_s) / naive_rate, 1),
-        "speedup_bound": round(bound / naive_rate, 1),
+                      "achieved_gflops_on_computed_tokens": round(fast_gflops, 1)},
+        "speedup": round((len(requests) / fast_s) / (len(naive_requests) / naive_s), 1),
         "same_choice_as_naive": f"{agreeing(naive_out, fast_out)}/{len(naive_out)}",
     }
+    raw = {"naive_rate": len(naive_requests) / naive_s, "fast_rate": len(requests) / fast_s, "requests": len(requests),
+           "naive_gflops": naive_gflops, "fast_gflops": fast_gflops, "fast_dtype": fast_dtype,
+           "computed": computed, "pairs": pairs}
+    return entry, raw
+
+
+def against_peaks(entry: dict, raw: dict, peaks: dict, flops_per_token: int, config) -> dict:
+    """``entry`` with each path's fraction of its matmul peak, and the optimised path's bound."""
+    bound = rate_bound(raw["requests"], raw["computed"], raw["pairs"], flops_per_token, config,
+                       peaks[raw["fast_dtype"]], peaks["attention"])
+    entry["naive"]["fraction_of_matmul_peak"] = round(raw["naive_gflops"] / peaks["float32"], 3)
+    entry["optimised"].update({
+        "fraction_of_matmul_peak": round(raw["fast_gflops"] / peaks[raw["fast_dtype"]], 3),
+        "bound_requests_per_s": round(bound, 2), "fraction_of_bound": round(raw["fast_rate"] / bound, 3)})
+    entry["speedup_bound"] = round(bound / raw["naive_rate"], 1)
+    return entry
 
 
 def agreeing(naive_out: list, fast_out: list) -> int:
