@@ -12,7 +12,8 @@ Answering (``reasoner.answer_mode``): "score" reads the log-probability of each
 choice's letter right after the prompt (one forward per prompt) or the mean per-token
 log-likelihood of each choice's text (``score_target: text``), deterministic; the
 spans prompts share (the system turn, a question and its choices, leading evidence
-lines) are computed once (``reuse_prefix``, see scoring.py). "generate" decodes greedily and parses the answer (prompting.parse_answer).
+lines) are computed once (``reuse_prefix``, see scoring.py). "generate" decodes
+greedily and parses the answer (prompting.parse_answer).
 """
 
 from __future__ import annotations

@@ -30,9 +30,11 @@ class ReasonerDeployment:
         self.reasoner = build_reasoner(config)
         self.answer_batch.set_max_batch_size(config.serve_max_batch_size)
         self.answer_batch.set_batch_wait_timeout_s(config.serve_batch_wait_s)
+        self.batch_sizes: list[int] = []  # sizes of the answer() calls, for stats and tests
 
     @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.01)
     async def answer_batch(self, requests: list[ReasonerRequest]) -> list[ReasonerOutcome]:
+        self.batch_sizes.append(len(requests))
         return await asyncio.to_thread(self.reasoner.answer, list(requests))
 
     async def __call__(self, request: ReasonerRequest) -> ReasonerOutcome:
@@ -41,15 +43,23 @@ class ReasonerDeployment:
     def reasoner_id(self) -> str:
         return self.reasoner.reasoner_id
 
+    def batches_seen(self) -> list[int]:
+        return list(self.batch_sizes)
 
-def deploy_reasoner(config: ReasonerConfig, app_name: str = APP_NAME):
-    """Run the deployment as application ``app_name`` and return its handle."""
-    app = ReasonerDeployment.options(
+
+def reasoner_deployment(config: ReasonerConfig):
+    """The bound deployment with the config's replicas and resources: deploy it alone
+    (``deploy_reasoner``) or bind it into another application as a child handle."""
+    return ReasonerDeployment.options(
         num_replicas=config.num_actors,
         ray_actor_options={"num_cpus": config.actor_num_cpus, "num_gpus": config.actor_num_gpus},
         max_ongoing_requests=max(4 * config.serve_max_batch_size, 32),
     ).bind(config)
-    return serve.run(app, name=app_name, route_prefix=None)
+
+
+def deploy_reasoner(config: ReasonerConfig, app_name: str = APP_NAME):
+    """Run the deployment as application ``app_name`` and return its handle."""
+    return serve.run(reasoner_deployment(config), name=app_name, route_prefix=None)
 
 
 def reasoner_app_handle(app_name: str = APP_NAME):

@@ -8,8 +8,9 @@
 ``{answer, index, tools, summaries, latency_ms: {route, tools, reason, total}}``.
 ``GET /healthz`` returns ``{"status": "ok"}``. A bad request (no audio, unreadable
 audio, an upload over ``max_upload_bytes``, missing or malformed choices or question)
-gets a 4xx with ``{"error": ...}``; the replica keeps serving. Reasoner calls of
-concurrent requests are gathered by ``@serve.batch`` into one ``answer`` call.
+gets a 4xx with ``{"error": ...}``; the replica keeps serving. Reasoner calls go to
+``reasoner.serve.ReasonerDeployment``, which gathers concurrent requests into one
+``answer`` call (``GET /stats`` lists the sizes of those calls).
 
 The multipart body is parsed here with the standard library (python-multipart is not
 a dependency).
@@ -104,33 +105,21 @@ def request_features(waveform: np.ndarray, question: str, spec: Any) -> np.ndarr
 
 @serve.deployment
 class AnswerService:
-    """Ingress: one request -> decode, route, tools, batched reasoner call."""
+    """Ingress: one request -> decode, route, tools, then the reasoner deployment (a
+    child application: its own replicas and GPUs, batching concurrent requests)."""
 
-    def __init__(self, router_dir: str, tools_config: Any, reasoner_config: Any,
+    def __init__(self, router_dir: str, tools_config: Any, reasoner: Any,
                  max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> None:
-        from audiorouter.reasoner.memo import build_reasoner
         from audiorouter.router.policy import RouterPolicy
         from audiorouter.tools.runner import ToolRunner
 
         self.policy = RouterPolicy.load(router_dir)
         self.runner = ToolRunner.from_config(tools_config)
-        self.reasoner = build_reasoner(reasoner_config)
+        self.reasoner = reasoner  # handle of reasoner.serve.ReasonerDeployment
         self.max_upload_bytes = int(max_upload_bytes)
         self.max_duration_s = float(tools_config.max_duration_s)
-        self.reason_batch.set_max_batch_size(reasoner_config.serve_max_batch_size)
-        self.reason_batch.set_batch_wait_timeout_s(reasoner_config.serve_batch_wait_s)
-        self.batch_sizes: list[int] = []  # sizes of the reasoner batches (for tests / metrics)
         # warm the question encoder and the mel transform so the first request is not slow
         request_features(np.zeros(SAMPLE_RATE // 10, np.float32), "warm up", self.policy.feature_spec)
-
-    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.01)
-    async def reason_batch(self, requests: list[ReasonerRequest]) -> list[tuple[Any, float]]:
-        self.batch_sizes.append(len(requests))
-        start = time.perf_counter()
-        outcomes = await asyncio.to_thread(self.reasoner.answer, list(requests))
-        elapsed = (time.perf_counter() - start) * 1000.0
-        by_id = {o.item_id: o for o in outcomes}
-        return [(by_id[r.item_id], elapsed) for r in requests]
 
     async def __call__(self, request: Request) -> JSONResponse:
         path = request.url.path.rstrip("/") or "/"
@@ -138,7 +127,7 @@ class AnswerService:
             if path.endswith("/healthz") and request.method == "GET":
                 return JSONResponse({"status": "ok"})
             if path.endswith("/stats") and request.method == "GET":
-                return JSONResponse({"reasoner_batches": list(self.batch_sizes)})
+                return JSONResponse({"reasoner_batches": await self.reasoner.batches_seen.remote()})
             if path.endswith("/v1/answer"):
                 if request.method != "POST":
                     raise BadRequest("use POST", 405)
@@ -187,7 +176,7 @@ class AnswerService:
         t2 = time.perf_counter()
         results = await asyncio.to_thread(self.runner.run, waveform, SAMPLE_RATE, list(decision.tools))
         t3 = time.perf_counter()
-        outcome, _ = await self.reason_batch(
+        outcome = await self.reasoner.remote(
             ReasonerRequest(item_id, waveform, SAMPLE_RATE, question, choices, None, results))
         t4 = time.perf_counter()
         if outcome.error:
@@ -205,11 +194,14 @@ class AnswerService:
 
 def build_app(router_dir: str, tools_config: Any, reasoner_config: Any,
               max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, num_cpus: float = 1.0):
-    """The bound application (pass it to ``serve.run``)."""
+    """The bound application (pass it to ``serve.run``): the ingress on ``num_cpus``, the
+    reasoner deployment on the reasoner config's replicas, CPUs and GPUs."""
+    from audiorouter.reasoner.serve import reasoner_deployment
+
     return AnswerService.options(
         ray_actor_options={"num_cpus": num_cpus},
         max_ongoing_requests=max(4 * reasoner_config.serve_max_batch_size, 64),
-    ).bind(str(router_dir), tools_config, reasoner_config, int(max_upload_bytes))
+    ).bind(str(router_dir), tools_config, reasoner_deployment(reasoner_config), int(max_upload_bytes))
 
 
 def start(router_dir: str, tools_config: Any, reasoner_config: Any, port: int = 8000, host: str = "127.0.0.1",
