@@ -91,13 +91,13 @@ def write_predictions(items, routed, source, out: Path) -> list[Path]:
     """The router's answers: ``predictions.jsonl`` and MMAU/MMAR write-back files."""
     from audiorouter.evaluation.benchmarks import prediction_text, write_benchmark_predictions
 
-    outcomes = source.answers([i.id for i in items], list(routed))
-    predictions = {i.id: prediction_text(i.choices, o.chosen_index) for i, o in zip(items, outcomes, strict=True)}
+    answers = source.answers([i.id for i in items], list(routed))  # asked already while evaluating
+    predictions = {i.id: prediction_text(i.choices, chosen) for i, (chosen, _) in zip(items, answers, strict=True)}
     path = out / "predictions.jsonl"
     with path.open("w") as handle:
-        for item, tools, outcome in zip(items, routed, outcomes, strict=True):
+        for item, tools, (_, correct) in zip(items, routed, answers, strict=True):
             handle.write(json.dumps({"id": item.id, "tools": list(tools), "prediction": predictions[item.id],
-                                     "answer": item.answer, "correct": outcome.correct}) + "\n")
+                                     "answer": item.answer, "correct": correct}) + "\n")
     return [path, *write_benchmark_predictions(items, predictions, out)]
 
 

@@ -63,7 +63,8 @@ class EvidenceRewardSource(OutcomeRewardSource):
         self._items: dict[str, LoadedItem] | None = None
         self._runner = None
         self._reasoner = None
-        self._seen: dict[tuple[str, tuple[str, ...]], bool] = {}
+        # (item, subset) -> (correct, chosen index): small, so it can cover a whole run
+        self._seen: dict[tuple[str, tuple[str, ...]], tuple[bool, int]] = {}
         self.counters: Counter = Counter()
 
     def __getstate__(self) -> dict:
@@ -132,15 +133,20 @@ class EvidenceRewardSource(OutcomeRewardSource):
                 if outcome.error:
                     log.warning("reasoner could not answer %s with %s: %s", pair[0], pair[1], outcome.error)
                     self.counters["reasoner_errors"] += 1
-                self._seen[pair] = bool(outcome.correct)
-        results = [Outcome(self._seen[p], self._seen[(p[0], ())]) for p in pairs]
+                self._seen[pair] = (bool(outcome.correct), outcome.chosen_index)
+        results = [Outcome(self._seen[p][0], self._seen[(p[0], ())][0]) for p in pairs]
         if not self.spec.local_memo:
             self._seen.clear()
         return results
 
-    def answers(self, item_ids: list[str], subsets: list[tuple[str, ...]]) -> list[ReasonerOutcome]:
-        """The reasoner's full outcomes (chosen answer included) for (item, subset) pairs."""
-        return self.ask([self.request(i, tuple(sorted(s))) for i, s in zip(item_ids, subsets, strict=True)])
+    def answers(self, item_ids: list[str], subsets: list[tuple[str, ...]]) -> list[tuple[int, bool]]:
+        """(chosen index, correct) for (item, subset) pairs; pairs ``outcomes`` already
+        asked are not asked again while the local memo is on."""
+        pairs = [(i, tuple(sorted(s))) for i, s in zip(item_ids, subsets, strict=True)]
+        if self.spec.local_memo and all(p in self._seen for p in pairs):
+            return [self._seen[p][::-1] for p in pairs]
+        outcomes = self.ask([self.request(item_id, subset) for item_id, subset in pairs])
+        return [(o.chosen_index, bool(o.correct)) for o in outcomes]
 
     def request(self, item_id: str, subset: Sequence[str]) -> ReasonerRequest:
         item = self.items()[item_id]

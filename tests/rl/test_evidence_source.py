@@ -1,0 +1,38 @@
+"""The evidence source's local memo: outcomes already asked are not asked again, and
+the eval's predictions read their chosen answers from it (reasoner calls isolated)."""
+
+from __future__ import annotations
+
+from audiorouter.config import ReasonerConfig, ToolsConfig
+from audiorouter.contracts import ReasonerOutcome
+from audiorouter.rl.evidence_source import EvidenceRewardSource, EvidenceSourceSpec
+
+
+def counting_source(local_memo: bool) -> tuple[EvidenceRewardSource, list]:
+    spec = EvidenceSourceSpec("unused", ("test",), ("a", "b"), ToolsConfig(), ReasonerConfig(), use_actors=False,
+                              local_memo=local_memo)
+    source, asked = EvidenceRewardSource(spec), []
+    source.request = lambda item_id, subset: (item_id, subset)
+
+    def ask(requests):  # the answer is choice 1 exactly when the pitch tool was used
+        asked.extend(requests)
+        return [ReasonerOutcome(i, int("pitch" in s), [0.0, 1.0], "pitch" in s, "", 0.0) for i, s in requests]
+
+    source.ask = ask
+    return source, asked
+
+
+def test_answers_of_pairs_already_asked_cost_no_call():
+    source, asked = counting_source(local_memo=True)
+    source.outcomes(["a", "b"], [("pitch",), ("tempo",)])
+    calls = len(asked)
+    assert source.answers(["a", "b"], [("pitch",), ("tempo",)]) == [(1, True), (0, False)]
+    assert len(asked) == calls
+    assert source.answers(["a"], [("loudness",)]) == [(0, False)] and len(asked) == calls + 1  # a new pair is asked
+
+
+def test_without_the_local_memo_answers_are_asked_again():
+    source, asked = counting_source(local_memo=False)
+    source.outcomes(["a"], [("pitch",)])
+    calls = len(asked)
+    assert source.answers(["a"], [("pitch",)]) == [(1, True)] and len(asked) == calls + 1
