@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 from audiorouter.contracts import AudioQAItem, ReasonerRequest
+from audiorouter.evaluation.benchmarks import prediction_text
 from audiorouter.inference.parts import read_decisions, read_evidence
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,6 @@ class ReasonWorker(StageWorker):
 
 def answer_row(item: AudioQAItem, chosen: int, correct: bool | None, error: str | None,
                latency_ms: float) -> dict[str, Any]:
-    prediction = item.choices[chosen] if 0 <= chosen < len(item.choices) else ""
-    return {"item_id": item.id, "chosen_index": int(chosen), "prediction": prediction,
+    return {"item_id": item.id, "chosen_index": int(chosen), "prediction": prediction_text(item.choices, chosen),
             "answer": item.answer or None, "correct": correct, "error": error,
             "latency_ms": float(latency_ms)}

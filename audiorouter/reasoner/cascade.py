@@ -86,9 +86,9 @@ class CascadeReasoner(ModelReasoner):
         answers: list[Answer | None] = [None] * len(requests)
         runnable = []
         for i, (request, tokens) in enumerate(zip(requests, token_lists, strict=True)):
-            needed = len(tokens) + self.extra_tokens(request)
-            if needed > self.context:
-                answers[i] = Answer(-1, [], prompts[i], error=f"prompt too long: {needed} tokens, the limit is {self.context}")
+            problem = self.too_long(request, len(tokens))
+            if problem:
+                answers[i] = Answer(-1, [], prompts[i], error=problem)
             else:
                 runnable.append(i)
         if runnable:

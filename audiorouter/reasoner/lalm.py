@@ -140,9 +140,9 @@ class LalmReasoner(ModelReasoner):
         mask = extracted["attention_mask"][0]
         expanded = prompt.replace(AUDIO_TOKEN, AUDIO_TOKEN * audio_token_count(int(mask.sum())))
         token_ids = self.tokenizer.encode(expanded, add_special_tokens=False)
-        needed = len(token_ids) + self.extra_tokens(request)
-        if needed > self.context:
-            return f"prompt too long: {needed} tokens, the limit is {self.context}"
+        problem = self.too_long(request, len(token_ids))
+        if problem:
+            return problem
         return Prepared(prompt, token_ids, extracted["input_features"][0], mask)
 
     def answer_valid(self, requests: list[ReasonerRequest], evidence_texts: list[str]) -> list[Answer]:

@@ -37,6 +37,11 @@ class ModelReasoner(Reasoner):
             return max(len(self.tokenizer.encode(c, add_special_tokens=False)) for c in request.choices)
         return 0
 
+    def too_long(self, request: ReasonerRequest, prompt_tokens: int) -> str | None:
+        """Why a prompt of ``prompt_tokens`` cannot be answered within the context, or None."""
+        needed = prompt_tokens + self.extra_tokens(request)
+        return f"prompt too long: {needed} tokens, the limit is {self.context}" if needed > self.context else None
+
     def scoring_rows(self, requests: list[ReasonerRequest], row_inputs) -> tuple[list[ScoringRow], list[int]]:
         """Score-mode rows of ``requests`` and, per row, the request it belongs to: one row
         per request (letter target) or per choice (text target, the choice's tokens

@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from audiorouter.contracts import SAMPLE_RATE, ReasonerRequest
+from audiorouter.evaluation.benchmarks import prediction_text
 
 APP_NAME = "audiorouter"
 DEFAULT_MAX_UPLOAD_BYTES = 16 * 1024 * 1024
@@ -183,7 +184,7 @@ class AnswerService:
             raise RuntimeError(f"reasoner: {outcome.error}")
         index = int(outcome.chosen_index)
         return {
-            "answer": choices[index] if 0 <= index < len(choices) else "",
+            "answer": prediction_text(choices, index),
             "index": index,
             "tools": list(decision.tools),
             "summaries": {r.tool: (r.summary if r.ok else f"error: {r.error}") for r in results},
