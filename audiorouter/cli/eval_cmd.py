@@ -66,7 +66,7 @@ def run_eval(args: argparse.Namespace) -> int:
     tracker = Tracker(cfg.tracking, f"eval-{cfg.run.eval_split}")
     tracker.log_params({"router": str(args.router), "data.dir": cfg.data.dir, "split": cfg.run.eval_split,
                         "items": len(items), "reasoner": reasoner_label(cfg), "resamples": args.resamples})
-    tracker.log_metrics(summary_metrics(report), step=0)
+    tracker.log_metrics(report.metrics(), step=0)
     for path in sorted(out.iterdir()):
         tracker.log_artifact(path)
     tracker.finish()
@@ -99,12 +99,3 @@ def write_predictions(items, routed, source, out: Path) -> list[Path]:
             handle.write(json.dumps({"id": item.id, "tools": list(tools), "prediction": predictions[item.id],
                                      "answer": item.answer, "correct": correct}) + "\n")
     return [path, *write_benchmark_predictions(items, predictions, out)]
-
-
-def summary_metrics(report) -> dict[str, float]:
-    metrics = {f"eval/{p.name.replace(' ', '_')}": p.accuracy for p in report.policies}
-    metrics |= {f"eval/{p.name.replace(' ', '_')}_tools_per_item": p.tools_per_item for p in report.policies}
-    for c in report.comparisons:
-        key = c.baseline.split(" (")[0].replace(" ", "_")
-        metrics |= {f"delta/{key}": c.delta, f"delta/{key}_ci_low": c.ci_low, f"delta/{key}_ci_high": c.ci_high}
-    return metrics

@@ -53,6 +53,16 @@ class EvaluationReport:
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
 
+    def metrics(self) -> dict[str, float]:
+        """Flat metrics for MLflow: each policy's accuracy and tools per item, and the
+        router's paired differences with their intervals."""
+        out = {f"eval/{p.name.replace(' ', '_')}": p.accuracy for p in self.policies}
+        out |= {f"eval/{p.name.replace(' ', '_')}_tools_per_item": p.tools_per_item for p in self.policies}
+        for c in self.comparisons:
+            key = c.baseline.split(" (")[0].replace(" ", "_")
+            out |= {f"delta/{key}": c.delta, f"delta/{key}_ci_low": c.ci_low, f"delta/{key}_ci_high": c.ci_high}
+        return out
+
     def render(self) -> str:
         lines = [f"{self.reasoner}, {self.split} split, {self.items} items", "",
                  f"{'policy':<38}{'accuracy':>10}{'tools/item':>12}{'tool ms/item':>14}"]

@@ -119,19 +119,17 @@ class TrainingRun:
         cfg = self.config
         source = self.reward_source([i.id for i in self.eval_items], (cfg.run.eval_split,))
         return evaluate_router(self.trainer.policy(), self.eval_items, source, self.tools, self.trainer.actions,
-                               self.feature_spec, cfg, self.dir)
+                               cfg, self.dir)
 
     def save(self, report: EvaluationReport) -> None:
-        (self.dir / "report.json").write_text(report.to_json())
+        from audiorouter.evaluation.evaluate import OUTPUT_FILES  # written by evaluate() into self.dir
         from audiorouter.evaluation.plots import learning_curve
 
         learning_curve(self.history, self.dir / "learning_curve.png")
-        for name in ("report.json", "report.txt", "learning_curve.png", "tool_usage.png", "accuracy_by_task.png",
-                     "metrics.jsonl"):
+        for name in (*OUTPUT_FILES, "learning_curve.png", "metrics.jsonl"):
             if (self.dir / name).exists():
                 self.tracker.log_artifact(self.dir / name)
-        summary = {f"eval/{p.name.replace(' ', '_')}": p.accuracy for p in report.policies}
-        self.tracker.log_metrics(summary, step=self.trainer.iteration)
+        self.tracker.log_metrics(report.metrics(), step=self.trainer.iteration)
         self.tracker.finish()
 
     # ------------------------------------------------------------------ helpers

@@ -12,7 +12,6 @@ from audiorouter.evaluation import evaluate
 from audiorouter.evaluation.report import EvaluationReport
 from audiorouter.rl.rewards import OutcomeRewardSource
 from audiorouter.router.actions import ActionSpace
-from audiorouter.router.features import FeatureSpec
 from audiorouter.router.policy import RouterPolicy
 
 ORACLE_MAX_TOOLS = 2  # per_tool routers: the oracle searches subsets of up to this size
@@ -31,7 +30,7 @@ def reasoner_label(config: Config) -> str:
 
 def evaluate_router(
     policy: RouterPolicy, items: Sequence[AudioQAItem], source: OutcomeRewardSource, tools: Sequence[str],
-    actions: ActionSpace, feature_spec: FeatureSpec, config: Config, out_dir: Path,
+    actions: ActionSpace, config: Config, out_dir: Path,
 ) -> EvaluationReport:
     """Every policy on ``items``; writes the report files into ``out_dir``."""
     settings = evaluate.EvalSettings(feature_cache_dir=config.router.feature_cache_dir or None, seed=config.train.seed)
