@@ -109,6 +109,17 @@ class ToolResult:
     error: str | None = None
     elapsed_ms: float = 0.0
 
+    def to_row(self, item_id: str) -> dict[str, Any]:
+        """Its row in an ``EVIDENCE_SCHEMA`` table."""
+        return {"item_id": item_id, "tool": self.tool, "version": self.version, "ok": self.ok,
+                "summary": self.summary, "data": json.dumps(self.data, sort_keys=True), "error": self.error,
+                "elapsed_ms": float(self.elapsed_ms)}
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ToolResult:
+        return cls(tool=row["tool"], version=row["version"], ok=row["ok"], summary=row["summary"],
+                   data=json.loads(row["data"]), error=row["error"], elapsed_ms=row["elapsed_ms"])
+
 
 @dataclass
 class ReasonerRequest:

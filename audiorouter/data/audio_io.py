@@ -48,6 +48,18 @@ def decode_audio(source: bytes | str | Path) -> tuple[np.ndarray, int]:
     return data.mean(axis=1).astype(np.float32), int(sample_rate)
 
 
+def decode_item_audio(audio: bytes | None, audio_path: str | None, data_dir: str | Path | None,
+                      item_id: str = "item") -> tuple[np.ndarray, int]:
+    """An item's clip from its bytes, else from its path (relative paths are under
+    ``data_dir``, the dataset folder)."""
+    if audio:
+        return decode_audio(audio)
+    if not audio_path:
+        raise ValueError(f"{item_id} has neither audio bytes nor an audio path")
+    path = Path(audio_path)
+    return decode_audio(path if path.is_absolute() or data_dir is None else Path(data_dir) / path)
+
+
 def to_mono_16k(waveform: np.ndarray, sample_rate: int) -> np.ndarray:
     """Resample a mono (or (channels, n)) waveform to 16 kHz mono float32."""
     wave = np.asarray(waveform, dtype=np.float32)

@@ -9,7 +9,6 @@ skips exactly the ids some part already covers.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from audiorouter.contracts import EVIDENCE_SCHEMA, RoutingDecision, ToolResult
+from audiorouter.data.store import write_table_atomic
 
 IDS_KEY = b"audiorouter.item_ids"
 DECISIONS, EVIDENCE, ANSWERS = "decisions", "evidence", "answers"
@@ -58,11 +58,7 @@ def write_part(folder: Path, rows: list[dict[str, Any]], schema: pa.Schema, item
     index = int(existing[-1].stem.split("-")[1]) + 1 if existing else 0
     table = pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
     table = table.replace_schema_metadata({IDS_KEY: json.dumps(item_ids).encode()})
-    path = folder / f"part-{index:05d}.parquet"
-    tmp = folder / f".{path.name}.tmp-{os.getpid()}"
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
-    return path
+    return write_table_atomic(table, folder / f"part-{index:05d}.parquet")
 
 
 def read_rows(folder: str | Path, schema: pa.Schema) -> list[dict[str, Any]]:
@@ -78,9 +74,7 @@ def read_decisions(out: str | Path) -> dict[str, RoutingDecision]:
 def read_evidence(out: str | Path) -> dict[str, list[ToolResult]]:
     evidence: dict[str, list[ToolResult]] = {}
     for r in read_rows(Path(out) / EVIDENCE, EVIDENCE_SCHEMA):
-        evidence.setdefault(r["item_id"], []).append(
-            ToolResult(tool=r["tool"], version=r["version"], ok=r["ok"], summary=r["summary"],
-                       data=json.loads(r["data"]), error=r["error"], elapsed_ms=r["elapsed_ms"]))
+        evidence.setdefault(r["item_id"], []).append(ToolResult.from_row(r))
     return evidence
 
 

@@ -27,14 +27,9 @@ log = logging.getLogger(__name__)
 
 
 def item_waveform(item: AudioQAItem, data_dir: str | Path | None):
-    from audiorouter.data.audio_io import decode_audio
+    from audiorouter.data.audio_io import decode_item_audio
 
-    if item.audio:
-        return decode_audio(item.audio)
-    if not item.audio_path:
-        raise ValueError(f"item {item.id} has neither audio bytes nor an audio path")
-    path = Path(item.audio_path)
-    return decode_audio(path if path.is_absolute() or data_dir is None else Path(data_dir) / path)
+    return decode_item_audio(item.audio, item.audio_path, data_dir, f"item {item.id}")
 
 
 class StageWorker:
@@ -109,9 +104,7 @@ class ToolsWorker(StageWorker):
             except Exception as exc:  # a bad clip is an error row per tool, not a failed job
                 log.warning("item %s: %s", item.id, exc)
                 results = [error_result(t, f"bad clip: {exc}") for t in tools]
-            rows[item.id] = [{"item_id": item.id, "tool": r.tool, "version": r.version, "ok": r.ok,
-                              "summary": r.summary, "data": json.dumps(r.data, sort_keys=True), "error": r.error,
-                              "elapsed_ms": float(r.elapsed_ms)} for r in results]
+            rows[item.id] = [r.to_row(item.id) for r in results]
         return rows
 
 

@@ -12,7 +12,6 @@ result comes from the cache (``cached`` is true on those rows).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -26,9 +25,9 @@ import pyarrow.parquet as pq
 
 from audiorouter import contracts
 from audiorouter.contracts import ToolResult
-from audiorouter.data.audio_io import decode_audio
+from audiorouter.data.audio_io import decode_item_audio
 from audiorouter.data.ray_io import item_dataset, worker_cpu_share
-from audiorouter.data.store import available_splits, split_files
+from audiorouter.data.store import available_splits, split_files, write_table_atomic
 
 log = logging.getLogger(__name__)
 
@@ -37,21 +36,13 @@ EVIDENCE_SCHEMA = contracts.EVIDENCE_SCHEMA.append(pa.field("cached", pa.bool_()
 
 
 def evidence_row(item_id: str, result: ToolResult, cached: bool) -> dict[str, Any]:
-    return {
-        "item_id": item_id, "tool": result.tool, "version": result.version, "ok": result.ok,
-        "summary": result.summary, "data": json.dumps(result.data, sort_keys=True), "error": result.error,
-        "elapsed_ms": float(result.elapsed_ms), "cached": cached,
-    }
+    return result.to_row(item_id) | {"cached": cached}
 
 
 def read_evidence(path: str | Path) -> list[tuple[str, ToolResult]]:
     """(item id, ToolResult) per row of an evidence table."""
     rows = pq.read_table(path, schema=EVIDENCE_SCHEMA).to_pylist()
-    return [
-        (r["item_id"], ToolResult(tool=r["tool"], version=r["version"], ok=r["ok"], summary=r["summary"],
-                                  data=json.loads(r["data"]), error=r["error"], elapsed_ms=r["elapsed_ms"]))
-        for r in rows
-    ]
+    return [(r["item_id"], ToolResult.from_row(r)) for r in rows]
 
 
 class EvidenceMapper:
@@ -72,7 +63,7 @@ class EvidenceMapper:
         rows: list[dict[str, Any]] = []
         for item_id, audio, path in zip(batch["id"], batch["audio"], batch["audio_path"], strict=True):
             try:
-                waveform, sample_rate = decode_audio(audio if audio is not None else self._path(path))
+                waveform, sample_rate = decode_item_audio(audio, path, self.data_dir, f"item {item_id}")
             except Exception as exc:  # a bad clip is an error row per tool, not a failed job
                 log.warning("item %s: %s", item_id, exc)
                 rows += [evidence_row(item_id, error_result(t, f"bad clip: {exc}"), False) for t in self.tools]
@@ -80,12 +71,6 @@ class EvidenceMapper:
             for result, cached in self.runner.run_with_cache_flags(waveform, sample_rate, self.tools):
                 rows.append(evidence_row(item_id, result, cached))
         return {name: [row[name] for row in rows] for name in EVIDENCE_SCHEMA.names}
-
-    def _path(self, path: str | None) -> Path:
-        if not path:
-            raise ValueError("item has neither audio bytes nor an audio path")
-        candidate = Path(path)
-        return candidate if candidate.is_absolute() else self.data_dir / candidate
 
 
 @dataclass
@@ -134,11 +119,7 @@ def run_batch(data_dir: str | Path, out_path: str | Path, tools: list[str], conf
     table = pa.concat_tables([t.select(EVIDENCE_SCHEMA.names).cast(EVIDENCE_SCHEMA) for t in tables]) \
         if tables else EVIDENCE_SCHEMA.empty_table()
     table = table.sort_by([("item_id", "ascending")])
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    pq.write_table(table, tmp)
-    os.replace(tmp, out)  # readers see the old table or the new one, never half
+    out = write_table_atomic(table, out_path)
     seconds = time.perf_counter() - start
     ok = int(np.sum(table.column("ok").to_numpy(zero_copy_only=False))) if table.num_rows else 0
     cached = int(np.sum(table.column("cached").to_numpy(zero_copy_only=False))) if table.num_rows else 0
