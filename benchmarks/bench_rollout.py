@@ -16,7 +16,8 @@ import tempfile
 import time
 
 from audiorouter.config import load_config
-from audiorouter.training.driver import TrainingRun, start_ray
+from audiorouter.ray_session import start_ray
+from audiorouter.training.driver import TrainingRun
 
 
 def measure(overrides: list[str], iterations: int) -> dict:

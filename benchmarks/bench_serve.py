@@ -100,10 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     from ray import serve
 
     from audiorouter.config import load_config
+    from audiorouter.ray_session import start_ray
     from audiorouter.router.policy import RouterPolicy, policy_dir
     from audiorouter.serving.app import start
 
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     tmp = Path(tempfile.mkdtemp(prefix="bench_serve_"))
     router = str(policy_dir(args.router)) if args.router else str(tiny_router(tmp / "policy"))
     tools = RouterPolicy.load(router).actions.tools
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    start_ray()
     try:
         start(router, cfg.tools, cfg.reasoner, port=port, num_cpus=0.5)
         url = f"http://127.0.0.1:{port}/v1/answer"

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 
 
 def config_options(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
@@ -30,20 +28,3 @@ def add_leaf(sub: argparse._SubParsersAction, name: str, **kwargs) -> argparse.A
     parser = sub.add_parser(name, **kwargs)
     config_options(parser, suppress=True)
     return parser
-
-
-@contextlib.contextmanager
-def ray_running():
-    """Ray for one command: joins the running session, or the cluster at RAY_ADDRESS,
-    or starts a local one (stopped again on the way out)."""
-    import ray
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # packaged models only, in every worker
-    started = not ray.is_initialized()
-    if started:
-        ray.init(include_dashboard=False, log_to_driver=False)
-    try:
-        yield
-    finally:
-        if started:
-            ray.shutdown()

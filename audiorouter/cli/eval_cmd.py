@@ -80,8 +80,8 @@ def start_reasoner(cfg):
     """Named reasoner actors on local Ray when ``run.use_actors`` (kept alive by the handles)."""
     if not cfg.run.use_actors:
         return None
+    from audiorouter.ray_session import start_ray
     from audiorouter.reasoner.actor import start_reasoner_actors
-    from audiorouter.training.driver import start_ray
 
     start_ray()
     return start_reasoner_actors(cfg.reasoner)

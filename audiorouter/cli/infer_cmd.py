@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from audiorouter.cli.common import add_leaf, ray_running
+from audiorouter.cli.common import add_leaf
 from audiorouter.config import load_config
 from audiorouter.data.store import split_files
+from audiorouter.ray_session import ray_running
 
 
 def register(commands: argparse._SubParsersAction) -> None:

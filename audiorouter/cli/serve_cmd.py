@@ -25,6 +25,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     import ray
 
+    from audiorouter.ray_session import start_ray
     from audiorouter.router.policy import policy_dir
     from audiorouter.serving.app import start
 
@@ -35,7 +36,7 @@ def run_serve(args: argparse.Namespace) -> int:
             overrides.append(f"{key}={value}")
     cfg = load_config(args.config, overrides)
     router = policy_dir(args.router)
-    ray.init(ignore_reinit_error=True, include_dashboard=False)
+    start_ray(log_to_driver=True)  # replica errors show in this terminal
     served = cfg.serve
     start(str(router), cfg.tools, cfg.reasoner, port=served.port, host=served.host,
           max_upload_bytes=int(served.max_upload_mb * 1024 * 1024), num_cpus=served.num_cpus)

@@ -8,8 +8,9 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from audiorouter.cli.common import add_leaf, ray_running
+from audiorouter.cli.common import add_leaf
 from audiorouter.config import load_config
+from audiorouter.ray_session import ray_running
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import asdict
 from pathlib import Path
 
-import ray
 from tqdm import tqdm
 
 from audiorouter.config import Config, flatten
 from audiorouter.data.store import iter_items, split_files
 from audiorouter.data.synth import synthesize_dataset
 from audiorouter.evaluation.report import EvaluationReport
+from audiorouter.ray_session import start_ray
 from audiorouter.rl.evidence_source import EvidenceRewardSource, EvidenceSourceSpec
 from audiorouter.rl.rewards import ToolCost
 from audiorouter.rl.trainer import RouterTrainer, pick_training_items
@@ -32,14 +31,6 @@ from audiorouter.training.evaluate_router import evaluate_router
 from audiorouter.training.evidence import mean_latency_s, prepare_evidence
 
 log = logging.getLogger(__name__)
-
-
-def start_ray() -> None:
-    """Join the cluster named by ``RAY_ADDRESS`` (ray job submit), else start a local one."""
-    if not ray.is_initialized():
-        if not os.environ.get("RAY_ADDRESS"):
-            os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private, loopback-only session
-        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
 
 
 class TrainingRun:
