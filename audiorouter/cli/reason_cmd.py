@@ -27,6 +27,6 @@ def evaluate_reasoner(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, args.overrides)
     conditions = tuple(c.strip() for c in args.conditions.split(",") if c.strip())
-    report = evaluate(config.reasoner, args.data, args.split, conditions, args.evidence_cache)
+    report = evaluate(config.reasoner, args.data, args.split, conditions, args.evidence_cache, config.tools)
     print(json.dumps(report, indent=1))
     return 0

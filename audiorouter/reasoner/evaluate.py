@@ -20,9 +20,9 @@ from collections import defaultdict
 from dataclasses import asdict
 from pathlib import Path
 
-from audiorouter.config import ReasonerConfig
+from audiorouter.config import ReasonerConfig, ToolsConfig
 from audiorouter.contracts import AudioQAItem, ReasonerRequest, ToolResult
-from audiorouter.data.audio_io import decode_audio
+from audiorouter.data.audio_io import decode_item_audio
 from audiorouter.data.store import iter_items
 from audiorouter.reasoner.memo import build_reasoner
 
@@ -31,27 +31,27 @@ log = logging.getLogger(__name__)
 CONDITIONS = ("none", "matching", "all")
 
 
-def tool_evidence(items: list[AudioQAItem], cache_path: Path | None) -> dict[str, list[ToolResult]]:
-    """item id -> every available tool's result (read from / added to ``cache_path``)."""
-    from audiorouter.config import ToolsConfig
+def tool_evidence(items: list[AudioQAItem], cache_path: Path | None, tools_config: ToolsConfig | None = None,
+                  data_dir: str | Path | None = None) -> dict[str, list[ToolResult]]:
+    """item id -> every available tool's result (read from / added to ``cache_path``),
+    run with ``tools_config`` (its cache, timeouts and clip limits; default: defaults)."""
     from audiorouter.tools import ToolRunner, available_tools
 
-    runner = ToolRunner.from_config(ToolsConfig())
+    runner = ToolRunner.from_config(tools_config or ToolsConfig())
 
     cached = json.loads(cache_path.read_text()) if cache_path and cache_path.is_file() else {}
     names = available_tools()
     for item in items:
         if item.id in cached:
             continue
-        waveform, sr = decode_audio(item.audio if item.audio is not None else item.audio_path)
+        waveform, sr = decode_item_audio(item.audio, item.audio_path, data_dir, f"item {item.id}")
         cached[item.id] = [asdict(r) for r in runner.run(waveform, sr, names)]
     if cache_path:
         cache_path.write_text(json.dumps(cached))
     return {i: [ToolResult(**r) for r in results] for i, results in cached.items()}
 
 
-def requests_for(item: AudioQAItem, condition: str, results: list[ToolResult]) -> ReasonerRequest:
-    waveform, sr = decode_audio(item.audio if item.audio is not None else item.audio_path)
+def requests_for(item: AudioQAItem, condition: str, results: list[ToolResult], waveform, sr: int) -> ReasonerRequest:
     if condition == "none":
         evidence = []
     elif condition == "matching":
@@ -64,12 +64,13 @@ def requests_for(item: AudioQAItem, condition: str, results: list[ToolResult]) -
 
 
 def accuracy_by_family(reasoner, items: list[AudioQAItem], evidence: dict[str, list[ToolResult]],
-                       conditions=CONDITIONS) -> dict[str, dict[str, float]]:
+                       conditions=CONDITIONS, data_dir: str | Path | None = None) -> dict[str, dict[str, float]]:
     """family -> condition -> accuracy; the conditions of one item share a batch."""
     correct: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     counts: dict[str, int] = defaultdict(int)
     for item in items:
-        requests = [requests_for(item, c, evidence.get(item.id, [])) for c in conditions]
+        waveform, sr = decode_item_audio(item.audio, item.audio_path, data_dir, f"item {item.id}")
+        requests = [requests_for(item, c, evidence.get(item.id, []), waveform, sr) for c in conditions]
         for condition, outcome in zip(conditions, reasoner.answer(requests), strict=True):
             correct[item.task][condition] += int(bool(outcome.correct))
         counts[item.task] += 1
@@ -81,13 +82,14 @@ def accuracy_by_family(reasoner, items: list[AudioQAItem], evidence: dict[str, l
 
 
 def evaluate(config: ReasonerConfig, data_dir: str | Path, split: str = "test",
-             conditions: tuple[str, ...] = CONDITIONS, evidence_cache: Path | None = None) -> dict:
+             conditions: tuple[str, ...] = CONDITIONS, evidence_cache: Path | None = None,
+             tools_config: ToolsConfig | None = None) -> dict:
     """``{"reasoner", "split", "accuracy": family -> condition -> accuracy}`` for one split."""
     unknown = [c for c in conditions if c not in CONDITIONS]
     if unknown:
         raise ValueError(f"unknown evidence condition {unknown[0]!r}; valid: {', '.join(CONDITIONS)}")
     items = list(iter_items(data_dir, split))
-    evidence = tool_evidence(items, evidence_cache) if set(conditions) - {"none"} else {}
+    evidence = tool_evidence(items, evidence_cache, tools_config, data_dir) if set(conditions) - {"none"} else {}
     reasoner = build_reasoner(config)
-    table = accuracy_by_family(reasoner, items, evidence, conditions)
+    table = accuracy_by_family(reasoner, items, evidence, conditions, data_dir)
     return {"reasoner": reasoner.reasoner_id, "split": split, "accuracy": table}
