@@ -56,24 +56,13 @@ class RouteWorker(StageWorker):
         self.feature_cache_dir = feature_cache_dir
 
     def rows_for(self, items: list[AudioQAItem]) -> dict[str, list[dict[str, Any]]]:
-        from audiorouter.data.audio_io import AudioError
         from audiorouter.router.features import featurize
 
-        try:
-            usable = items
-            features = featurize(items, self.policy.feature_spec, self.feature_cache_dir)
-        except AudioError:  # find the bad clips one by one; the rest are routed
-            usable = []
-            for item in items:
-                try:
-                    featurize([item], self.policy.feature_spec, self.feature_cache_dir)
-                    usable.append(item)
-                except AudioError as exc:
-                    log.warning("not routed (bad clip, no tools): %s", exc)
-            features = featurize(usable, self.policy.feature_spec, self.feature_cache_dir) if usable else None
+        # a bad clip is left out of the features: it gets an empty route (no tools)
+        features = featurize(items, self.policy.feature_spec, self.feature_cache_dir, skip_bad_audio=True)
         rows = {item.id: [{"item_id": item.id, "tools": [], "log_prob": float("nan")}] for item in items}
-        if features is not None:
-            for d in self.policy.route(features.matrix(), [item.id for item in usable]):
+        if features.item_ids:
+            for d in self.policy.route(features.matrix(), features.item_ids):
                 rows[d.item_id] = [{"item_id": d.item_id, "tools": list(d.tools), "log_prob": d.log_prob}]
         return rows
 

@@ -83,8 +83,11 @@ def featurize(
     spec: FeatureSpec | None = None,
     cache_dir: str | Path | None = None,
     batch_size: int = 64,
+    skip_bad_audio: bool = False,
 ) -> ItemFeatures:
-    """Features of ``items`` (in order); cached ones are read, the rest computed in batches."""
+    """Features of ``items`` (in order); cached ones are read, the rest computed in batches.
+    With ``skip_bad_audio`` an item whose clip cannot be decoded is logged and left out
+    (``item_ids`` says which remain); otherwise its ``AudioError`` is raised."""
     spec = spec or FeatureSpec()
     cache = FeatureCache(cache_dir, spec) if cache_dir else None
     vectors: dict[int, np.ndarray] = {}
@@ -96,17 +99,35 @@ def featurize(
         else:
             vectors[i] = hit
     for start in range(0, len(missing), batch_size):
-        chunk = [items[i] for i in missing[start : start + batch_size]]
-        question = encode_questions([item.question for item in chunk])
-        audio = np.stack([audio_features(item, spec) for item in chunk])
-        for i, item, q, a in zip(missing[start : start + batch_size], chunk, question, audio, strict=True):
-            vectors[i] = np.concatenate([q, a]).astype(np.float32)
+        audio: dict[int, np.ndarray] = {}
+        for i in missing[start : start + batch_size]:
+            try:
+                audio[i] = audio_features(items[i], spec)
+            except AudioError as exc:
+                if not skip_bad_audio:
+                    raise
+                log.warning("left out (bad clip): %s", exc)
+        question = encode_questions([items[i].question for i in audio]) if audio else []
+        for (i, a), q in zip(audio.items(), question, strict=True):
+            vectors[i] = joined(q, a)
             if cache:
-                cache.put(item, vectors[i])
+                cache.put(items[i], vectors[i])
     if missing:
         log.info("featurized %d items (%d from the cache)", len(missing), len(items) - len(missing))
-    rows = np.stack([vectors[i] for i in range(len(items))]) if items else np.zeros((0, spec.dim), np.float32)
-    return ItemFeatures([item.id for item in items], rows[:, :QUESTION_DIM], rows[:, QUESTION_DIM:])
+    kept = sorted(vectors)
+    rows = np.stack([vectors[i] for i in kept]) if kept else np.zeros((0, spec.dim), np.float32)
+    return ItemFeatures([items[i].id for i in kept], rows[:, :QUESTION_DIM], rows[:, QUESTION_DIM:])
+
+
+def joined(question: np.ndarray, audio: np.ndarray) -> np.ndarray:
+    """One feature vector: the question embedding, then the audio statistics."""
+    return np.concatenate([question, audio]).astype(np.float32)
+
+
+def waveform_request_features(waveform: np.ndarray, question: str, spec: FeatureSpec) -> np.ndarray:
+    """(1, spec.dim): the vector ``featurize`` gives an item, for a bare 16 kHz mono
+    waveform and its question (an online request)."""
+    return joined(encode_questions([question])[0], waveform_features(waveform, spec))[None, :]
 
 
 # ----------------------------------------------------------------------- question

@@ -33,6 +33,7 @@ from starlette.responses import JSONResponse
 
 from audiorouter.contracts import SAMPLE_RATE, ReasonerRequest
 from audiorouter.evaluation.benchmarks import prediction_text
+from audiorouter.router.features import waveform_request_features
 
 APP_NAME = "audiorouter"
 DEFAULT_MAX_UPLOAD_BYTES = 16 * 1024 * 1024
@@ -96,14 +97,6 @@ def parse_choices(text: str | None) -> list[str]:
     return choices
 
 
-def request_features(waveform: np.ndarray, question: str, spec: Any) -> np.ndarray:
-    """(1, spec.dim): the same vector as ``featurize`` -- question embedding, then audio stats."""
-    from audiorouter.router.features import encode_questions, waveform_features
-
-    q = encode_questions([question])[0]
-    return np.concatenate([q, waveform_features(waveform, spec)]).astype(np.float32)[None, :]
-
-
 @serve.deployment
 class AnswerService:
     """Ingress: one request -> decode, route, tools, then the reasoner deployment (a
@@ -120,7 +113,7 @@ class AnswerService:
         self.max_upload_bytes = int(max_upload_bytes)
         self.max_duration_s = float(tools_config.max_duration_s)
         # warm the question encoder and the mel transform so the first request is not slow
-        request_features(np.zeros(SAMPLE_RATE // 10, np.float32), "warm up", self.policy.feature_spec)
+        waveform_request_features(np.zeros(SAMPLE_RATE // 10, np.float32), "warm up", self.policy.feature_spec)
 
     async def __call__(self, request: Request) -> JSONResponse:
         path = request.url.path.rstrip("/") or "/"
@@ -172,7 +165,7 @@ class AnswerService:
         item_id = f"req-{uuid.uuid4().hex}"
 
         t1 = time.perf_counter()
-        features = await asyncio.to_thread(request_features, waveform, question, self.policy.feature_spec)
+        features = await asyncio.to_thread(waveform_request_features, waveform, question, self.policy.feature_spec)
         decision = self.policy.route(features, [item_id])[0]
         t2 = time.perf_counter()
         results = await asyncio.to_thread(self.runner.run, waveform, SAMPLE_RATE, list(decision.tools))

@@ -76,3 +76,24 @@ def test_waveform_features_are_deterministic_and_handle_tiny_clips():
 
 def test_the_spec_is_part_of_the_cache_key():
     assert FeatureSpec(n_mels=16).key != FeatureSpec(n_mels=32).key
+
+
+def test_bad_clips_raise_or_are_left_out_on_request(items):
+    from audiorouter.data.audio_io import AudioError
+
+    bad = dataclasses.replace(items[1], id="bad-clip", audio=b"not audio at all" * 20)
+    batch = [items[0], bad, items[2]]
+    with pytest.raises(AudioError, match="bad-clip"):
+        featurize(batch, SPEC)
+    kept = featurize(batch, SPEC, skip_bad_audio=True)
+    assert kept.item_ids == [items[0].id, items[2].id] and kept.matrix().shape == (2, SPEC.dim)
+    np.testing.assert_allclose(kept.matrix(), featurize([items[0], items[2]], SPEC).matrix(), atol=1e-6)
+
+
+def test_an_online_request_gets_the_same_vector_as_its_item(items):
+    from audiorouter.data.audio_io import decode_audio, to_mono_16k
+    from audiorouter.router.features import waveform_request_features
+
+    waveform, sr = decode_audio(items[0].audio)
+    vector = waveform_request_features(to_mono_16k(waveform, sr), items[0].question, SPEC)
+    np.testing.assert_allclose(vector, featurize([items[0]], SPEC).matrix(), atol=1e-5)
