@@ -30,7 +30,6 @@ from audiorouter.evaluation.report import (
     ItemGroups,
     PolicyResult,
     baseline_policies,
-    best_single_tool,
     policy_result,
     score,
 )
@@ -58,20 +57,6 @@ def route_items(policy: RouterPolicy, items: Sequence[AudioQAItem], cache_dir: s
     return [tuple(sorted(d.tools)) for d in policy.route(features.select(ids).matrix(), ids)]
 
 
-def tool_times(source: OutcomeRewardSource, item_ids: Sequence[str], tools: Sequence[str]) -> np.ndarray | None:
-    """(items, tools) compute time in ms from the tool results (cached results carry the
-    time they took when computed); None when the source runs no real tools."""
-    if not (hasattr(source, "items") and hasattr(source, "runner")):
-        return None
-    loaded, runner = source.items(), source.runner()
-    times = np.zeros((len(item_ids), len(tools)))
-    for row, item_id in enumerate(item_ids):
-        item = loaded[item_id]
-        for result in runner.run(item.waveform, item.sample_rate, list(tools)):
-            times[row, list(tools).index(result.tool)] = result.elapsed_ms
-    return times
-
-
 def score_policies(table: OutcomeTable, routed: Sequence[Subset], tools: Sequence[str], allowed: Sequence[Subset],
                    groups: ItemGroups | None, tool_ms: np.ndarray | None,
                    settings: EvalSettings) -> tuple[list[PolicyResult], list]:
@@ -90,7 +75,7 @@ def score_policies(table: OutcomeTable, routed: Sequence[Subset], tools: Sequenc
     baselines = {
         "no tools": table.correct_for([()] * n),
         "all tools": table.correct_for([tuple(sorted(tools))] * n),
-        f"best single tool ({best.note})": table.correct_for([(best_single_tool(table, tools),)] * n),
+        f"best single tool ({best.note})": table.correct_for([(best.note,)] * n),
         "random routing": random_correct,
         "oracle routing": table.correct_for(table.oracle(allowed)),
     }
@@ -108,7 +93,7 @@ def evaluate_router(policy: RouterPolicy, items: Sequence[AudioQAItem], source: 
     routed = route_items(policy, items, settings.feature_cache_dir)
     table = build_outcome_table(source, ids, tasks, candidate_subsets(tools, list(allowed) + routed))
     groups = ItemGroups([i.category for i in items], [i.difficulty or "unknown" for i in items])
-    tool_ms = tool_times(source, ids, tools)
+    tool_ms = source.tool_ms(ids, list(tools))
     policies, comparisons = score_policies(table, routed, tools, allowed, groups, tool_ms, settings)
     report = EvaluationReport(split, len(items), reasoner, policies, comparisons)
     write_outputs(report, tasks, routed, tools, out_dir)

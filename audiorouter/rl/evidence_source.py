@@ -23,8 +23,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from audiorouter.config import ReasonerConfig, ToolsConfig
-from audiorouter.contracts import ReasonerOutcome, ReasonerRequest
+from audiorouter.contracts import ReasonerOutcome, ReasonerRequest, ToolResult
 from audiorouter.data.audio_io import decode_audio
 from audiorouter.data.store import iter_items
 from audiorouter.rl.rewards import Outcome, OutcomeRewardSource, ToolCost
@@ -65,11 +67,12 @@ class EvidenceRewardSource(OutcomeRewardSource):
         self._reasoner = None
         # (item, subset) -> (correct, chosen index): small, so it can cover a whole run
         self._seen: dict[tuple[str, tuple[str, ...]], tuple[bool, int]] = {}
+        self._elapsed_ms: dict[tuple[str, str], float] = {}  # (item, tool) -> its result's compute time
         self.counters: Counter = Counter()
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state.update(_items=None, _runner=None, _reasoner=None, _seen={}, counters=Counter())
+        state.update(_items=None, _runner=None, _reasoner=None, _seen={}, _elapsed_ms={}, counters=Counter())
         return state
 
     # ------------------------------------------------------------------ lazily opened
@@ -148,9 +151,26 @@ class EvidenceRewardSource(OutcomeRewardSource):
         outcomes = self.ask([self.request(item_id, subset) for item_id, subset in pairs])
         return [(o.chosen_index, bool(o.correct)) for o in outcomes]
 
+    def tool_ms(self, item_ids: list[str], tools: list[str]) -> np.ndarray:
+        """Compute time per (item, tool), from the results this source already ran (cached
+        results carry the time they took when computed); a pair never run is run now."""
+        times = np.zeros((len(item_ids), len(tools)))
+        for row, item_id in enumerate(item_ids):
+            missing = [t for t in tools if (item_id, t) not in self._elapsed_ms]
+            if missing:
+                self.tool_results(item_id, missing)
+            times[row] = [self._elapsed_ms[(item_id, t)] for t in tools]
+        return times
+
+    def tool_results(self, item_id: str, tools: Sequence[str]) -> list[ToolResult]:
+        item = self.items()[item_id]
+        results = self.runner().run(item.waveform, item.sample_rate, list(tools)) if tools else []
+        self._elapsed_ms.update({(item_id, r.tool): r.elapsed_ms for r in results})
+        return results
+
     def request(self, item_id: str, subset: Sequence[str]) -> ReasonerRequest:
         item = self.items()[item_id]
-        evidence = self.runner().run(item.waveform, item.sample_rate, list(subset)) if subset else []
+        evidence = self.tool_results(item_id, subset)
         return ReasonerRequest(item_id, item.waveform, item.sample_rate, item.question, item.choices,
                                item.answer, evidence)
 

@@ -25,6 +25,8 @@ import abc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 RewardFn = Callable[[bool, bool], float]
 
 
@@ -110,6 +112,11 @@ class OutcomeRewardSource(RewardSource):
     @abc.abstractmethod
     def outcomes(self, item_ids: list[str], subsets: list[tuple[str, ...]]) -> list[Outcome]:
         """The reasoner's outcomes with and without the routed evidence, batched."""
+
+    def tool_ms(self, item_ids: list[str], tools: list[str]) -> np.ndarray | None:
+        """(items, tools) compute time of each tool's result in ms; None when the source
+        runs no real tools (stand-ins, tables of outcomes)."""
+        return None
 
     def rewards(self, item_ids: list[str], subsets: list[tuple[str, ...]]) -> list[RewardInfo]:
         if len(item_ids) != len(subsets):

@@ -36,3 +36,24 @@ def test_without_the_local_memo_answers_are_asked_again():
     source.outcomes(["a"], [("pitch",)])
     calls = len(asked)
     assert source.answers(["a"], [("pitch",)]) == [(1, True)] and len(asked) == calls + 1
+
+
+def test_tool_times_come_from_the_results_already_run():
+    from audiorouter.contracts import ToolResult
+    from audiorouter.rl.evidence_source import LoadedItem
+
+    spec = EvidenceSourceSpec("unused", ("test",), ("a",), ToolsConfig(), ReasonerConfig(), use_actors=False)
+    source, runs = EvidenceRewardSource(spec), []
+    source.items = lambda: {"a": LoadedItem(None, 16_000, "q?", ["x", "y"], "x")}
+
+    class Runner:
+        def run(self, waveform, sample_rate, tools):
+            runs.append(list(tools))
+            return [ToolResult(t, "1", True, "s", elapsed_ms=10.0 * (k + 1)) for k, t in enumerate(tools)]
+
+    source.runner = Runner
+    source.request("a", ("pitch", "tempo"))  # what an outcome asks runs these two tools
+    assert source.tool_ms(["a"], ["pitch", "tempo"]).tolist() == [[10.0, 20.0]]
+    assert runs == [["pitch", "tempo"]]  # no second run
+    assert source.tool_ms(["a"], ["loudness", "pitch"]).tolist() == [[10.0, 10.0]]
+    assert runs[-1] == ["loudness"]  # only the tool never run
