@@ -21,7 +21,6 @@ from pathlib import Path
 from audiorouter.contracts import AudioQAItem
 
 PREDICTION_KEY = "model_prediction"
-BENCHMARKS = ("mmau", "mmar")
 
 
 def with_prediction(item: AudioQAItem, prediction: str) -> dict:
@@ -38,7 +37,7 @@ def write_benchmark_predictions(items: Sequence[AudioQAItem], predictions: Mappi
     records: dict[str, list[dict]] = {}
     for item in items:
         benchmark = item.meta.get("benchmark")
-        if benchmark in BENCHMARKS and "original" in item.meta and item.id in predictions:
+        if benchmark and "original" in item.meta and item.id in predictions:  # any imported layout
             records.setdefault(benchmark, []).append(with_prediction(item, predictions[item.id]))
     out = Path(out_dir)
     paths = []

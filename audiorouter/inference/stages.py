@@ -120,9 +120,10 @@ def tools_stage(data_dir: str | Path, split: str, out: str | Path, tools_config:
                 chunk_size: int = 64, progress: bool = True) -> StageReport:
     """Decisions -> evidence (``OUT/evidence``): only each item's routed tools are run."""
     out = Path(out)
-    ids = split_ids(data_dir, split, limit)
+    every_id = split_ids(data_dir, split)
+    ids = every_id[:limit] if limit else every_id
     decisions = read_decisions(out)
-    unknown = sorted(set(decisions) - set(split_ids(data_dir, split)))
+    unknown = sorted(set(decisions) - set(every_id))
     if unknown:
         raise ValueError(f"{len(unknown)} routed items are not in split {split!r} of {data_dir} "
                          f"(e.g. {unknown[0]!r})")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from audiorouter.inference.parts import ANSWERS, answer_counts, done_ids
+from audiorouter.inference.parts import answer_counts
 from audiorouter.inference.stages import StageReport
 
 SUMMARY_FILE = "infer_summary.json"
@@ -28,9 +28,9 @@ def stage_metrics(reports: Sequence[StageReport]) -> dict[str, float]:
 
 def answer_metrics(out: str | Path) -> dict[str, float]:
     """Over every answer in ``OUT/answers`` (this run's and earlier ones): counts and accuracy."""
-    if not done_ids(Path(out) / ANSWERS):
-        return {}
     counts = answer_counts(out)
+    if not counts["answered"]:
+        return {}
     metrics: dict[str, float] = {f"answers.{k}": v for k, v in counts.items()}
     if counts["labelled"]:
         metrics["accuracy"] = round(counts["correct"] / counts["labelled"], 4)
