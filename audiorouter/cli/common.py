@@ -28,3 +28,12 @@ def add_leaf(sub: argparse._SubParsersAction, name: str, **kwargs) -> argparse.A
     parser = sub.add_parser(name, **kwargs)
     config_options(parser, suppress=True)
     return parser
+
+
+def load_with_flags(args: argparse.Namespace, flags: dict[str, object]):
+    """The config from ``--config`` and ``--set``, then each command flag that was given
+    (``{"dotted.key": value}``; None means not given), so flags win over ``--set``."""
+    from audiorouter.config import load_config
+
+    overrides = list(args.overrides) + [f"{key}={value}" for key, value in flags.items() if value is not None]
+    return load_config(args.config, overrides)

@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from audiorouter.cli.common import add_leaf
+from audiorouter.cli.common import add_leaf, load_with_flags
 from audiorouter.config import load_config
 
 
@@ -51,11 +51,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     imp.set_defaults(handler=run_import)
 
 
-def _overrides(args: argparse.Namespace, mapping: dict[str, str]) -> list[str]:
-    extra = [f"{key}={getattr(args, attr)}" for attr, key in mapping.items() if getattr(args, attr) is not None]
-    return list(args.overrides) + extra
-
-
 def run_synth(args: argparse.Namespace) -> int:
     from audiorouter.data.synth import FAMILIES, synthesize_dataset
 
@@ -66,11 +61,8 @@ def run_synth(args: argparse.Namespace) -> int:
         return 0
     if args.families is not None:
         args.families = "[" + args.families + "]"
-    config = load_config(
-        args.config,
-        _overrides(args, {"n": "data.synth.n", "seed": "data.synth.seed", "out": "data.dir",
-                          "families": "data.synth.families"}),
-    )
+    config = load_with_flags(args, {"data.synth.n": args.n, "data.synth.seed": args.seed, "data.dir": args.out,
+                                    "data.synth.families": args.families})
     started = time.perf_counter()
     report = synthesize_dataset(config.data.synth, config.data.dir)
     elapsed = time.perf_counter() - started
@@ -93,10 +85,7 @@ def run_info(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     from audiorouter.data.importers import NothingValidError, import_mmar, import_mmau
 
-    config = load_config(
-        args.config,
-        _overrides(args, {"max_duration": "data.imports.max_duration_s", "split": "data.imports.split"}),
-    )
+    config = load_with_flags(args, {"data.imports.max_duration_s": args.max_duration, "data.imports.split": args.split})
     importer = import_mmau if args.format == "mmau" else import_mmar
     try:
         report = importer(args.json, args.audio_root, args.out, config.data.imports)

@@ -7,8 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from audiorouter.cli.common import add_leaf
-from audiorouter.config import load_config
+from audiorouter.cli.common import add_leaf, load_with_flags
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +41,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from audiorouter.tracking.mlflow_tracker import Tracker
     from audiorouter.training.evaluate_router import oracle_subsets, reasoner_label
 
-    overrides = list(args.overrides)
-    for key, value in (("data.dir", args.data), ("run.eval_split", args.split), ("run.eval_limit", args.limit)):
-        if value is not None:
-            overrides.append(f"{key}={value}")
-    cfg = load_config(args.config, overrides)
+    cfg = load_with_flags(args, {"data.dir": args.data, "run.eval_split": args.split, "run.eval_limit": args.limit})
     policy = RouterPolicy.load(policy_dir(args.router))
     items = list(iter_items(cfg.data.dir, cfg.run.eval_split))[: cfg.run.eval_limit or None]
     if not items:

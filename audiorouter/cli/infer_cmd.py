@@ -11,8 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from audiorouter.cli.common import add_leaf
-from audiorouter.config import load_config
+from audiorouter.cli.common import add_leaf, load_with_flags
 from audiorouter.data.store import split_files
 from audiorouter.ray_session import ray_running
 
@@ -41,11 +40,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _setup(args: argparse.Namespace):
-    overrides = list(args.overrides)
-    for key, value in (("data.dir", args.data), ("run.eval_split", args.split), ("run.eval_limit", args.limit)):
-        if value is not None:
-            overrides.append(f"{key}={value}")
-    cfg = load_config(args.config, overrides)
+    cfg = load_with_flags(args, {"data.dir": args.data, "run.eval_split": args.split, "run.eval_limit": args.limit})
     if not split_files(cfg.data.dir, cfg.run.eval_split):
         raise SystemExit(f"no items in split {cfg.run.eval_split!r} under {cfg.data.dir}")
     return cfg, dict(data_dir=cfg.data.dir, split=cfg.run.eval_split, out=Path(args.out))

@@ -6,8 +6,7 @@ import argparse
 import signal
 import time
 
-from audiorouter.cli.common import add_leaf
-from audiorouter.config import load_config
+from audiorouter.cli.common import add_leaf, load_with_flags
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -29,12 +28,8 @@ def run_serve(args: argparse.Namespace) -> int:
     from audiorouter.router.policy import policy_dir
     from audiorouter.serving.app import start
 
-    overrides = list(args.overrides)
-    flags = {"serve.port": args.port, "serve.host": args.host, "serve.max_upload_mb": args.max_upload_mb}
-    for key, value in flags.items():
-        if value is not None:
-            overrides.append(f"{key}={value}")
-    cfg = load_config(args.config, overrides)
+    cfg = load_with_flags(args, {"serve.port": args.port, "serve.host": args.host,
+                                 "serve.max_upload_mb": args.max_upload_mb})
     router = policy_dir(args.router)
     start_ray(log_to_driver=True)  # replica errors show in this terminal
     served = cfg.serve

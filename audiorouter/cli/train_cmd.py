@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from audiorouter.cli.common import add_leaf
-from audiorouter.config import load_config
+from audiorouter.cli.common import add_leaf, load_with_flags
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -28,12 +27,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from audiorouter.training.driver import TrainingRun
 
-    overrides = list(args.overrides)
-    if args.iterations is not None:
-        overrides.append(f"train.iterations={args.iterations}")
-    if args.name is not None:
-        overrides.append(f"run.name={args.name}")
-    config = load_config(args.config, overrides)
+    config = load_with_flags(args, {"train.iterations": args.iterations, "run.name": args.name})
     run = TrainingRun(config, resume=args.resume)
     report = run.run()
     print()
