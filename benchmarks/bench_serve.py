@@ -97,7 +97,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import ray
-    from ray import serve
 
     from audiorouter.config import load_config
     from audiorouter.ray_session import start_ray
@@ -117,13 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         start(router, cfg.tools, cfg.reasoner, port=port, num_cpus=0.5)
         url = f"http://127.0.0.1:{port}/v1/answer"
         levels = [run_level(url, int(c), args.requests, payloads) for c in args.levels.split(",")]
-        print(json.dumps({"router": args.router or "tiny random", "requests_from": args.data or "sine clips",
-                          "clip_seconds": None if args.data else args.seconds, "cpus": os.cpu_count(),
-                          "tools": list(tools), "reasoner": f"{cfg.reasoner.backend} reasoner",
-                          "levels": levels}, indent=2))
     finally:
-        serve.shutdown()
-        ray.shutdown()
+        ray.shutdown()  # ends Serve with the session (serve.shutdown() prints controller retries to stdout)
+    print(json.dumps({"router": args.router or "tiny random", "requests_from": args.data or "sine clips",
+                      "clip_seconds": None if args.data else args.seconds, "cpus": os.cpu_count(),
+                      "tools": list(tools), "reasoner": f"{cfg.reasoner.backend} reasoner",
+                      "levels": levels}, indent=2))
     return 0
 
 
