@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 from dataclasses import asdict
 from pathlib import Path
@@ -25,6 +24,7 @@ from audiorouter.config import ReasonerConfig
 from audiorouter.contracts import ReasonerOutcome, ReasonerRequest
 from audiorouter.reasoner.base import Reasoner, build_backend, request_problem
 from audiorouter.reasoner.evidence import evidence_fingerprint, render_evidence
+from audiorouter.sqlite_files import open_shared_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +46,8 @@ class OutcomeMemo:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()  # one connection, used from Serve's and Ray's threads
-        self._db = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
-        self._db.commit()
+        self._db = open_shared_sqlite(self.path, _SCHEMA, check_same_thread=False)
 
     def get_many(self, keys: list[MemoKey]) -> dict[MemoKey, ReasonerOutcome]:
         found: dict[MemoKey, ReasonerOutcome] = {}

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from audiorouter.contracts import ToolResult
+from audiorouter.sqlite_files import open_shared_sqlite
 
 FILE_NAME = "tool_results.sqlite"
 SCHEMA = """
@@ -55,11 +56,7 @@ class ToolCache:
     def _connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None or getattr(self._local, "pid", None) != os.getpid():
-            self.directory.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(SCHEMA)
+            conn = open_shared_sqlite(self.path, SCHEMA, isolation_level=None)
             self._local.conn, self._local.pid = conn, os.getpid()
         return conn
 
