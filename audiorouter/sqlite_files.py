@@ -6,6 +6,7 @@ same new file at once (Ray Data starting a pool of workers), the losers of the
 journal-mode race get "database is locked" at once, whatever the timeout. So the
 set-up (journal mode, schema) runs under an exclusive ``flock`` on a sibling lock
 file: one process at a time, and after the first the file is already WAL.
+WAL and ``flock`` both need a local file system: never put these files on NFS.
 """
 
 from __future__ import annotations
@@ -23,13 +24,10 @@ def open_shared_sqlite(path: str | Path, schema: str, **connect_kwargs) -> sqlit
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_name(path.name + ".setup-lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, **connect_kwargs)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(schema)
-            conn.commit()
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, errors included
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, **connect_kwargs)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(schema)
+        conn.commit()
     return conn

@@ -28,3 +28,4 @@ def test_concurrent_first_opens_all_succeed_in_wal(tmp_path):
             conn = open_shared_sqlite(path, SCHEMA)
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
             assert conn.execute("SELECT COUNT(*) FROM rows").fetchone()[0] == processes
+            conn.close()

@@ -5,8 +5,8 @@ while one writes) mapping ``(reasoner_id, item_id, evidence fingerprint)`` to th
 outcome as JSON. ``MemoisedReasoner`` wraps any back-end with the same ``answer``
 signature: hits come from the file, only misses reach the model, and new outcomes
 are stored. Error outcomes are never stored (a failure may be transient), and neither
-are requests without a known item id. On a multi-node cluster put ``memo_path`` on a
-shared file system or give each node its own file.
+are requests without a known item id. On a multi-node cluster give each node its own
+file on local disk: SQLite's WAL journal does not work on a network file system.
 
 ``build_reasoner(config)`` is what every caller uses: the configured back-end, memoised
 unless ``reasoner.memo_path`` is "".
