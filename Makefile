@@ -14,14 +14,16 @@ export TRANSFORMERS_OFFLINE := 1
 
 setup: $(STAMP)
 
-# Reinstalls only when the dependency lists change. The --no-deps packages are
-# explained in DEVELOPERS.md.
-$(STAMP): pyproject.toml requirements-nodeps.txt
+# Installs exactly the lock files (every package, transitive ones too, pinned with
+# hashes; see DEVELOPERS.md for how to update them) and removes anything else, then the
+# project itself. Reruns only when a lock or pyproject.toml changes.
+$(STAMP): pyproject.toml requirements.lock requirements-nodeps.lock
 	@command -v espeak-ng >/dev/null || $(MAKE) --no-print-directory speech-synth
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
-	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	awk '/^uv==/{p=1} p&&/^ *#/{exit} p' requirements.lock > $(VENV)/uv-requirement.txt
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r $(VENV)/uv-requirement.txt
+	$(VENV)/bin/uv pip sync --quiet --python $(PY) --require-hashes requirements.lock requirements-nodeps.lock
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 # The speech families need espeak-ng (a Debian package). Installed when we are root
