@@ -23,18 +23,14 @@ from __future__ import annotations
 
 import importlib
 import logging
-import math
 import time
 from dataclasses import dataclass
 from typing import ClassVar
 
-import numpy as np
-
 from audiorouter.config import ConfigError, ReasonerConfig
 from audiorouter.contracts import ReasonerOutcome, ReasonerRequest, ToolResult
-from audiorouter.data.audio_io import AudioError, check_waveform
 from audiorouter.reasoner.evidence import render_evidence
-from audiorouter.reasoner.prompting import LETTERS
+from audiorouter.validation import AudioError, ValidationError, check_request
 
 log = logging.getLogger(__name__)
 
@@ -132,39 +128,17 @@ def error_outcome(request: ReasonerRequest, error: str, prompt: str = "", latenc
 
 
 def request_problem(request: ReasonerRequest) -> str | None:
-    """Why a request cannot be answered by any back-end, or None when it can."""
-    choices = request.choices
-    if not isinstance(request.question, str) or not request.question.strip():
-        return "bad request: the question is empty or not a string"
-    if not isinstance(choices, (list, tuple)) or not choices:
-        return "bad request: no choices"
-    if len(choices) > len(LETTERS):
-        return f"bad request: {len(choices)} choices, at most {len(LETTERS)} are supported"
-    for i, choice in enumerate(choices):
-        if not isinstance(choice, str):
-            return f"bad request: choice {i} is a {type(choice).__name__}, not a string"
-        if not choice.strip():
-            return f"bad request: choice {i} is empty"
-    normalised = [c.strip().lower() for c in choices]
-    duplicates = sorted({c for c in normalised if normalised.count(c) > 1})
-    if duplicates:
-        return f"bad request: duplicate choice {duplicates[0]!r}"
-    if request.answer is not None and request.answer not in choices:
-        return f"bad request: the answer {request.answer!r} is not one of the choices"
-    if not isinstance(request.evidence, list) or not all(isinstance(r, ToolResult) for r in request.evidence):
-        return "bad request: evidence must be a list of ToolResult"
-    return audio_problem(request.waveform, request.sample_rate)
-
-
-def audio_problem(waveform: object, sample_rate: object) -> str | None:
-    if not isinstance(waveform, np.ndarray) or waveform.ndim != 1:
-        return "bad audio: the waveform must be a 1-D numpy array (mono samples)"
-    if not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
-        return f"bad audio: the sample rate must be a positive integer, got {sample_rate!r}"
+    """Why a request cannot be answered by any back-end, or None when it can: the one
+    check of ``validation.check_request`` that the server and the importers run first
+    (this is defence in depth), plus the evidence's type."""
     try:
-        check_waveform(waveform, int(sample_rate), max_duration_s=math.inf)
+        check_request(request.question, request.choices, request.answer, request.waveform, request.sample_rate)
     except AudioError as exc:
         return f"bad audio: {exc}"
+    except ValidationError as exc:
+        return f"bad request: {exc}"
+    if not isinstance(request.evidence, list) or not all(isinstance(r, ToolResult) for r in request.evidence):
+        return "bad request: evidence must be a list of ToolResult"
     return None
 
 

@@ -5,12 +5,20 @@
 
 ``POST /v1/answer`` takes multipart form data -- ``audio`` (an encoded file),
 ``question`` and ``choices`` (a JSON list of strings) -- and returns JSON
-``{answer, index, tools, summaries, latency_ms: {route, tools, reason, total}}``.
-``GET /healthz`` returns ``{"status": "ok"}``. A bad request (no audio, unreadable
-audio, an upload over ``max_upload_bytes``, missing or malformed choices or question)
-gets a 4xx with ``{"error": ...}``; the replica keeps serving. Reasoner calls go to
-``reasoner.serve.ReasonerDeployment``, which gathers concurrent requests into one
-``answer`` call (``GET /stats`` lists the sizes of those calls).
+``{answer, index, tools, summaries, latency_ms: {route, tools, reason, total},
+truncated, duration_s, analysed_s}``: a clip longer than the tools' ``max_duration_s``
+is analysed on its first ``max_duration_s`` seconds, and ``truncated`` says so.
+``GET /healthz`` returns ``{"status": "ok"}``.
+
+Every request is checked before any tool runs, by the same functions the reasoner and
+the importers use (``audiorouter.validation``): a malformed request (no audio, an upload
+over ``max_upload_bytes``, a missing question, choices that are not 2-26 distinct
+non-empty strings) gets a 4xx with ``{"error": ...}`` naming the problem, unusable audio
+(unreadable, empty, NaN/inf samples, an unsupported rate) a 422; the replica keeps
+serving. Parsing, decoding, resampling and checking run in a worker thread, never on
+the request loop. Reasoner calls go to ``reasoner.serve.ReasonerDeployment``, which
+gathers concurrent requests into one ``answer`` call (``GET /stats`` lists the sizes of
+those calls).
 
 The multipart body is parsed here with the standard library (python-multipart is not
 a dependency).
@@ -34,6 +42,7 @@ from starlette.responses import JSONResponse
 from audiorouter.contracts import SAMPLE_RATE, ReasonerRequest
 from audiorouter.evaluation.benchmarks import prediction_text
 from audiorouter.router.features import waveform_request_features
+from audiorouter.validation import AudioError, ValidationError, check_audio, check_qa, check_request
 
 APP_NAME = "audiorouter"
 DEFAULT_MAX_UPLOAD_BYTES = 16 * 1024 * 1024
@@ -52,6 +61,21 @@ class Part:
     name: str
     filename: str | None
     content: bytes
+
+
+@dataclass
+class CheckedRequest:
+    """A request that passed every check: 16 kHz mono audio cut to the analysis limit."""
+
+    question: str
+    choices: list[str]
+    waveform: np.ndarray  # float32, 16 kHz, at most max_duration_s long
+    duration_s: float  # of the uploaded clip
+    truncated: bool  # only the first max_duration_s seconds are analysed
+
+    @property
+    def analysed_s(self) -> float:
+        return self.waveform.size / SAMPLE_RATE
 
 
 _NAME_RE = re.compile(rb'(?i)\bname="([^"]*)"')
@@ -85,16 +109,50 @@ def parse_multipart(body: bytes, content_type: str) -> dict[str, Part]:
     return fields
 
 
-def parse_choices(text: str | None) -> list[str]:
+def parse_choices(text: str | None) -> Any:
+    """The decoded JSON of the ``choices`` field (``validation.check_choices`` judges it)."""
     if text is None or not text.strip():
         raise BadRequest("missing 'choices' (a JSON list of strings)")
     try:
-        choices = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadRequest(f"'choices' is not valid JSON: {exc.msg}") from exc
-    if not isinstance(choices, list) or len(choices) < 2 or not all(isinstance(c, str) and c.strip() for c in choices):
-        raise BadRequest("'choices' must be a JSON list of at least two non-empty strings")
-    return choices
+
+
+def field_text(fields: dict[str, Part], name: str) -> str | None:
+    return fields[name].content.decode("utf-8", "replace") if name in fields else None
+
+
+def check_upload(body: bytes, content_type: str, max_duration_s: float) -> CheckedRequest:
+    """Parse, decode, check and resample one upload (CPU-bound: run it in a thread).
+
+    BadRequest 400 for a malformed request, 422 for unusable audio; the checks are
+    ``validation``'s, the reasoner's own, so nothing it would refuse reaches a tool."""
+    from audiorouter.data.audio_io import decode_audio, to_mono_16k
+
+    fields = parse_multipart(body, content_type)
+    audio = fields.get("audio")
+    if audio is None or not audio.content:
+        raise BadRequest("missing 'audio' file")
+    question = (field_text(fields, "question") or "").strip()
+    if not question:
+        raise BadRequest("missing 'question'")
+    choices = parse_choices(field_text(fields, "choices"))
+    try:
+        check_qa(question, choices)
+    except ValidationError as exc:
+        raise BadRequest(str(exc), 400) from exc
+    try:
+        waveform, sample_rate = decode_audio(audio.content)
+        check_audio(waveform, sample_rate)  # before resampling: the rate, NaN/inf
+        duration_s = waveform.size / sample_rate
+        waveform = to_mono_16k(waveform[: int(max_duration_s * sample_rate)], sample_rate)
+        check_request(question, choices, None, waveform, SAMPLE_RATE)  # what the reasoner will check
+    except AudioError as exc:
+        raise BadRequest(str(exc), 422) from exc
+    except ValidationError as exc:
+        raise BadRequest(str(exc), 400) from exc
+    return CheckedRequest(question, list(choices), waveform, duration_s, duration_s > max_duration_s)
 
 
 @serve.deployment
@@ -144,24 +202,11 @@ class AnswerService:
         return bytes(body)
 
     async def answer(self, request: Request) -> dict[str, Any]:
-        from audiorouter.data.audio_io import AudioError, decode_audio, to_mono_16k
-
         t0 = time.perf_counter()
-        fields = parse_multipart(await self.read_body(request), request.headers.get("content-type", ""))
-        audio = fields.get("audio")
-        if audio is None or not audio.content:
-            raise BadRequest("missing 'audio' file")
-        question = fields["question"].content.decode("utf-8", "replace").strip() if "question" in fields else ""
-        if not question:
-            raise BadRequest("missing 'question'")
-        choices = parse_choices(fields["choices"].content.decode("utf-8", "replace") if "choices" in fields else None)
-        try:
-            waveform, sample_rate = decode_audio(audio.content)
-            waveform = to_mono_16k(waveform, sample_rate)
-        except AudioError as exc:
-            raise BadRequest(str(exc), 422) from exc
-        limit = int(self.max_duration_s * SAMPLE_RATE)
-        waveform = waveform[:limit]  # longer clips are analysed on their first max_duration_s
+        body = await self.read_body(request)
+        checked = await asyncio.to_thread(
+            check_upload, body, request.headers.get("content-type", ""), self.max_duration_s)
+        question, choices, waveform = checked.question, checked.choices, checked.waveform
         item_id = f"req-{uuid.uuid4().hex}"
 
         t1 = time.perf_counter()
@@ -183,6 +228,9 @@ class AnswerService:
             "summaries": {r.tool: (r.summary if r.ok else f"error: {r.error}") for r in results},
             "latency_ms": {"route": round((t2 - t1) * 1000.0, 3), "tools": round((t3 - t2) * 1000.0, 3),
                            "reason": round((t4 - t3) * 1000.0, 3), "total": round((t4 - t0) * 1000.0, 3)},
+            "truncated": checked.truncated,
+            "duration_s": round(checked.duration_s, 3),
+            "analysed_s": round(checked.analysed_s, 3),
         }
 
 

@@ -6,7 +6,7 @@ input              outcome
 zero-length        error result: "audio has no samples"
 NaN / inf samples  error result: "audio has N NaN/inf samples"
 bad sample rate    error result: "sample rate must be a positive integer"
-other rates        resampled to 16 kHz (torchaudio), channels averaged to mono
+other rates        resampled to 16 kHz (soxr), channels averaged to mono
 longer than cap    ``long_clips="truncate"``: the first ``max_duration_s`` seconds
                    are analysed, ``data["input"]["truncated_from_s"]`` says so and
                    the summary ends with "(first N s of M s analysed)";
@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from audiorouter.contracts import SAMPLE_RATE
-from audiorouter.data.audio_io import AudioError, audio_hash, check_waveform, to_mono_16k
+from audiorouter.data.audio_io import AudioError, audio_hash, to_mono_16k
+from audiorouter.validation import check_waveform
 
 SILENCE_PEAK = 1e-4  # -80 dBFS
 FULL_SCALE = 0.999
@@ -106,7 +107,7 @@ def clip_key(waveform: np.ndarray, sample_rate: int, limits: ClipLimits) -> str:
     key = audio_hash(np.asarray(waveform, dtype=np.float32))
     extra = []
     if sample_rate != SAMPLE_RATE:
-        extra.append(f"sr={sample_rate}")
+        extra.append(f"sr={sample_rate}/soxr-hq")  # the resampler is part of what the tool saw
     if max(np.shape(waveform), default=0) / max(int(sample_rate), 1) > limits.max_duration_s:
         extra.append(f"cut={limits.max_duration_s:g}/{limits.long_clips}")
     if not extra:

@@ -48,8 +48,9 @@ def test_request_without_answer_has_unknown_correctness():
 
 
 BAD_REQUESTS = {
-    "no choices": request("empty", choices=[], answer=None),
-    "duplicate choice": request("dup", choices=["A4", "C5", "a4 "], answer=None),
+    "at least 2 options, got 0": request("empty", choices=[], answer=None),
+    "at least 2 options, got 1": request("one", choices=["A4"], answer=None),
+    "duplicate choice(s) 'A4' and 'a4 '": request("dup", choices=["A4", "C5", "a4 "], answer=None),
     "not a string": request("nonstr", choices=["A4", 440], answer=None),
     "at most 26": request("many", choices=[f"c{i}" for i in range(27)], answer=None),
     "choice 1 is empty": request("blank", choices=["A4", "  "], answer=None),
@@ -57,6 +58,7 @@ BAD_REQUESTS = {
     "question is empty": request("noq", question=" "),
     "list of ToolResult": request("ev", evidence=[{"tool": "pitch", "summary": "A4"}]),
     "NaN": request("nan", waveform=np.full(100, np.nan, dtype=np.float32)),
+    "sample rate 100 Hz is outside": request("rate", sample_rate=100),
     "no samples": request("silent", waveform=np.zeros(0, dtype=np.float32)),
     "1-D numpy array": request("stereo", waveform=np.zeros((2, 100), dtype=np.float32)),
 }
@@ -91,4 +93,5 @@ def test_a_failing_backend_turns_its_batch_into_error_outcomes(monkeypatch):
     reasoner = build_backend(ReasonerConfig(backend="test-first-choice"))
     monkeypatch.setattr(reasoner, "answer_valid", lambda reqs, texts: 1 / 0)
     outcomes = reasoner.answer([request("a"), request("b", choices=[])])
-    assert outcomes[0].error.startswith("reasoner failed: ZeroDivisionError") and "no choices" in outcomes[1].error
+    assert outcomes[0].error.startswith("reasoner failed: ZeroDivisionError")
+    assert "at least 2 options" in outcomes[1].error

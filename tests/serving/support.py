@@ -30,6 +30,20 @@ def wav_bytes(seconds: float = 1.0, sample_rate: int = 22_050, freq: float = 440
     return buf.getvalue()
 
 
+def float_wav(samples: np.ndarray, sample_rate: int = 16_000) -> bytes:
+    """A 32-bit float WAV of exactly these samples (NaN and inf included)."""
+    buf = io.BytesIO()
+    sf.write(buf, np.asarray(samples, dtype=np.float32), sample_rate, format="WAV", subtype="FLOAT")
+    return buf.getvalue()
+
+
+def nan_wav(value: float = float("nan"), seconds: float = 0.3) -> bytes:
+    """A float WAV of silence with ten samples set to ``value`` (NaN or inf)."""
+    samples = np.zeros(int(seconds * 16_000), dtype=np.float32)
+    samples[100:110] = value
+    return float_wav(samples)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

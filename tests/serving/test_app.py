@@ -1,5 +1,7 @@
-"""The online Serve application over loopback HTTP: happy path, every bad-request case,
-and a bounded load test (50 concurrent requests)."""
+"""The online Serve application over loopback HTTP: happy path, every bad-request case
+(the hostile ones included: NaN/inf audio, too many or clashing choices, odd rates),
+truncation of long clips, and bounded load tests (50 concurrent valid requests; 60
+mixed valid and invalid ones)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ import pytest
 from audiorouter.config import load_config
 from audiorouter.serving.client import get_json, post_answer, post_raw
 
-from .support import TOOLS, free_port, tiny_policy, wav_bytes
+from .support import TOOLS, float_wav, free_port, nan_wav, tiny_policy, wav_bytes
 
 MAX_UPLOAD = 400_000
+MAX_DURATION_S = 2.0  # tools.max_duration_s: longer clips are analysed on their first 2 s
 CHOICES = ["slow", "medium", "fast"]
 
 
@@ -25,7 +28,8 @@ def server(ray_session, tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("serve")
     cfg = load_config(None, ["tools.enabled=[" + ",".join(TOOLS) + "]", f"tools.cache_dir={tmp / 'tool_cache'}",
-                             "reasoner.memo_path=", "reasoner.serve_batch_wait_s=0.05"])
+                             f"tools.max_duration_s={MAX_DURATION_S}", "reasoner.memo_path=",
+                             "reasoner.serve_batch_wait_s=0.05"])
     port = free_port()
     start(str(tiny_policy(tmp / "policy")), cfg.tools, cfg.reasoner, port=port, max_upload_bytes=MAX_UPLOAD,
           num_cpus=0.5)
@@ -38,7 +42,9 @@ def well_formed(body: dict) -> bool:
             and set(body["tools"]) <= set(TOOLS) and set(body["summaries"]) == set(body["tools"])
             and all(isinstance(s, str) for s in body["summaries"].values())
             and set(body["latency_ms"]) == {"route", "tools", "reason", "total"}
-            and all(v >= 0 for v in body["latency_ms"].values()))
+            and all(v >= 0 for v in body["latency_ms"].values())
+            and body["truncated"] is (body["duration_s"] > MAX_DURATION_S)
+            and abs(body["analysed_s"] - min(body["duration_s"], MAX_DURATION_S)) <= 1e-3)
 
 
 def test_healthz(server):
@@ -50,6 +56,20 @@ def test_answer_happy_path(server):
     assert status == 200, body
     assert well_formed(body), body
     assert body["latency_ms"]["total"] >= body["latency_ms"]["reason"]
+    assert (body["truncated"], body["duration_s"], body["analysed_s"]) == (False, 1.0, 1.0)
+
+
+@pytest.mark.parametrize("sample_rate", [8001, 44_100, 11_025])
+def test_awkward_sample_rates_are_answered(server, sample_rate):
+    status, body = post_answer(server + "/v1/answer", wav_bytes(0.5, sample_rate), "How fast?", CHOICES)
+    assert status == 200 and well_formed(body), body
+    assert body["analysed_s"] == pytest.approx(0.5, abs=1e-3)
+
+
+def test_a_long_clip_says_only_its_first_part_was_analysed(server):
+    status, body = post_answer(server + "/v1/answer", wav_bytes(3.0, 16_000), "How fast?", CHOICES)
+    assert status == 200 and well_formed(body), body
+    assert (body["truncated"], body["duration_s"], body["analysed_s"]) == (True, 3.0, MAX_DURATION_S)
 
 
 @pytest.mark.parametrize("audio, question, choices, status, needle", [
@@ -59,9 +79,19 @@ def test_answer_happy_path(server):
     ("ok", "q?", None, 400, "choices"),
     ("ok", "q?", "[not json", 400, "JSON"),
     ("ok", "q?", json.dumps({"a": 1}), 400, "list"),
-    ("ok", "q?", json.dumps(["only one"]), 400, "list"),
+    ("ok", "q?", json.dumps(["only one"]), 400, "at least 2 options"),
     ("ok", "q?", json.dumps(["a", 3]), 400, "list"),
     ("ok", None, CHOICES, 400, "question"),
+    ("ok", "   ", CHOICES, 400, "question"),
+    # hostile cases that used to reach the reasoner and come back as a 500
+    (nan_wav(), "q?", CHOICES, 422, "10 NaN/inf samples"),
+    (nan_wav(float("inf")), "q?", CHOICES, 422, "10 NaN/inf samples"),
+    ("ok", "q?", [f"choice {i}" for i in range(27)], 400, "at most 26 options"),
+    ("ok", "q?", ["Yes", "yes"], 400, "duplicate choice(s) 'Yes' and 'yes'"),
+    ("ok", "q?", [" Yes", "Yes  "], 400, "duplicate choice"),
+    ("ok", "q?", ["a", "b", ""], 400, "choice 2 is empty"),
+    (float_wav([]), "q?", CHOICES, 422, "no samples"),
+    (float_wav([0.1] * 400, sample_rate=400), "q?", CHOICES, 422, "sample rate 400 Hz is outside"),
 ])
 def test_bad_requests_get_4xx_json(server, audio, question, choices, status, needle):
     audio = wav_bytes(0.3) if audio == "ok" else audio
@@ -94,3 +124,38 @@ def test_load_fifty_concurrent_requests(server):
     assert all(well_formed(body) for _, body in results)
     _, stats = get_json(server + "/stats")
     assert max(stats["reasoner_batches"]) > 1  # concurrent requests shared a reasoner call
+
+
+# (kind, audio, question, choices, the status it must get): valid clips and each invalid kind
+MIXED = [
+    ("valid-22050", wav_bytes(0.4), "How fast?", CHOICES, 200),
+    ("valid-8001", wav_bytes(0.4, 8001), "How fast?", CHOICES, 200),
+    ("valid-long", wav_bytes(2.5, 16_000), "How fast?", CHOICES, 200),
+    ("nan", nan_wav(), "How fast?", CHOICES, 422),
+    ("inf", nan_wav(float("inf")), "How fast?", CHOICES, 422),
+    ("garbage", b"RIFF not really" * 20, "How fast?", CHOICES, 422),
+    ("27-choices", wav_bytes(0.3), "How fast?", [f"c{i}" for i in range(27)], 400),
+    ("case-duplicates", wav_bytes(0.3), "How fast?", ["Yes", "yes"], 400),
+    ("empty-choice", wav_bytes(0.3), "How fast?", ["a", ""], 400),
+    ("no-question", wav_bytes(0.3), None, CHOICES, 400),
+    ("no-audio", None, "How fast?", CHOICES, 400),
+    ("rate-too-low", float_wav([0.1] * 300, sample_rate=300), "How fast?", CHOICES, 422),
+]
+
+
+def test_bounded_load_of_mixed_valid_and_invalid_requests(server):
+    """60 requests on 4 threads, each kind of MIXED in turn: only 200s and the 4xx each
+    invalid kind must get, never a 500; the server still answers /healthz afterwards."""
+
+    def one(k: int):
+        kind, audio, question, choices, _ = MIXED[k % len(MIXED)]
+        return kind, post_answer(server + "/v1/answer", audio, question, choices, timeout=60)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(one, range(60)))
+    expected = {kind: status for kind, *_, status in MIXED}
+    wrong = [(kind, status, body) for kind, (status, body) in results if status != expected[kind]]
+    assert not wrong, wrong[:3]
+    assert all(well_formed(body) for _, (status, body) in results if status == 200)
+    assert all(body["error"] for _, (status, body) in results if status != 200)
+    assert get_json(server + "/healthz", timeout=5) == (200, {"status": "ok"})

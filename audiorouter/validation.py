@@ -1,0 +1,159 @@
+"""One check of requests and records, shared by ``serve``, the importers and the reasoner.
+
+Whatever a caller hands the reasoner (an HTTP request, a benchmark record, a rollout)
+passes the same functions here, so the server, the importers and the reasoner can never
+disagree about what is answerable. Each check raises with a message that names the
+item and the problem:
+
+=====================  =======================================================
+check                  rule
+=====================  =======================================================
+``check_question``     a string, non-empty after strip, at most MAX_TEXT_CHARS
+``check_choices``      a list of MIN_CHOICES..MAX_CHOICES strings, each non-empty
+                       after strip and at most MAX_TEXT_CHARS, no two equal after
+                       case-folding and stripping
+``check_answer``       when given (or required), exactly one of the choices
+``check_audio``        a 1-D array, a sample rate in MIN..MAX_SAMPLE_RATE,
+                       non-empty, every sample finite, at most ``max_duration_s``
+``inside_root``        a record's audio path resolves (symlinks followed) inside its root
+=====================  =======================================================
+
+``ValidationError`` is raised for the question, choices, answer and paths;
+``AudioError`` (a ``ValidationError``, defined here and re-exported by
+``data.audio_io``) for the audio. The server answers the first with 400 and the second
+with 422; the importers reject the record with the message as its reason; the reasoner
+turns either into an error outcome (``bad request: ...`` / ``bad audio: ...``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MIN_CHOICES = 2
+MAX_CHOICES = 26  # the reasoner labels choices with the letters A-Z (reasoner.prompting.LETTERS)
+MAX_TEXT_CHARS = 10_000  # a question or one choice; real benchmark questions are far shorter
+MIN_SAMPLE_RATE = 1_000  # Hz; below this a "clip" is not audio, and resampling it is absurd
+MAX_SAMPLE_RATE = 768_000  # Hz; the highest rate of common audio formats
+
+
+class ValidationError(ValueError):
+    """An item that cannot be answered; the message names the problem."""
+
+
+class AudioError(ValidationError):
+    """A clip that cannot be used; the message says why."""
+
+
+# ------------------------------------------------------------------- question + choices
+
+
+def check_question(question: Any) -> str:
+    if not isinstance(question, str):
+        raise ValidationError(f"the question is not a string (type {type(question).__name__})")
+    if not question.strip():
+        raise ValidationError(f"the question is empty ({question!r})")
+    if len(question) > MAX_TEXT_CHARS:
+        raise ValidationError(f"the question is {len(question)} characters long, over the limit of {MAX_TEXT_CHARS}")
+    return question
+
+
+def check_choices(choices: Any) -> list[str]:
+    if not isinstance(choices, (list, tuple)):
+        raise ValidationError(f"choices must be a list of strings, got type {type(choices).__name__}")
+    if len(choices) < MIN_CHOICES:
+        raise ValidationError(f"choices must hold at least {MIN_CHOICES} options, got {len(choices)}: {list(choices)!r}")
+    if len(choices) > MAX_CHOICES:
+        raise ValidationError(
+            f"choices must hold at most {MAX_CHOICES} options (one letter A-Z each), got {len(choices)}")
+    for i, choice in enumerate(choices):
+        if not isinstance(choice, str):
+            raise ValidationError(f"choices must be a list of strings: choice {i} ({choice!r}) is not a string "
+                                  f"(type {type(choice).__name__})")
+        if not choice.strip():
+            raise ValidationError(f"choice {i} is empty ({choice!r})")
+        if len(choice) > MAX_TEXT_CHARS:
+            raise ValidationError(f"choice {i} is {len(choice)} characters long, over the limit of {MAX_TEXT_CHARS}")
+    groups: dict[str, list[str]] = {}
+    for choice in choices:
+        groups.setdefault(choice.strip().casefold(), []).append(choice)
+    clashes = [" and ".join(repr(c) for c in group) for group in groups.values() if len(group) > 1]
+    if clashes:
+        raise ValidationError(f"duplicate choice(s) {'; '.join(clashes)} "
+                              "(choices must differ after ignoring case and surrounding spaces)")
+    return list(choices)
+
+
+def check_answer(answer: Any, choices: Sequence[str], required: bool = False) -> None:
+    """``answer`` (None: not given) must be exactly one of ``choices``."""
+    if answer is None and not required:
+        return
+    if answer not in choices:
+        raise ValidationError(f"answer {answer!r} is not one of the choices {list(choices)!r}")
+
+
+def check_qa(question: Any, choices: Any, answer: Any = None, answer_required: bool = False) -> None:
+    """The text of an item: its question, its choices and (when given) its answer."""
+    check_question(question)
+    check_choices(choices)
+    check_answer(answer, choices, answer_required)
+
+
+# ------------------------------------------------------------------------------ audio
+
+
+def check_sample_rate(sample_rate: Any) -> int:
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)):
+        raise AudioError(f"the sample rate must be an integer, got {sample_rate!r}")
+    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+        raise AudioError(
+            f"sample rate {int(sample_rate)} Hz is outside the supported range {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz")
+    return int(sample_rate)
+
+
+def check_waveform(waveform: np.ndarray, sample_rate: int, max_duration_s: float = math.inf) -> None:
+    """Samples of any shape: non-empty, finite, at most ``max_duration_s`` long."""
+    if waveform.size == 0:
+        raise AudioError("audio has no samples")
+    finite = np.isfinite(waveform)
+    if not finite.all():
+        raise AudioError(f"audio has {int(finite.size - np.count_nonzero(finite))} NaN/inf samples")
+    duration = max(waveform.shape, default=1) / sample_rate
+    if duration > max_duration_s:
+        raise AudioError(f"duration {duration:.1f} s exceeds the limit of {max_duration_s:g} s")
+
+
+def check_audio(waveform: Any, sample_rate: Any, max_duration_s: float = math.inf) -> None:
+    """A mono clip as the reasoner receives it: 1-D samples at a supported rate."""
+    if not isinstance(waveform, np.ndarray) or waveform.ndim != 1:
+        shape = getattr(waveform, "shape", type(waveform).__name__)
+        raise AudioError(f"the waveform must be a 1-D numpy array (mono samples), got {shape}")
+    check_waveform(waveform, check_sample_rate(sample_rate), max_duration_s)
+
+
+def check_request(question: Any, choices: Any, answer: Any, waveform: Any, sample_rate: Any) -> None:
+    """Everything the reasoner needs of one request, text first (cheap), then audio."""
+    check_qa(question, choices, answer)
+    check_audio(waveform, sample_rate)
+
+
+# ------------------------------------------------------------------------------ paths
+
+
+def inside_root(root: str | Path, relative: str) -> Path:
+    """``root / relative`` once it is known to resolve (symlinks followed) inside the
+    resolved root; ValidationError naming the path otherwise. The path is returned as
+    given, so later messages (a broken symlink, a directory) name what the record says.
+    An absolute ``relative`` is accepted only when it points inside the root."""
+    path = Path(root) / relative
+    try:
+        real_root, real = Path(root).resolve(), path.resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a NUL byte
+        raise ValidationError(f"audio path {relative!r} cannot be resolved: {exc}") from exc
+    if not real.is_relative_to(real_root):
+        raise ValidationError(f"audio path {relative!r} resolves to {str(real)!r}, outside the audio root {str(real_root)!r}")
+    return path
