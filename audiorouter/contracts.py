@@ -86,7 +86,7 @@ class AudioQAItem:
 
     def to_row(self) -> dict[str, Any]:
         row = asdict(self)
-        row["meta"] = json.dumps(self.meta, sort_keys=True)
+        row["meta"] = json.dumps(self.meta)  # key order kept: an imported record is written back as it came
         return row
 
     @classmethod

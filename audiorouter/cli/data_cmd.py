@@ -42,8 +42,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "Records that cannot be used are written to OUT/rejects.jsonl with the reason; the "
         "command fails only when no valid record remains.",
     )
-    imp.add_argument("format", choices=("mmau", "mmar"), help="the benchmark's JSON layout")
-    imp.add_argument("--json", required=True, help="the benchmark's JSON file (a list of records)")
+    imp.add_argument("format", choices=("mmau", "mmar"), help="the benchmark's record layout")
+    imp.add_argument("--json", required=True,
+                     help="the benchmark's records: a JSON list (.json, e.g. mmau-test-mini.json) or one "
+                     "JSON object per line (.jsonl, e.g. MMAR-meta.jsonl); eval writes predictions back "
+                     "in the same format")
     imp.add_argument("--audio-root", required=True, help="folder the records' audio paths are relative to")
     imp.add_argument("--out", required=True, help="output dataset folder")
     imp.add_argument("--max-duration", type=float, help="reject longer clips, seconds (data.imports.max_duration_s)")

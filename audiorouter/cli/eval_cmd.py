@@ -18,10 +18,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "eval",
         help="evaluate a trained router against no tools / all tools / each tool / random / oracle",
         description="Accuracy of no tools, all tools, each single tool, random routing (matched to the "
-        "router's tool rate), the trained router and oracle routing, overall and per task family, category "
-        "and difficulty, with tools and tool time per item and paired bootstrap intervals for the router vs "
-        "each baseline. Writes report.txt/json, PNG charts and predictions.jsonl (plus "
-        "<benchmark>_predictions.json with model_prediction for MMAU/MMAR items) and logs them to MLflow.",
+        "router's tool rate), the trained router and oracle routing, overall and per task family, category, "
+        "sub-category and difficulty, with tools and tool time per item and paired bootstrap intervals for the "
+        "router vs each baseline. Writes report.txt/json, PNG charts and predictions.jsonl, plus, for "
+        "imported MMAU/MMAR items, their records with the chosen choice's text for the benchmarks' scoring "
+        "scripts (mmau_predictions.json: model_prediction and model_output; mmar_predictions.jsonl or .json, "
+        "as imported: answer_prediction), and logs them to MLflow.",
     )
     parser.add_argument("--data", help="dataset folder (data.dir)")
     parser.add_argument("--split", help="split to evaluate (run.eval_split)")
@@ -83,7 +85,8 @@ def start_reasoner(cfg):
 
 
 def write_predictions(items, routed, source, out: Path) -> list[Path]:
-    """The router's answers: ``predictions.jsonl`` and MMAU/MMAR write-back files."""
+    """The router's answers: ``predictions.jsonl`` and the MMAU/MMAR write-back files
+    (``evaluation.benchmarks``)."""
     from audiorouter.evaluation.benchmarks import prediction_text, write_benchmark_predictions
 
     answers = source.answers([i.id for i in items], list(routed))  # asked already while evaluating

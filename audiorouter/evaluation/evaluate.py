@@ -8,7 +8,8 @@
    tool, all tools, the router's subsets, the oracle's search space);
 3. score no tools, all tools, each single tool, the best single tool, random routing
    matched to the router's tool rate, the router and the oracle -- overall, per task
-   family, per category, per difficulty, with tools and tool time per item;
+   family, per category, per sub-category, per difficulty, with tools and tool time
+   per item;
 4. compare the router with each baseline by a paired bootstrap;
 5. write ``report.txt``, ``report.json``, ``accuracy_by_task.png`` and ``tool_usage.png``.
 """
@@ -92,10 +93,11 @@ def evaluate_router(policy: RouterPolicy, items: Sequence[AudioQAItem], source: 
     ids, tasks = [i.id for i in items], [i.task for i in items]
     routed = route_items(policy, items, settings.feature_cache_dir)
     table = build_outcome_table(source, ids, tasks, candidate_subsets(tools, list(allowed) + routed))
-    groups = ItemGroups([i.category for i in items], [i.difficulty or "unknown" for i in items])
+    groups = ItemGroups([i.category for i in items], [i.difficulty or "unknown" for i in items],
+                        [i.sub_category or "unknown" for i in items])
     tool_ms = source.tool_ms(ids, list(tools))
     policies, comparisons = score_policies(table, routed, tools, allowed, groups, tool_ms, settings)
-    report = EvaluationReport(split, len(items), reasoner, policies, comparisons)
+    report = EvaluationReport(split, len(items), reasoner, policies, comparisons, source.disabled_tools())
     write_outputs(report, tasks, routed, tools, out_dir)
     return report, routed
 

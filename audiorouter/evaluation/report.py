@@ -1,6 +1,7 @@
 """Accuracy of routing policies on one outcome table: overall, per task family, per
-category and per difficulty, tools and tool time per item, and paired bootstrap
-comparisons of the router against each baseline."""
+category, per sub-category (the benchmarks' own main breakdown) and per difficulty,
+tools and tool time per item, and paired bootstrap comparisons of the router against
+each baseline."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class ItemGroups:
 
     category: list[str]
     difficulty: list[str]
+    sub_category: list[str]
 
 
 @dataclass
@@ -36,6 +38,7 @@ class PolicyResult:
     note: str = ""
     per_category: dict[str, float] = field(default_factory=dict)
     per_difficulty: dict[str, float] = field(default_factory=dict)
+    per_sub_category: dict[str, float] = field(default_factory=dict)
     tool_ms_per_item: float | None = None  # mean compute time of the chosen tools; None: unknown
 
 
@@ -46,6 +49,7 @@ class EvaluationReport:
     reasoner: str  # e.g. "reference reasoner"
     policies: list[PolicyResult] = field(default_factory=list)
     comparisons: list[PairedComparison] = field(default_factory=list)  # trained router vs baselines
+    disabled_tools: dict[str, str] = field(default_factory=dict)  # tool -> why (crashed repeatedly)
 
     def policy(self, name: str) -> PolicyResult:
         return next(p for p in self.policies if p.name == name)
@@ -76,8 +80,11 @@ class EvaluationReport:
             lines += [f"{c.baseline:<32}{c.delta:>+8.3f}{f'[{c.ci_low:+.3f}, {c.ci_high:+.3f}]':>20}{c.p_value:>8.3f}"
                       for c in self.comparisons]
         for title, attr in (("task family", "per_task"), ("category", "per_category"),
-                            ("difficulty", "per_difficulty")):
+                            ("sub-category", "per_sub_category"), ("difficulty", "per_difficulty")):
             lines += ["", *self.breakdown(title, attr)]
+        if self.disabled_tools:
+            lines += ["", "tools disabled during the run (their evidence was an error result):"]
+            lines += [f"  {tool}: {why}" for tool, why in sorted(self.disabled_tools.items())]
         return "\n".join(lines)
 
     def breakdown(self, title: str, attr: str) -> list[str]:
@@ -117,6 +124,7 @@ def score(name: str, correct: np.ndarray, chosen: Sequence[Subset], tools: Seque
         name, float(correct.mean()), float(np.mean([len(s) for s in chosen])), _by(correct, tasks), rate, note,
         per_category=_by(correct, groups.category) if groups else {},
         per_difficulty=_by(correct, groups.difficulty) if groups else {},
+        per_sub_category=_by(correct, groups.sub_category) if groups else {},
         tool_ms_per_item=ms,
     )
 

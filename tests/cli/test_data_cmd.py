@@ -46,6 +46,22 @@ def test_import_all_invalid_exits_nonzero(tmp_path, capsys):
     assert "no valid records" in capsys.readouterr().err
 
 
+def test_import_reads_json_lines(tmp_path, capsys):
+    import numpy as np
+    import soundfile as sf
+
+    sf.write(tmp_path / "x.wav", 0.5 * np.sin(np.arange(8000) / 5), 16_000)
+    record = {"id": "a", "audio_path": "./x.wav", "question": "q?", "choices": ["x", "y", "z"], "answer": "y",
+              "modality": "sound", "category": "Signal Layer", "sub-category": "Counting", "language": None,
+              "thinking": "t", "cue": ["c"], "rubric": []}
+    path = tmp_path / "MMAR-meta.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    code = main(["data", "import", "mmar", "--json", str(path), "--audio-root", str(tmp_path),
+                 "--out", str(tmp_path / "out")])
+    assert code == 0
+    assert "Imported 1 of 1 mmar records" in capsys.readouterr().out
+
+
 def test_console_script_help_explains_options():
     result = subprocess.run([sys.executable, "-m", "audiorouter.cli.main", "data", "synth", "--help"],
                             capture_output=True, text=True, check=True)

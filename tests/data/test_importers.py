@@ -89,7 +89,7 @@ def test_mmau_round_trip(tmp_path, mmau):
             record["question"], record["choices"], record["answer"]
         )
         assert (item.task, item.category, item.source) == (record["task"], record["category"], "mmau")
-        assert item.meta == {"benchmark": "mmau", "original": record}
+        assert item.meta == {"benchmark": "mmau", "original": record, "input_format": "json"}
     assert (items["mmau-a"].sub_category, items["mmau-a"].difficulty) == ("", "easy")
     assert (items["mmau-b"].sub_category, items["mmau-b"].difficulty) == ("Instrument", "hard")
 
@@ -127,8 +127,71 @@ def test_mmar_round_trip(tmp_path):
     )
     assert (item.task, item.category, item.sub_category) == ("music", "Perception Layer", "Instrument")
     assert (item.difficulty, item.source) == ("unknown", "mmar")
-    assert item.meta == {"benchmark": "mmar", "original": record}
+    assert item.meta == {"benchmark": "mmar", "original": record, "input_format": "json"}
     assert abs(item.duration_s - 0.4) < 0.005
+
+
+def mmar_meta_record(record_id: str, audio_path: str, **changes) -> dict:
+    """Shaped like a line of MMAR-meta.jsonl, extra keys included."""
+    record = {
+        "id": record_id, "audio_path": audio_path, "question": "Which instrument plays?",
+        "choices": ["piano", "violin"], "answer": "violin", "modality": "mix-sound-music",
+        "category": "Perception Layer", "sub-category": "Instrument", "language": None,
+        "source": "youtube", "url": "https://example.org/v", "timestamp": "00:00:01,00:00:05",
+        "thinking": "Bowed strings: a violin.", "cue": ["bowing", "timbre"],
+        "rubric": [{"name": "Cue", "scoring_point": "Award 1 point ...", "note": "...", "choices": [0, 1]}],
+    }
+    return {**record, **changes}
+
+
+def test_mmar_meta_jsonl_keeps_every_key_and_records_its_format(tmp_path):
+    root = tmp_path / "mmar"
+    write_tone(root / "audio/x.wav", 0.3, 22_050)
+    write_tone(root / "audio/y.wav", 0.3, 22_050)
+    records = [mmar_meta_record("x", "./audio/x.wav"), mmar_meta_record("y", "./audio/y.wav", answer="piano")]
+    path = tmp_path / "MMAR-meta.jsonl"
+    path.write_text(json.dumps(records[0]) + "\n\n" + json.dumps(records[1]) + "\n")  # a blank line is skipped
+    report = import_mmar(path, root, tmp_path / "out", ImportConfig())
+    assert (report.imported, report.rejected) == (2, 0)
+    items = imported(tmp_path / "out")
+    for record in records:
+        assert items[record["id"]].meta == {"benchmark": "mmar", "original": record, "input_format": "jsonl"}
+    assert (items["x"].task, items["x"].sub_category, items["y"].answer) == ("mix-sound-music", "Instrument", "piano")
+
+
+def test_jsonl_bad_lines_are_rejects_naming_their_line(tmp_path):
+    root = tmp_path / "mmar"
+    write_tone(root / "audio/x.wav", 0.3, 22_050)
+    lines = [json.dumps(mmar_meta_record("x", "./audio/x.wav")), '{"id": "cut", "audio_path": ', "", "[1, 2]"]
+    path = tmp_path / "MMAR-meta.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    report = import_mmar(path, root, tmp_path / "out", ImportConfig())
+    assert (report.imported, report.rejected) == (1, 2)
+    rejects = read_rejects(tmp_path / "out")
+    assert [r["id"] for r in rejects] == ["line 2", "line 4"]
+    assert rejects[0]["reason"].startswith("line 2 is not valid JSON: Expecting value (column ")
+    assert rejects[1]["reason"] == "line 4 is not a JSON object (got list)"
+
+
+def test_one_element_list_fields_are_normalised_and_recorded(tmp_path, mmau):
+    """MMAU test-mini gives 13 categories as ["Reasoning"]; several values are joined."""
+    root, records = mmau
+    records[0]["category"] = ["Reasoning"]
+    records[1].update({"category": ["Reasoning", "Counting"], "sub-category": ["Instrument"]})
+    _, out = run_mmau(tmp_path, root, records)
+    items = imported(out)
+    a, b = items["mmau-a"], items["mmau-b"]
+    assert (a.category, a.sub_category) == ("Reasoning", "")
+    assert a.meta["normalised"] == {"category": ["Reasoning"]} and a.meta["original"] == records[0]
+    assert (b.category, b.sub_category) == ("Reasoning + Counting", "Instrument")
+    assert b.meta["normalised"] == {"category": ["Reasoning", "Counting"], "sub-category": ["Instrument"]}
+
+
+def test_list_that_is_not_text_is_still_rejected(tmp_path, mmau):
+    root, records = mmau
+    report, out = run_mmau(tmp_path, root, [records[0], mmau_record("bad", CLIPS["mmau-a"][0], category=[1])])
+    assert report.rejected == 1
+    assert read_rejects(out)[0]["reason"] == "'category' must be a non-empty string, got [1]"
 
 
 def test_report_renders_counts_and_rejects_path(tmp_path, mmau):
@@ -159,6 +222,26 @@ def write_long_clip(root: Path, rel: str) -> str:
     return rel
 
 
+def write_outside(root: Path, name: str = "outside.wav") -> Path:
+    """A valid clip next to the audio root, which no record may reach."""
+    write_tone(root.parent / name, 0.3, 16_000)
+    return root.parent / name
+
+
+def symlink(root: Path, rel: str, target: Path) -> str:
+    (root / rel).symlink_to(target)
+    return rel
+
+
+def make_dir(root: Path, rel: str) -> str:
+    (root / rel).mkdir()
+    return rel
+
+
+def clip_record(**changes) -> dict:
+    return mmau_record("bad", CLIPS["mmau-a"][0], **changes)
+
+
 # (name, builds the bad record from the audio root, expected reason text)
 REJECTIONS = [
     ("answer-not-a-choice", lambda root: mmau_record("bad", CLIPS["mmau-a"][0], answer="z"),
@@ -181,11 +264,49 @@ REJECTIONS = [
      "choices must be a list of strings"),
     ("one-choice", lambda root: mmau_record("bad", CLIPS["mmau-a"][0], choices=["a tone"]),
      "choices must hold at least 2 options"),
-    ("duplicate-choices", lambda root: mmau_record("bad", CLIPS["mmau-a"][0], choices=["a tone", "a tone"]),
-     "duplicate choice(s) 'a tone'"),
     ("empty-question", lambda root: mmau_record("bad", CLIPS["mmau-a"][0], question=""),
-     "'question' must be a non-empty string"),
+     "the question is empty"),
+    # the reasoner's own checks (audiorouter.validation), so it never refuses an imported item
+    ("27-choices", lambda root: clip_record(choices=["a tone", *(f"c{i}" for i in range(26))]),
+     "choices must hold at most 26 options (one letter A-Z each), got 27"),
+    # audio paths must resolve inside the audio root
+    ("absolute-path-outside", lambda root: mmau_record("bad", str(write_outside(root))),
+     "outside the audio root"),
+    ("dotdot-path-outside", lambda root: mmau_record("bad", write_outside(root) and "./sub/../../outside.wav"),
+     "audio path './sub/../../outside.wav' resolves to"),
+    ("symlink-out-of-the-root", lambda root: mmau_record("bad", symlink(root, "escape.wav", write_outside(root))),
+     "audio path 'escape.wav' resolves to"),
+    ("symlink-to-a-device", lambda root: mmau_record("bad", symlink(root, "dev.wav", Path("/dev/null"))),
+     "audio path 'dev.wav' resolves to '/dev/null', outside the audio root"),
+    ("directory-as-audio", lambda root: mmau_record("bad", make_dir(root, "folder.wav")),
+     "audio path is a directory: "),
+    ("broken-symlink", lambda root: mmau_record("bad", symlink(root, "dangling.wav", root / "gone.wav")),
+     "audio path is a broken symlink: "),
 ]
+
+
+# Real benchmark quirks the reasoner could not answer, normalised (and recorded) instead of rejected:
+# (name, choices and answer as given, choices and answer as imported)
+NORMALISED_CHOICES = [
+    ("empty-string-choice", (["a tone", "speech", ""], "speech"), (["a tone", "speech"], "speech")),  # 4 real MMAR records
+    ("blank-choice", (["a tone", "  ", "speech"], "a tone"), (["a tone", "speech"], "a tone")),
+    ("exact-repeat", (["a tone", "speech", "a tone"], "a tone"), (["a tone", "speech"], "a tone")),
+    ("equal-up-to-case-and-spaces", (["a tone", "speech", " A Tone"], " A Tone"), (["a tone", "speech"], "a tone")),
+]
+
+
+@pytest.mark.parametrize("given, imported", [r[1:] for r in NORMALISED_CHOICES], ids=[r[0] for r in NORMALISED_CHOICES])
+def test_choice_quirks_are_normalised_and_recorded(tmp_path, mmau, given, imported):
+    root, records = mmau
+    record = clip_record(choices=given[0], answer=given[1])
+    report, out = run_mmau(tmp_path, root, [records[0], record], ImportConfig())
+    assert report.rejected == 0
+    item = next(i for i in iter_items(out, "test") if i.id == "bad")
+    assert (item.choices, item.answer) == imported
+    assert item.meta["normalised"]["choices"] == given[0]
+    assert item.meta["original"]["choices"] == given[0], "the record is written back as it came"
+    if given[1] != imported[1]:
+        assert item.meta["normalised"]["answer"] == given[1]
 
 
 @pytest.mark.parametrize("build, reason", [r[1:] for r in REJECTIONS], ids=[r[0] for r in REJECTIONS])
@@ -257,6 +378,22 @@ def test_json_that_is_not_a_list_is_a_clear_error(tmp_path, mmau):
     root, records = mmau
     with pytest.raises(ValueError, match="must hold a JSON list of records, got a JSON dict"):
         run_mmau(tmp_path, root, {"data": records})
+
+
+def test_file_format_mismatches_are_clear_errors(tmp_path, mmau):
+    root, records = mmau
+    lines = tmp_path / "mmau.json"
+    lines.write_text("".join(json.dumps(r) + "\n" for r in records))
+    with pytest.raises(ValueError, match=r"Extra data.*one JSON object per line is read from a \.jsonl file"):
+        import_mmau(lines, root, tmp_path / "out")
+    listed = tmp_path / "mmau.jsonl"
+    listed.write_text(json.dumps(records, indent=2))
+    with pytest.raises(ValueError, match=r"holds a JSON list, not one JSON object per line: name it \.json"):
+        import_mmau(listed, root, tmp_path / "out")
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text("\n\n")
+    with pytest.raises(ValueError, match="holds no JSON lines"):
+        import_mmau(blank, root, tmp_path / "out")
 
 
 def test_empty_list_and_missing_audio_root_are_clear_errors(tmp_path, mmau):

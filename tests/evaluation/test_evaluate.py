@@ -25,7 +25,8 @@ def evaluated(routed=None):
     routed = routed or [(n,) if n else () for n in NEEDS.values()]  # a perfect router
     table = build_outcome_table(ToolMatchingStandIn(NEEDS, WITHOUT), ids, tasks,
                                 candidate_subsets(TOOLS, ALLOWED + routed), progress=False)
-    groups = ItemGroups([f"cat{k % 3}" for k in range(len(ids))], ["easy" if k < 20 else "hard" for k in range(len(ids))])
+    groups = ItemGroups([f"cat{k % 3}" for k in range(len(ids))], ["easy" if k < 20 else "hard" for k in range(len(ids))],
+                        [f"sub{k % 2}" for k in range(len(ids))])
     tool_ms = np.tile([10.0, 20.0, 30.0], (len(ids), 1))
     policies, comparisons = score_policies(table, routed, TOOLS, ALLOWED, groups, tool_ms,
                                            EvalSettings(resamples=500, random_draws=16))
@@ -45,7 +46,9 @@ def test_every_policy_is_scored():
     router = report.policy("trained router")
     assert router.tools_per_item == 0.75 and router.tool_ms_per_item == pytest.approx((10 + 20 + 30) / 4)
     assert set(router.per_category) == {"cat0", "cat1", "cat2"} and set(router.per_difficulty) == {"easy", "hard"}
-    assert set(router.per_task) == {"task0", "task1"}
+    assert set(router.per_task) == {"task0", "task1"} and set(router.per_sub_category) == {"sub0", "sub1"}
+    # sub0: even items, needing a or c; sub1: odd items, half needing b, half no tool
+    assert report.policy("no tools").per_sub_category == {"sub0": 0.0, "sub1": 0.5}
 
 
 def test_paired_bootstrap_intervals():
@@ -71,7 +74,7 @@ def test_report_files(tmp_path):
     assert all(p.exists() and p.stat().st_size > 0 for p in paths)
     text = (tmp_path / "report.txt").read_text()
     for needle in ("random routing", "paired bootstrap", "accuracy by task family", "accuracy by category",
-                   "accuracy by difficulty", "only c"):
+                   "accuracy by sub-category", "accuracy by difficulty", "only c"):
         assert needle in text
     data = json.loads((tmp_path / "report.json").read_text())
     assert len(data["comparisons"]) == 5 and data["policies"][0]["per_difficulty"]

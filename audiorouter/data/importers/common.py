@@ -19,8 +19,9 @@ from tqdm import tqdm
 
 from audiorouter.config import ImportConfig
 from audiorouter.contracts import SAMPLE_RATE, AudioQAItem
-from audiorouter.data.audio_io import AudioError, check_waveform, decode_audio, encode_flac, to_mono_16k
+from audiorouter.data.audio_io import AudioError, decode_audio, encode_flac, to_mono_16k
 from audiorouter.data.store import REJECTS_FILE, RejectLog, ShardWriter, read_rejects
+from audiorouter.validation import ValidationError, check_audio
 
 
 class RecordError(ValueError):
@@ -66,20 +67,63 @@ class ImportReport:
 # ----------------------------------------------------------------------- reading
 
 
+@dataclass(frozen=True)
+class BadLine:
+    """A line of a JSON-lines file that is not a JSON object; it becomes one reject."""
+
+    line: int  # 1-based
+    problem: str
+
+
+def input_format(json_path: str | Path) -> str:
+    """"jsonl" for a ``.jsonl`` file (one JSON object per line), else "json" (a JSON list)."""
+    return "jsonl" if Path(json_path).suffix.lower() == ".jsonl" else "json"
+
+
 def load_json_records(json_path: str | Path) -> list[Any]:
-    """The records of a benchmark file, which must hold a non-empty JSON list."""
+    """The records of a benchmark file: a non-empty JSON list (``.json``) or JSON lines
+    (``.jsonl``, e.g. MMAR-meta.jsonl). In JSON lines, blank lines are skipped and a line
+    that is not a JSON object is kept as a ``BadLine``, rejected later by its line number,
+    so one bad line costs one record, not the import."""
     path = Path(json_path)
     if not path.is_file():
         raise FileNotFoundError(f"benchmark file not found: {path}")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not valid JSON: {exc}") from exc
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path} is not UTF-8 text: {exc}") from exc
+    if input_format(path) == "jsonl":
+        return _json_lines(path, text)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = "; one JSON object per line is read from a .jsonl file" if exc.msg == "Extra data" else ""
+        raise ValueError(f"{path} is not valid JSON: {exc}{hint}") from exc
     if not isinstance(data, list):
         raise ValueError(f"{path} must hold a JSON list of records, got a JSON {type(data).__name__}")
     if not data:
         raise ValueError(f"{path} holds an empty list: no records to import")
     return data
+
+
+def _json_lines(path: Path, text: str) -> list[Any]:
+    if text.lstrip().startswith("["):
+        raise ValueError(f"{path} holds a JSON list, not one JSON object per line: name it .json")
+    records: list[Any] = []
+    for number, line in enumerate(text.split("\n"), start=1):  # not splitlines(): U+2028 may sit in text
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            records.append(BadLine(number, f"line {number} is not valid JSON: {exc.msg} (column {exc.colno})"))
+            continue
+        if not isinstance(record, dict):
+            record = BadLine(number, f"line {number} is not a JSON object (got {type(record).__name__})")
+        records.append(record)
+    if not records:
+        raise ValueError(f"{path} holds no JSON lines: no records to import")
+    return records
 
 
 def existing_dir(audio_root: str | Path) -> Path:
@@ -93,13 +137,16 @@ def parse_all(records: Sequence[Any], parse: Callable[[dict], Candidate]) -> lis
     """Candidates for every record; a malformed one carries its ``problem``."""
     candidates = []
     for index, record in enumerate(records):
+        if isinstance(record, BadLine):
+            candidates.append(Candidate(f"line {record.line}", None, None, record.problem))
+            continue
         if not isinstance(record, dict):
             problem = f"record is not a JSON object (got {type(record).__name__})"
             candidates.append(Candidate(f"record[{index}]", None, None, problem))
             continue
         try:
             candidates.append(parse(record))
-        except RecordError as exc:
+        except (RecordError, ValidationError) as exc:  # ValidationError: validation.check_qa, paths
             candidates.append(Candidate(_display_id(record, index), None, None, str(exc)))
     return candidates
 
@@ -128,23 +175,42 @@ def text_field(record: dict, key: str, default: str | None = None) -> str:
     return value
 
 
-def choices_field(record: dict) -> list[str]:
-    choices = record["choices"]
-    if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
-        raise RecordError(f"choices must be a list of strings, got {choices!r}")
-    if len(choices) < 2:
-        raise RecordError(f"choices must hold at least 2 options, got {choices!r}")
-    repeated = sorted({c for c in choices if choices.count(c) > 1})
-    if repeated:
-        raise RecordError(f"duplicate choice(s) {', '.join(map(repr, repeated))} in {choices!r}")
-    return choices
+LIST_JOINER = " + "  # a text field listing several values, e.g. ["Reasoning", "Counting"]
 
 
-def answer_field(record: dict, choices: list[str]) -> str:
-    answer = record["answer"]
-    if answer not in choices:
-        raise RecordError(f"answer {answer!r} is not one of the choices {choices!r}")
-    return answer
+def normalise_lists(record: dict, keys: Sequence[str]) -> tuple[dict, dict]:
+    """A copy of ``record`` in which each of ``keys`` that holds a non-empty list of
+    strings holds one string (a one-element list: its element, as MMAU test-mini's
+    ``"category": ["Reasoning"]``; several: joined with " + ", a group of its own), and
+    the original values of the keys changed. Other values are left to the field checks."""
+    fixed, originals = dict(record), {}
+    for key in keys:
+        value = record.get(key)
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            fixed[key] = LIST_JOINER.join(value)
+            originals[key] = value
+    return fixed, originals
+
+
+def normalise_choices(record: dict) -> tuple[dict, dict]:
+    """A copy of ``record`` whose choices drop blank entries (four real MMAR records end
+    with ``""``) and repeats up to case and surrounding spaces (the first is kept; the
+    answer follows it), and the original values of what changed. Either quirk would make
+    the item unanswerable for the reasoner; the benchmarks' own scoring (lower-cased word
+    tokens) cannot tell such choices apart either. Anything else is left to the checks."""
+    choices, answer = record.get("choices"), record.get("answer")
+    if not (isinstance(choices, list) and all(isinstance(c, str) for c in choices) and isinstance(answer, str)):
+        return record, {}
+    kept: dict[str, str] = {}
+    for choice in choices:
+        folded = choice.strip().casefold()
+        if folded and folded not in kept:
+            kept[folded] = choice
+    fixed_answer = kept.get(answer.strip().casefold(), answer) if answer not in kept.values() else answer
+    if list(kept.values()) == choices and fixed_answer == answer:
+        return record, {}
+    originals = {"choices": choices} | ({"answer": answer} if fixed_answer != answer else {})
+    return record | {"choices": list(kept.values()), "answer": fixed_answer}, originals
 
 
 # ----------------------------------------------------------------------- writing
@@ -192,10 +258,13 @@ def _accept(record: Candidate, seen_ids: set[str], config: ImportConfig) -> Audi
 
 
 def load_clip(path: Path, max_duration_s: float) -> np.ndarray:
-    """A checked 16 kHz mono waveform of an audio file; AudioError when unusable."""
+    """A 16 kHz mono waveform of an audio file, checked (``validation.check_audio``, the
+    reasoner's check) before and after resampling; AudioError when unusable."""
     waveform, sample_rate = decode_audio(path)
-    check_waveform(waveform, sample_rate, max_duration_s)
-    return to_mono_16k(waveform, sample_rate)
+    check_audio(waveform, sample_rate, max_duration_s)
+    waveform = to_mono_16k(waveform, sample_rate)
+    check_audio(waveform, SAMPLE_RATE)
+    return waveform
 
 
 def _forget_previous_rejects(out_dir: Path, source: str) -> None:

@@ -1,9 +1,13 @@
-"""MMAR (Ma et al., 2025): a JSON list of records, ``audio_path`` relative to the audio root.
+"""MMAR (Ma et al., 2025): ``MMAR-meta.jsonl``, one record per line (earlier copies:
+``MMAR-meta.json``, a JSON list; both are read), ``audio_path`` relative to the audio root.
 
-    [{"id": "...", "audio_path": "./audio/....wav", "question": "...", "choices": [...],
-      "answer": "...", "modality": "sound-music", "category": "Signal Layer",
-      "sub-category": "...", "language": "en", "source": "...", "url": "...",
-      "timestamp": "..."}]
+    {"id": "...", "audio_path": "./audio/....wav", "question": "...", "choices": [...],
+     "answer": "...", "modality": "mix-sound-music", "category": "Signal Layer",
+     "sub-category": "...", "language": null, "source": "...", "url": "...",
+     "timestamp": "...", "thinking": "...", "cue": [...], "rubric": [...]}
+
+Keys the item does not use (``thinking``, ``cue``, ``rubric``, ...) stay in
+``meta["original"]`` and are written back unchanged with the prediction.
 """
 
 from __future__ import annotations
