@@ -78,6 +78,7 @@ class ToolsConfig:
     """Audio tools (see audiorouter.tools): which run, where, and their limits."""
 
     enabled: list[str] = field(default_factory=list)  # empty: every available tool
+    plugins: list[str] = field(default_factory=list)  # modules or .py files registering more tools (every process)
     cache_dir: str = "runs/tool_cache"  # content-addressed results; "" disables the cache
     timeout_s: float = 60.0  # per tool call; a slower call becomes an error result
     max_duration_s: float = 120.0  # clips longer than this are cut or refused
@@ -87,6 +88,7 @@ class ToolsConfig:
     gpu_actors: int = 0  # extra actors for tools that use a GPU (0: they run on CPU actors)
     gpu_per_actor: float = 1.0  # GPU share of each GPU actor
     batch_size: int = 8  # clips per Ray Data batch
+    max_crashes: int = 3  # crashes of one tool (segfault, OOM kill) before it is disabled for the run
 
     def validate(self) -> None:
         if self.long_clips not in ("truncate", "error"):
@@ -94,7 +96,7 @@ class ToolsConfig:
         for name in ("timeout_s", "max_duration_s", "actor_num_cpus", "gpu_per_actor"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"tools.{name} must be > 0, got {getattr(self, name)}")
-        for name in ("num_actors", "batch_size"):
+        for name in ("num_actors", "batch_size", "max_crashes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"tools.{name} must be >= 1, got {getattr(self, name)}")
         if self.gpu_actors < 0:

@@ -55,6 +55,7 @@ class EvidenceSourceSpec:
     reasoner: ReasonerConfig
     use_actors: bool = True  # False: answer in this process (tests, quick runs)
     local_memo: bool = True
+    disabled_tools: dict[str, str] = field(default_factory=dict)  # disabled before training (by the pool)
     counters: Counter = field(default_factory=Counter)
 
 
@@ -97,7 +98,14 @@ class EvidenceRewardSource(OutcomeRewardSource):
             from audiorouter.tools import ToolRunner
 
             self._runner = ToolRunner.from_config(self.spec.tools)
+            self._runner.health.merge(self.spec.disabled_tools)
         return self._runner
+
+    def disabled_tools(self) -> dict[str, str]:
+        disabled = dict(self.spec.disabled_tools)
+        if self._runner is not None:
+            disabled |= self._runner.health.disabled
+        return disabled
 
     def ask(self, requests: list[ReasonerRequest]) -> list[ReasonerOutcome]:
         """The reasoner's outcomes: named actors (retried while one restarts) or local."""
@@ -178,4 +186,7 @@ class EvidenceRewardSource(OutcomeRewardSource):
         stats = {k: float(v) for k, v in self.counters.items()}
         if self._runner is not None and self._runner.cache is not None:
             stats.update({f"tool_cache_{k}": float(v) for k, v in self._runner.cache.stats().items()})
+        if self._runner is not None:
+            stats["tool_crashes"] = float(sum(self._runner.health.crashes.values()))
+            stats["tools_disabled"] = float(len(self._runner.health.disabled))
         return stats

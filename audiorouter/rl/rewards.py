@@ -100,6 +100,10 @@ class RewardSource(abc.ABC):
         """Monotone counters for metrics (e.g. reasoner calls made, served from memo)."""
         return {}
 
+    def disabled_tools(self) -> dict[str, str]:
+        """Tools disabled after repeated crashes (tool -> why); their evidence is an error."""
+        return {}
+
 
 class OutcomeRewardSource(RewardSource):
     """A reward source built on outcomes; subclasses implement ``outcomes``."""

@@ -27,6 +27,7 @@ from audiorouter.tools.base import (
     available_tools,
     describe_tools,
     get_tool,
+    load_tool_plugins,
     register_tool,
     resolve_tools,
     visible_tools,
@@ -36,6 +37,6 @@ from audiorouter.tools.inputs import ClipLimits, clip_key, prepare_clip
 from audiorouter.tools.runner import ToolRunner
 
 __all__ = [
-    "TOOLS", "Tool", "available_tools", "describe_tools", "get_tool", "register_tool", "resolve_tools",
+    "TOOLS", "Tool", "available_tools", "describe_tools", "get_tool", "load_tool_plugins", "register_tool", "resolve_tools",
     "visible_tools", "ToolCache", "ClipLimits", "clip_key", "prepare_clip", "ToolRunner",
 ]

@@ -18,9 +18,14 @@ data)``. ``Tool.run`` wraps that into a ``ToolResult``: it checks and resamples 
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
+import sys
 import time
+from collections.abc import Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -85,6 +90,31 @@ def register_tool(cls: type[Tool]) -> type[Tool]:
         raise ValueError(f"tool name {cls.name!r} is already registered by {TOOLS[cls.name].__name__}")
     TOOLS[cls.name] = cls
     return cls
+
+
+def load_tool_plugins(plugins: Sequence[str]) -> None:
+    """Import modules (``pkg.mod``) or files (``path/to/tools.py``) that register more
+    tools. Every process that runs or names tools calls this with the same list (the
+    tool processes, the actors), so a plugin's tools exist wherever they are run."""
+    for plugin in plugins:
+        if not plugin.endswith(".py"):
+            importlib.import_module(plugin)
+            continue
+        path = Path(plugin).resolve()
+        if _loaded_from(path):
+            continue
+        name = f"audiorouter_plugin_{path.stem}_{len(sys.modules)}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or not path.is_file():
+            raise ConfigError(f"tool plugin file not found: {plugin}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+
+
+def _loaded_from(path: Path) -> bool:
+    """Whether some module of this process was loaded from ``path`` (by any name)."""
+    return any(getattr(m, "__file__", None) and Path(m.__file__).resolve() == path for m in list(sys.modules.values()))
 
 
 @cache

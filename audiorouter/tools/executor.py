@@ -2,11 +2,15 @@
 
 * Each clip that needs work is put in the object store once (``ray.put``); every tool
   call for it passes the same reference, so the samples are shared, not copied per call.
-* One call per (clip, tool) goes to an idle actor; each actor runs one call at a time,
-  so the per-call deadline (``timeout_s``) counts from when the call starts.
-* A call past its deadline, an actor that dies (segfault, OOM) or a task error becomes
-  ``ToolResult(ok=False, error=...)``; the actor is killed and replaced, and the other
-  calls carry on. Nothing is raised to the caller.
+* One call per (clip, tool) goes to an idle actor; each actor runs one call at a time
+  in its tool process (``tool_process``), whose hard per-call limit (``timeout_s``)
+  counts from when the call starts.
+* A tool that crashes its process (segfault, OOM kill), while warming up or during a
+  call, costs that call an error result naming the tool and the cause; the actor
+  starts a fresh process. After ``max_crashes`` crashes the tool is disabled for the
+  rest of the pool's life (``health.disabled``, one warning); its calls are answered
+  with an error at once. An actor that dies itself is killed and replaced (a bounded
+  number of times); calls past the pool's backstop deadline likewise.
 * The result cache is read before anything is sent and written after, by the pool.
 * Tools with ``uses_gpu`` go to GPU actors when ``gpu_actors > 0``, else to CPU actors.
 
@@ -28,35 +32,41 @@ import ray
 from ray.exceptions import GetTimeoutError, RayActorError, RayError
 
 from audiorouter.contracts import ToolResult
-from audiorouter.tools.base import TOOLS, get_tool, resolve_tools
+from audiorouter.tools.base import TOOLS, load_tool_plugins, resolve_tools
 from audiorouter.tools.cache import ToolCache
+from audiorouter.tools.health import ToolHealth
 from audiorouter.tools.inputs import ClipLimits
-from audiorouter.tools.runner import call_with_timeout, error_result, safe_clip_key
+from audiorouter.tools.probe_signals import SR, quiet_noise
+from audiorouter.tools.runner import ToolRunner, error_result, safe_clip_key
 
 log = logging.getLogger(__name__)
 MAX_FAILED_STARTS = 5  # replacement actors that may fail to start before a slot is given up
+BACKSTOP_GRACE_S = 120.0  # beyond timeout_s: a tool process restart, then the actor itself is stuck
 
 
 @ray.remote(max_restarts=0)
 class ToolExecutor:
-    """Runs one tool call at a time in its own process; models load once per actor."""
+    """Runs one tool call at a time in its tool process; models load once per process."""
 
-    def __init__(self, limits: ClipLimits) -> None:
+    def __init__(self, limits: ClipLimits, timeout_s: float, plugins: tuple[str, ...] = ()) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import audiorouter.tools  # noqa: F401  (registers every tool in this process)
+        # the pool counts crashes across its actors, so this runner never disables a tool
+        self.runner = ToolRunner(limits, None, timeout_s, max_crashes=1 << 30, plugins=plugins)
 
-        self.limits = limits
-
-    def run(self, tool: str, clip: tuple[np.ndarray, int]) -> ToolResult:
+    def run(self, tool: str, clip: tuple[np.ndarray, int]) -> tuple[ToolResult, bool]:
+        """(result, whether the tool crashed its process)."""
         waveform, sample_rate = clip
-        return call_with_timeout(tool, waveform, sample_rate, self.limits, None)
+        return self.runner.call(tool, waveform, sample_rate)
 
-    def warmup(self, tools: list[str]) -> list[str]:
-        """Load models and compile kernels on one second of quiet noise."""
-        noise = (np.random.default_rng(0).standard_normal(16_000) * 0.01).astype(np.float32)
+    def warmup(self, tools: list[str]) -> list[tuple[str, str]]:
+        """Load models and compile kernels on one second of quiet noise; (tool, cause)
+        for each tool that crashed its process meanwhile."""
+        crashed = []
         for tool in tools:
-            get_tool(tool).run(noise, 16_000, self.limits)
-        return tools
+            result, died = self.runner.call(tool, quiet_noise(), SR)
+            if died:
+                crashed.append((tool, result.error or ""))
+        return crashed
 
 
 @dataclass
@@ -81,6 +91,7 @@ class PoolStats:
     computed: int = 0
     failed: int = 0
     timeouts: int = 0
+    crashes: int = 0  # tool processes that died (each counted against its tool)
     actor_restarts: int = 0
     failed_starts: int = 0
     cache: dict[str, int] = field(default_factory=dict)
@@ -94,23 +105,38 @@ class ToolExecutorPool:
                  startup_timeout_s: float = 600.0) -> None:
         """From a ``ToolsConfig``; ``cache`` defaults to one at ``config.cache_dir``; the
         ``warm`` tools run once on every actor at start (models load, kernels compile)."""
+        from audiorouter.numba_cache import ensure_warm
+
         self.config = config
         self.limits = ClipLimits.from_config(config)
         self.cache = cache if cache is not None else (ToolCache(config.cache_dir) if config.cache_dir else None)
         self.stats = PoolStats()
+        self.health = ToolHealth(config.max_crashes)
         self.startup_timeout_s = startup_timeout_s
+        load_tool_plugins(config.plugins)
         self._warm = resolve_tools(warm) if warm else []
+        ensure_warm()  # numba kernels compiled once, here, before any actor starts
         self._slots = [self._start(g) for g in ["cpu"] * config.num_actors + ["gpu"] * config.gpu_actors]
-        ray.get([slot.starting for slot in self._slots], timeout=startup_timeout_s)
-        for slot in self._slots:
-            slot.starting = None
+        while any(slot.starting is not None for slot in self._slots):
+            starting = [slot.starting for slot in self._slots if slot.starting is not None]
+            ready, _ = ray.wait(starting, num_returns=1, timeout=startup_timeout_s)
+            for slot in [s for s in self._slots if s.starting is not None]:
+                if slot.starting in ready or time.monotonic() >= slot.deadline:
+                    self._started(slot, ready)
+
+    @property
+    def disabled(self) -> dict[str, str]:
+        """Tools disabled after repeated crashes, with why."""
+        return dict(self.health.disabled)
 
     def _start(self, group: str) -> _Slot:
         options = {"num_cpus": self.config.actor_num_cpus, "max_concurrency": 1}
         if group == "gpu":
             options["num_gpus"] = self.config.gpu_per_actor
-        actor = ToolExecutor.options(**options).remote(self.limits)
-        return _Slot(actor, group, starting=actor.warmup.remote([t for t in self._warm if self._group_of(t) == group]))
+        actor = ToolExecutor.options(**options).remote(self.limits, self.config.timeout_s, tuple(self.config.plugins))
+        tools = [t for t in self._warm if self._group_of(t) == group and t not in self.health.disabled]
+        return _Slot(actor, group, starting=actor.warmup.remote(tools),
+                     deadline=time.monotonic() + self.startup_timeout_s)
 
     def _group_of(self, tool: str) -> str:
         gpu = tool in TOOLS and TOOLS[tool].uses_gpu and self.config.gpu_actors > 0
@@ -146,6 +172,17 @@ class ToolExecutorPool:
             return None
         return self.cache.get(key, tool, TOOLS[tool].version)
 
+    def _next_call(self, queue: deque[_Call], results: list[list]) -> _Call | None:
+        """The next call that may run; calls to disabled tools are answered on the way."""
+        while queue:
+            call = queue.popleft()
+            refused = self.health.refusal(call.tool)
+            if refused is None:
+                return call
+            results[call.clip][call.slot] = refused
+            self.stats.failed += 1
+        return None
+
     def _drain(self, queues: dict[str, deque[_Call]], refs: dict[int, Any], results: list[list]) -> None:
         while any(queues.values()) or any(s.busy is not None for s in self._slots):
             for group, queue in queues.items():
@@ -154,9 +191,12 @@ class ToolExecutorPool:
                     results[call.clip][call.slot] = error_result(call.tool, "no tool executor could start")
             for slot in self._slots:
                 if slot.busy is None and slot.starting is None and queues[slot.group]:
-                    call = queues[slot.group].popleft()
+                    call = self._next_call(queues[slot.group], results)
+                    if call is None:
+                        continue
                     slot.busy = slot.actor.run.remote(call.tool, refs[call.clip])
-                    slot.call, slot.deadline = call, time.monotonic() + self.config.timeout_s
+                    slot.call = call
+                    slot.deadline = time.monotonic() + self.config.timeout_s + BACKSTOP_GRACE_S
             busy = [s for s in self._slots if s.busy is not None]
             starting = [s for s in self._slots if s.starting is not None]
             deadlines = [s.deadline for s in busy] + [s.deadline for s in starting]
@@ -176,43 +216,53 @@ class ToolExecutorPool:
                     self._expire(slot, results)
 
     def _started(self, slot: _Slot, ready: list) -> None:
-        """A replacement actor finished warming up (or failed to): it takes calls again,
-        or is replaced once more."""
+        """An actor finished warming up (tools that crashed meanwhile are counted), or
+        failed to: then it is replaced, a bounded number of times."""
         try:
-            ray.get(slot.starting, timeout=0 if slot.starting in ready else 0.001)
+            crashed = ray.get(slot.starting, timeout=0 if slot.starting in ready else 0.001)
             slot.starting = None
+            for tool, cause in crashed:
+                self._crashed(tool, f"while warming up: {cause}")
         except (RayError, GetTimeoutError) as exc:
             self.stats.failed_starts += 1
-            log.error("a replacement tool actor did not start (%d so far): %s", self.stats.failed_starts, exc)
+            log.error("a tool actor did not start (%d so far): %s", self.stats.failed_starts, exc)
             if self.stats.failed_starts <= MAX_FAILED_STARTS:
                 self._replace(slot)
             else:  # something is broken for good: stop retrying, fail this slot's calls
                 ray.kill(slot.actor, no_restart=True)
                 self._slots.remove(slot)
 
+    def _crashed(self, tool: str, cause: str) -> None:
+        self.stats.crashes += 1
+        self.health.record_crash(tool, cause)
+
     def _collect(self, slot: _Slot, results: list[list]) -> None:
         call = slot.call
         try:
-            result = ray.get(slot.busy, timeout=30.0)
+            result, crashed = ray.get(slot.busy, timeout=30.0)
             self.stats.computed += 1
+            if crashed:
+                self._crashed(call.tool, result.error or "")
         except (RayActorError, GetTimeoutError) as exc:
             log.error("tool actor died running %s: %s", call.tool, exc)
-            result = error_result(call.tool, f"executor died: {type(exc).__name__}")
+            result = error_result(call.tool, f"crashed: its executor died ({type(exc).__name__})")
+            self._crashed(call.tool, f"executor died: {type(exc).__name__}")
             self._replace(slot)
         except RayError as exc:
             log.error("tool call %s failed in Ray: %s", call.tool, exc)
             result = error_result(call.tool, f"executor error: {type(exc).__name__}: {exc}")
         if not result.ok:
             self.stats.failed += 1
+            self.stats.timeouts += (result.error or "").startswith("timeout")
         results[call.clip][call.slot] = result
         slot.busy, slot.call = None, None
 
     def _expire(self, slot: _Slot, results: list[list]) -> None:
         call = slot.call
-        log.error("tool %s passed its %g s limit; replacing its actor", call.tool, self.config.timeout_s)
-        results[call.clip][call.slot] = error_result(
-            call.tool, f"timeout: no result within {self.config.timeout_s:g} s", self.config.timeout_s * 1000.0
-        )
+        limit = self.config.timeout_s + BACKSTOP_GRACE_S
+        log.error("tool actor running %s gave no answer within %g s; replacing it", call.tool, limit)
+        results[call.clip][call.slot] = error_result(call.tool, f"timeout: its executor gave no answer within {limit:g} s",
+                                                     limit * 1000.0)
         self.stats.timeouts += 1
         self.stats.failed += 1
         self._replace(slot)
@@ -221,7 +271,7 @@ class ToolExecutorPool:
         ray.kill(slot.actor, no_restart=True)
         fresh = self._start(slot.group)
         slot.actor, slot.starting, slot.busy, slot.call = fresh.actor, fresh.starting, None, None
-        slot.deadline = time.monotonic() + self.startup_timeout_s
+        slot.deadline = fresh.deadline
         self.stats.actor_restarts += 1
 
     def shutdown(self) -> None:

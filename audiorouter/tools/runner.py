@@ -1,25 +1,25 @@
-"""Run tools on clips in this process: cache first, then the tool, under a time limit.
+"""Run tools on clips: cache first, then the tool in a child process, under a hard limit.
 
-``ToolRunner`` is what Ray Data batch workers use (and tests and benchmarks); the Ray
-actor pool (``executor``) uses the same cache with its own hard timeout.
-
-The time limit here is soft: a call still running after ``timeout_s`` is abandoned in
-its daemon thread and reported as an error; Python cannot kill the thread, so a tool
-that truly hangs keeps one thread (and that tool's lock) busy in this process. The
-actor pool's limit is hard (the actor is killed and replaced).
+``ToolRunner`` is what every in-place tool user has (Ray Data batch workers, rollout
+workers, the Serve app, the CLI, the tool-executor actors). The tools themselves run
+in a ``tool_process.ToolProcess`` child: a tool that segfaults, is OOM-killed or hangs
+past ``timeout_s`` costs that one call (an error result naming the tool and the
+cause), the next call gets a fresh child, and a tool that crashes ``max_crashes``
+times is disabled for the rest of the run (``tools.health``).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 import numpy as np
 
 from audiorouter.contracts import ToolResult
-from audiorouter.tools.base import TOOLS, get_tool
+from audiorouter.tool_process import ToolProcess
+from audiorouter.tools.base import TOOLS, get_tool, load_tool_plugins
 from audiorouter.tools.cache import ToolCache
+from audiorouter.tools.health import ToolHealth
 from audiorouter.tools.inputs import ClipLimits, clip_key
 
 log = logging.getLogger(__name__)
@@ -39,38 +39,29 @@ def safe_clip_key(waveform: Any, sample_rate: Any, limits: ClipLimits) -> str | 
         return None
 
 
-def call_with_timeout(tool: str, waveform: np.ndarray, sample_rate: int, limits: ClipLimits,
-                      timeout_s: float | None) -> ToolResult:
-    """``get_tool(tool).run(...)``; an unknown tool or a call over ``timeout_s`` is an error result."""
+def run_tool(tool: str, waveform: np.ndarray, sample_rate: int, limits: ClipLimits | None) -> ToolResult:
+    """``get_tool(tool).run(...)`` in this process; an unknown tool is an error result."""
     if tool not in TOOLS:
         return error_result(tool, f"unknown tool {tool!r}")
-    if timeout_s is None:
-        return get_tool(tool).run(waveform, sample_rate, limits)
-    box: dict[str, ToolResult] = {}
-    worker = threading.Thread(
-        target=lambda: box.setdefault("result", get_tool(tool).run(waveform, sample_rate, limits)),
-        name=f"tool-{tool}", daemon=True,
-    )
-    worker.start()
-    worker.join(timeout_s)
-    if "result" not in box:
-        log.error("tool %s did not finish within %g s; abandoning the call", tool, timeout_s)
-        return error_result(tool, f"timeout: no result within {timeout_s:g} s", timeout_s * 1000.0)
-    return box["result"]
+    return get_tool(tool).run(waveform, sample_rate, limits)
 
 
 class ToolRunner:
     def __init__(self, limits: ClipLimits | None = None, cache: ToolCache | None = None,
-                 timeout_s: float | None = None) -> None:
+                 timeout_s: float | None = None, max_crashes: int = 3, plugins: tuple[str, ...] = ()) -> None:
+        load_tool_plugins(plugins)
         self.limits = limits or ClipLimits()
         self.cache = cache
         self.timeout_s = timeout_s
+        self.health = ToolHealth(max_crashes)
+        self.process = ToolProcess(self.limits, tuple(plugins))
 
     @classmethod
     def from_config(cls, config: Any) -> ToolRunner:
         """From a ``ToolsConfig``."""
         cache = ToolCache(config.cache_dir) if config.cache_dir else None
-        return cls(ClipLimits.from_config(config), cache, config.timeout_s)
+        return cls(ClipLimits.from_config(config), cache, config.timeout_s, config.max_crashes,
+                   tuple(config.plugins))
 
     def run(self, waveform: np.ndarray, sample_rate: int, tools: list[str]) -> list[ToolResult]:
         """One result per tool, in order; never raises for bad audio or a bad tool."""
@@ -86,10 +77,23 @@ class ToolRunner:
             if cached is not None:
                 out.append((cached, True))
                 continue
-            result = call_with_timeout(tool, waveform, sample_rate, self.limits, self.timeout_s)
+            result, _ = self.call(tool, waveform, sample_rate)
             self._store(key, result)
             out.append((result, False))
         return out
+
+    def call(self, tool: str, waveform: np.ndarray, sample_rate: int) -> tuple[ToolResult, bool]:
+        """One uncached call in the child process: (result, whether it crashed)."""
+        refused = self.health.refusal(tool) if tool in TOOLS else error_result(tool, f"unknown tool {tool!r}")
+        if refused is not None:
+            return refused, False
+        result, crashed = self.process.call(tool, waveform, sample_rate, self.timeout_s)
+        if crashed:
+            self.health.record_crash(tool, result.error or "")
+        return result, crashed
+
+    def close(self) -> None:
+        self.process.stop()
 
     def _lookup(self, key: str | None, tool: str) -> ToolResult | None:
         if key is None or self.cache is None or tool not in TOOLS:

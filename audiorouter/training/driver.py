@@ -62,13 +62,17 @@ class TrainingRun:
         start_ray()
         import audiorouter.tools as tools_registry  # registers the tools (imports librosa etc.)
 
+        tools_registry.load_tool_plugins(cfg.tools.plugins)
         self.tools = tools_registry.resolve_tools(cfg.tools.enabled or None)
         self.train_items = pick_training_items(list(iter_items(cfg.data.dir, "train")), cfg.train.train_size,
                                                cfg.train.seed)
         self.eval_items = list(iter_items(cfg.data.dir, cfg.run.eval_split))[: cfg.run.eval_limit or None]
         latency = {t: 0.01 for t in self.tools}
+        self.disabled_tools: dict[str, str] = {}
         if cfg.run.prepare_tools:
-            latency = mean_latency_s(prepare_evidence(cfg.tools, self.train_items + self.eval_items, self.tools))
+            results, self.disabled_tools = prepare_evidence(cfg.tools, self.train_items + self.eval_items, self.tools)
+            latency = mean_latency_s(results)
+            self.drop_disabled_tools()
         if cfg.run.use_actors:
             from audiorouter.reasoner.actor import start_reasoner_actors
 
@@ -91,7 +95,8 @@ class TrainingRun:
             if self.resume:
                 log.warning("nothing to resume under %s; starting afresh", self.dir)
             (self.dir / "metrics.jsonl").unlink(missing_ok=True)  # a fresh run's curve starts empty
-        self.tracker.log_params(flatten(cfg) | {"train.unique_items": len(self.train_items)})
+        self.tracker.log_params(flatten(cfg) | {"train.unique_items": len(self.train_items),
+                                                "tools.disabled": json.dumps(self.disabled_tools) or "{}"})
 
     def train(self) -> None:
         total = self.config.train.iterations
@@ -131,10 +136,19 @@ class TrainingRun:
             log.info("no dataset under %s: generating the built-in suite", data.dir)
             synthesize_dataset(data.synth, data.dir)
 
+    def drop_disabled_tools(self) -> None:
+        """A tool that kept crashing while the cache was filled is not a router action."""
+        if self.disabled_tools:
+            log.warning("training without the disabled tools: %s", json.dumps(self.disabled_tools))
+            self.tools = [t for t in self.tools if t not in self.disabled_tools]
+            if not self.tools:
+                raise RuntimeError(f"every tool was disabled after crashing: {self.disabled_tools}")
+
     def reward_source(self, item_ids: list[str], splits: tuple[str, ...]) -> EvidenceRewardSource:
         cfg = self.config
         spec = EvidenceSourceSpec(cfg.data.dir, splits, tuple(item_ids), cfg.tools, cfg.reasoner,
-                                  use_actors=cfg.run.use_actors, local_memo=cfg.run.local_memo)
+                                  use_actors=cfg.run.use_actors, local_memo=cfg.run.local_memo,
+                                  disabled_tools=dict(self.disabled_tools))
         return EvidenceRewardSource(spec, cfg.train.reward, self.cost)
 
     def record(self, metrics: dict) -> None:

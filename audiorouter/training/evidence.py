@@ -14,9 +14,11 @@ from audiorouter.data.audio_io import decode_audio
 CLIPS_PER_CALL = 16
 
 
-def prepare_evidence(config: ToolsConfig, items: Sequence[AudioQAItem], tools: list[str]) -> list[ToolResult]:
+def prepare_evidence(config: ToolsConfig, items: Sequence[AudioQAItem],
+                     tools: list[str]) -> tuple[list[ToolResult], dict[str, str]]:
     """Run ``tools`` on every item with the Ray tool-executor pool (cached results are
-    reused), so rollouts read evidence from the cache instead of computing it."""
+    reused), so rollouts read evidence from the cache instead of computing it. Returns
+    the results and the tools the pool disabled after repeated crashes (tool -> why)."""
     from audiorouter.tools.executor import ToolExecutorPool
 
     pool = ToolExecutorPool(config, warm=tools)
@@ -28,7 +30,7 @@ def prepare_evidence(config: ToolsConfig, items: Sequence[AudioQAItem], tools: l
                 results.extend(per_clip)
     finally:
         pool.shutdown()
-    return results
+    return results, pool.disabled
 
 
 def mean_latency_s(results: Sequence[ToolResult]) -> dict[str, float]:

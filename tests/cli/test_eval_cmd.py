@@ -7,30 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from eval_helpers import settings, tiny_policy
 
 from audiorouter.cli.main import main
 from audiorouter.config import SynthConfig
 from audiorouter.data.synth import synthesize_dataset
-from audiorouter.router.actions import ActionSpace
-from audiorouter.router.features import FeatureSpec
-from audiorouter.router.policy import RouterNet, RouterPolicy
-
-TOOLS = ("loudness", "segments", "tempo")
-
-
-def tiny_policy(directory: Path) -> Path:
-    spec = FeatureSpec(n_mels=8)
-    actions = ActionSpace(TOOLS, "subsets", 2)
-    RouterPolicy(RouterNet(spec.dim, actions.num_logits, (8,)), actions, spec, (8,)).save(directory / "policy")
-    return directory
-
-
-def settings(tmp_path: Path) -> list[str]:
-    values = {"tools.enabled": "[" + ",".join(TOOLS) + "]", "tools.cache_dir": tmp_path / "tool_cache",
-              "reasoner.memo_path": tmp_path / "memo.sqlite", "router.feature_cache_dir": tmp_path / "features",
-              "tracking.tracking_uri": tmp_path / "mlflow.db", "tracking.artifact_dir": tmp_path / "mlartifacts",
-              "run.use_actors": "false", "run.out_dir": tmp_path / "runs"}
-    return [arg for k, v in values.items() for arg in ("--set", f"{k}={v}")]
 
 
 @pytest.fixture(scope="module")

@@ -19,15 +19,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from eval_helpers import settings, tiny_policy
 
 from audiorouter.cli.main import main
 from audiorouter.config import ImportConfig
 from audiorouter.contracts import AudioQAItem
 from audiorouter.data.importers import import_mmar, import_mmau
 from audiorouter.evaluation.benchmarks import PREDICTION_KEYS, prediction_text, write_benchmark_predictions
-from audiorouter.router.actions import ActionSpace
-from audiorouter.router.features import FeatureSpec
-from audiorouter.router.policy import RouterNet, RouterPolicy
 
 TOOLS = ("loudness", "segments")
 MMAU_KEYS = ("model_prediction", "model_output")  # its README's key, and the one its script reads
@@ -162,21 +160,6 @@ def mmar_records(root: Path) -> list[dict]:
     return records
 
 
-def tiny_policy(directory: Path) -> Path:
-    spec = FeatureSpec(n_mels=8)
-    actions = ActionSpace(TOOLS, "subsets", 2)
-    RouterPolicy(RouterNet(spec.dim, actions.num_logits, (8,)), actions, spec, (8,)).save(directory / "policy")
-    return directory
-
-
-def settings(tmp: Path) -> list[str]:
-    values = {"tools.enabled": "[" + ",".join(TOOLS) + "]", "tools.cache_dir": tmp / "tool_cache",
-              "reasoner.memo_path": tmp / "memo.sqlite", "router.feature_cache_dir": tmp / "features",
-              "tracking.tracking_uri": tmp / "mlflow.db", "tracking.artifact_dir": tmp / "mlartifacts",
-              "run.use_actors": "false", "run.out_dir": tmp / "runs"}
-    return [arg for k, v in values.items() for arg in ("--set", f"{k}={v}")]
-
-
 @pytest.fixture(scope="module")
 def evaluated(tmp_path_factory) -> tuple[Path, list[dict], list[dict]]:
     """One ``eval`` run over imported MMAU (JSON list) and MMAR (JSON lines) items."""
@@ -189,8 +172,8 @@ def evaluated(tmp_path_factory) -> tuple[Path, list[dict], list[dict]]:
     # one split holding both imports, so one eval run covers both benchmarks
     shutil.copy(tmp / "mmar-data/test/part-00000.parquet", tmp / "data/test/part-00001.parquet")
     out = tmp / "eval"
-    assert main([*settings(tmp), "eval", "--data", str(tmp / "data"), "--split", "test", "--router",
-                 str(tiny_policy(tmp / "ckpt")), "--out", str(out), "--resamples", "50"]) == 0
+    assert main([*settings(tmp, TOOLS), "eval", "--data", str(tmp / "data"), "--split", "test", "--router",
+                 str(tiny_policy(tmp / "ckpt", TOOLS)), "--out", str(out), "--resamples", "50"]) == 0
     return out, mmau, mmar
 
 

@@ -58,3 +58,19 @@ def test_tools_and_reason_workers_turn_a_bad_clip_into_error_rows(tmp_path, batc
     answers = unpack(ReasonWorker(str(tmp_path), ReasonerConfig(memo_path=""), None)(batch))
     assert answers[ids[1]][0]["error"].startswith("bad clip") and answers[ids[1]][0]["chosen_index"] == -1
     assert all(answers[i][0]["error"] is None and answers[i][0]["prediction"] for i in (ids[0], ids[2]))
+
+
+def test_tools_worker_survives_a_segfaulting_tool(tmp_path, batch):
+    """The Ray Data tool stage runs tools in place through ToolRunner: a tool that
+    segfaults becomes error rows naming it and the signal, then is disabled."""
+    from pathlib import Path
+
+    doubles = str(Path(__file__).resolve().parents[1] / "tools" / "tool_doubles.py")
+    ids = batch.column("id").to_pylist()
+    decisions = [{"item_id": i, "tools": ["segfault", "loudness"], "log_prob": -0.5} for i in ids]
+    write_part(tmp_path / "decisions", decisions, DECISIONS_SCHEMA, ids)
+    config = ToolsConfig(cache_dir="", plugins=[doubles], max_crashes=1)
+    evidence = unpack(ToolsWorker(str(tmp_path), config, None)(batch))
+    first, third = evidence[ids[0]], evidence[ids[2]]
+    assert first[0]["tool"] == "segfault" and "SIGSEGV" in first[0]["error"] and first[1]["ok"]
+    assert "disabled" in third[0]["error"] and third[1]["ok"]

@@ -57,3 +57,24 @@ def test_tool_times_come_from_the_results_already_run():
     assert runs == [["pitch", "tempo"]]  # no second run
     assert source.tool_ms(["a"], ["loudness", "pitch"]).tolist() == [[10.0, 10.0]]
     assert runs[-1] == ["loudness"]  # only the tool never run
+
+
+def test_a_tool_crashing_in_a_rollout_worker_is_an_error_result_and_is_reported():
+    """Rollout workers run tools missing from the cache in place (ToolRunner): a segfault
+    becomes error evidence, the tool is disabled, and the source reports it."""
+    from pathlib import Path
+
+    from audiorouter.rl.evidence_source import LoadedItem
+    from audiorouter.tools.probe_signals import SR, pure_tone
+
+    doubles = str(Path(__file__).resolve().parents[1] / "tools" / "tool_doubles.py")
+    tools = ToolsConfig(cache_dir="", plugins=[doubles], max_crashes=1)
+    spec = EvidenceSourceSpec("unused", ("test",), ("a",), tools, ReasonerConfig(), use_actors=False,
+                              disabled_tools={"sound_tags": "crashed 3 times; last: ..."})
+    source = EvidenceRewardSource(spec)
+    source.items = lambda: {"a": LoadedItem(pure_tone(), SR, "q?", ["x", "y"], "x")}
+    crashed, loudness = source.tool_results("a", ["segfault", "loudness"])
+    assert "SIGSEGV" in crashed.error and loudness.ok
+    assert set(source.disabled_tools()) == {"segfault", "sound_tags"}
+    assert source.stats()["tools_disabled"] == 2 and source.stats()["tool_crashes"] == 1
+    source.runner().close()

@@ -13,7 +13,7 @@ from audiorouter.config import ToolsConfig
 from audiorouter.tools.cache import ToolCache
 from audiorouter.tools.executor import ToolExecutorPool
 
-TIMEOUT_S = 4.0
+TIMEOUT_S = 10.0  # a call after a kill pays a fresh tool process its first loads
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +33,8 @@ def test_a_raising_and_a_hanging_tool_fail_alone(pool):
     assert segments.ok and loudness.ok and onsets.ok
     assert not raised.ok and raised.error == "RuntimeError: injected failure"
     assert not hung.ok and hung.error == f"timeout: no result within {TIMEOUT_S:g} s"
-    assert elapsed < TIMEOUT_S + 10
-    assert pool.stats.timeouts >= 1 and pool.stats.actor_restarts >= 1
+    assert elapsed < TIMEOUT_S + 30
+    assert pool.stats.timeouts >= 1 and pool.stats.crashes == 0, "a timeout kills the tool process only"
     again = pool.run(tone(330.0), SR, ["segments", "onsets"])  # the replaced actor works
     assert all(r.ok for r in again)
 
