@@ -78,6 +78,14 @@ def ensure_warm() -> bool:
     stamp = folder / _stamp_name()
     if stamp.exists():
         return True
+    try:
+        return _warm_under_lock(folder, stamp)
+    except (OSError, subprocess.SubprocessError) as exc:  # a read-only home, a stuck warm-up
+        log.error("cannot warm the numba cache in %s (%s); each tool process will compile for itself", folder, exc)
+        return False
+
+
+def _warm_under_lock(folder: Path, stamp: Path) -> bool:
     with _locked(folder, fcntl.LOCK_EX):
         if stamp.exists():  # another process warmed it while we waited
             return True
@@ -103,9 +111,12 @@ def use_private_cache() -> Path | None:
     shared = shared_cache_dir()
     _remove_orphans()
     private = Path(tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{os.getpid()}-"))
-    if shared.is_dir():
-        with _locked(shared, fcntl.LOCK_SH):
-            shutil.copytree(shared, private, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".lock", "*.tmp.*"))
+    try:
+        if shared.is_dir():
+            with _locked(shared, fcntl.LOCK_SH):
+                shutil.copytree(shared, private, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".lock", "*.tmp.*"))
+    except OSError as exc:  # the copy is a speed-up only: compile from scratch rather than fail
+        log.warning("could not copy the numba cache %s (%s); this process compiles its kernels", shared, exc)
     os.environ[SHARED_ENV] = str(shared)
     os.environ["NUMBA_CACHE_DIR"] = str(private)
     atexit.register(shutil.rmtree, private, ignore_errors=True)

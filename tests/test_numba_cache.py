@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from audiorouter.numba_cache import shared_cache_dir
+from audiorouter.numba_cache import ensure_warm, shared_cache_dir
 
 pytestmark = pytest.mark.slow
 PROCESSES, ROUNDS = 3, 2
@@ -62,3 +62,11 @@ def test_the_shared_folder_follows_numba_cache_dir(monkeypatch, tmp_path):
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("AUDIOROUTER_SHARED_NUMBA_CACHE", raising=False)
     assert shared_cache_dir() == tmp_path
+
+
+def test_an_unusable_shared_folder_costs_speed_not_the_run(monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(blocker / "numba"))  # cannot be created
+    monkeypatch.delenv("AUDIOROUTER_SHARED_NUMBA_CACHE", raising=False)
+    assert ensure_warm() is False
