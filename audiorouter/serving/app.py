@@ -42,7 +42,7 @@ from starlette.responses import JSONResponse
 from audiorouter.contracts import SAMPLE_RATE, ReasonerRequest
 from audiorouter.evaluation.benchmarks import prediction_text
 from audiorouter.router.features import waveform_request_features
-from audiorouter.validation import AudioError, ValidationError, check_audio, check_qa, check_request
+from audiorouter.validation import AudioError, ValidationError, check_audio, check_qa
 
 APP_NAME = "audiorouter"
 DEFAULT_MAX_UPLOAD_BYTES = 16 * 1024 * 1024
@@ -147,11 +147,9 @@ def check_upload(body: bytes, content_type: str, max_duration_s: float) -> Check
         check_audio(waveform, sample_rate)  # before resampling: the rate, NaN/inf
         duration_s = waveform.size / sample_rate
         waveform = to_mono_16k(waveform[: int(max_duration_s * sample_rate)], sample_rate)
-        check_request(question, choices, None, waveform, SAMPLE_RATE)  # what the reasoner will check
+        check_audio(waveform, SAMPLE_RATE)  # the reasoner's audio check; the text passed above
     except AudioError as exc:
         raise BadRequest(str(exc), 422) from exc
-    except ValidationError as exc:
-        raise BadRequest(str(exc), 400) from exc
     return CheckedRequest(question, list(choices), waveform, duration_s, duration_s > max_duration_s)
 
 

@@ -32,12 +32,13 @@ import ray
 from ray.exceptions import GetTimeoutError, RayActorError, RayError
 
 from audiorouter.contracts import ToolResult
+from audiorouter.tool_process import ToolProcess
 from audiorouter.tools.base import TOOLS, load_tool_plugins, resolve_tools
 from audiorouter.tools.cache import ToolCache
 from audiorouter.tools.health import ToolHealth
 from audiorouter.tools.inputs import ClipLimits
 from audiorouter.tools.probe_signals import SR, quiet_noise
-from audiorouter.tools.runner import ToolRunner, error_result, safe_clip_key
+from audiorouter.tools.runner import error_result, safe_clip_key
 
 log = logging.getLogger(__name__)
 MAX_FAILED_STARTS = 5  # replacement actors that may fail to start before a slot is given up
@@ -50,20 +51,21 @@ class ToolExecutor:
 
     def __init__(self, limits: ClipLimits, timeout_s: float, plugins: tuple[str, ...] = ()) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        # the pool counts crashes across its actors, so this runner never disables a tool
-        self.runner = ToolRunner(limits, None, timeout_s, max_crashes=1 << 30, plugins=plugins)
+        load_tool_plugins(plugins)  # their names and versions, for the error results made here
+        self.timeout_s = timeout_s
+        self.process = ToolProcess(limits, plugins)  # the pool counts crashes and disables tools
 
     def run(self, tool: str, clip: tuple[np.ndarray, int]) -> tuple[ToolResult, bool]:
         """(result, whether the tool crashed its process)."""
         waveform, sample_rate = clip
-        return self.runner.call(tool, waveform, sample_rate)
+        return self.process.call(tool, waveform, sample_rate, self.timeout_s)
 
     def warmup(self, tools: list[str]) -> list[tuple[str, str]]:
         """Load models and compile kernels on one second of quiet noise; (tool, cause)
         for each tool that crashed its process meanwhile."""
         crashed = []
         for tool in tools:
-            result, died = self.runner.call(tool, quiet_noise(), SR)
+            result, died = self.process.call(tool, quiet_noise(), SR, self.timeout_s)
             if died:
                 crashed.append((tool, result.error or ""))
         return crashed

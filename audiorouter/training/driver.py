@@ -96,7 +96,7 @@ class TrainingRun:
                 log.warning("nothing to resume under %s; starting afresh", self.dir)
             (self.dir / "metrics.jsonl").unlink(missing_ok=True)  # a fresh run's curve starts empty
         self.tracker.log_params(flatten(cfg) | {"train.unique_items": len(self.train_items),
-                                                "tools.disabled": json.dumps(self.disabled_tools) or "{}"})
+                                                "tools.disabled": json.dumps(self.disabled_tools)})
 
     def train(self) -> None:
         total = self.config.train.iterations
