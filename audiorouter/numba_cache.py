@@ -31,6 +31,7 @@ from __future__ import annotations
 import atexit
 import fcntl
 import hashlib
+import importlib.util
 import logging
 import os
 import shutil
@@ -58,7 +59,9 @@ def _stamp_name() -> str:
     from audiorouter.tools.base import TOOLS
 
     tools = ",".join(f"{name}={cls.version}" for name, cls in sorted(TOOLS.items()))
-    key = f"numba={version('numba')};librosa={version('librosa')};py={sys.version_info[:2]};{tools}"
+    # numba keys its cache files by the source file's path: another venv needs its own warm-up
+    where = importlib.util.find_spec("librosa").origin
+    key = f"numba={version('numba')};librosa={version('librosa')}@{where};py={sys.version_info[:2]};{tools}"
     return f".warm-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
 
