@@ -108,15 +108,23 @@ class ReasonerConfig:
     """The frozen reasoner (see audiorouter.reasoner): back-end, model, answering, hosting."""
 
     backend: str = "reference"  # "reference" (CPU default), "cascade" or "lalm"
-    model: str = ""  # cascade/lalm: local path, hub id, a .gguf file, or "smollm2" (packaged GGUF)
+    model: str = ""  # cascade/lalm: local path, hub id, a .gguf file, or a packaged preset (reasoner/packaged.py)
     answer_mode: str = "score"  # "score" (choice log-likelihoods) or "generate" (parse the text)
-    score_target: str = "letter"  # "letter" (each choice's letter) or "text" (each choice's text)
+    # "letter" (each choice's letter), "text" (each choice's text, mean log-prob), "letter_text"
+    # ("B. 65 BPM", as the model writes it) or "auto" (the packaged model's measured best, else letter)
+    score_target: str = "auto"
+    # "content_free" subtracts each choice's score under the prompt with its content replaced by
+    # "N/A" (the model's prior for that letter or text), "none", or "auto" (as for score_target)
+    calibration: str = "auto"
     max_new_tokens: int = 16  # generate mode
     evidence_token_budget: int = 256  # evidence block size; overflow is cut with a marker
     batch_size: int = 16  # sequences per model forward
     reuse_prefix: bool = True  # cascade: spans prompts share (system turn, question, leading evidence) run once
     dtype: str = "auto"  # "auto" (bf16 on GPU and on CPUs with bf16), "bfloat16", "float16", "float32"
     device: str = "auto"  # "auto" (cuda when available), "cpu" or "cuda[:N]"
+    # CPU threads a model back-end computes with (torch intra-op threads of its process);
+    # 0: as started (Ray gives an actor one thread per whole CPU of its share)
+    threads: int = 0
     max_prompt_tokens: int = 0  # longer prompts are refused per request; 0: the model's context
     memo_path: str = "runs/reasoner_memo.sqlite"  # outcomes shared across runs; "" disables it
     num_actors: int = 1  # reasoner actors / Serve replicas
@@ -133,7 +141,8 @@ class ReasonerConfig:
             raise ConfigError(f"reasoner.backend {self.backend!r} unknown; valid: {', '.join(known_backends())}")
         if self.backend != "reference" and not self.model:
             raise ConfigError(f"reasoner.model must be set for the {self.backend!r} back-end")
-        choices = {"answer_mode": ("score", "generate"), "score_target": ("letter", "text"),
+        choices = {"answer_mode": ("score", "generate"), "score_target": ("auto", "letter", "text", "letter_text"),
+                   "calibration": ("auto", "none", "content_free"),
                    "dtype": ("auto", "bfloat16", "float16", "float32")}
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
@@ -141,7 +150,7 @@ class ReasonerConfig:
         for name in ("max_new_tokens", "evidence_token_budget", "batch_size", "num_actors", "serve_max_batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"reasoner.{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("max_prompt_tokens", "actor_num_cpus", "actor_num_gpus", "max_restarts", "serve_batch_wait_s"):
+        for name in ("max_prompt_tokens", "threads", "actor_num_cpus", "actor_num_gpus", "max_restarts", "serve_batch_wait_s"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"reasoner.{name} must be >= 0, got {getattr(self, name)}")
 

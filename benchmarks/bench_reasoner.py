@@ -1,6 +1,7 @@
 """Speed of the model back-ends' scoring path, as JSON.
 
-CPU (default): SmolLM2-135M through ``cascade``, side by side in one process:
+CPU (default): a packaged model through ``cascade`` (``--model``: SmolLM2-135M by default,
+``qwen2.5-coder-1.5b`` for the real reasoner of configs/lm.yaml), side by side in one process:
 
 * naive — float32, one request at a time, the full prompt each time;
 * optimised — the shipped path: bf16 where the CPU multiplies it natively, batches,
@@ -16,7 +17,8 @@ unpadded attention at SDPA's measured best rate, with no other cost.
 GPU (``--lalm qwen2_audio|qwen2_5_omni_thinker``): a full-size randomly initialised model
 (weights do not matter for speed) through ``lalm`` in bf16, batched.
 
-    python benchmarks/bench_reasoner.py [--questions 4] [--naive-questions 1] [--rounds 3]
+    python benchmarks/bench_reasoner.py [--model qwen2.5-coder-1.5b] [--workloads router_group]
+        [--questions 4] [--naive-questions 1] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -156,19 +158,20 @@ def measure_peaks(config, dtype: torch.dtype) -> dict[str, float]:
 
 def cpu_benchmark(args) -> dict:
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
-    base = dict(backend="cascade", model="smollm2", memo_path="", device="cpu")
+    base = dict(backend="cascade", model=args.model, memo_path="", device="cpu")
     naive = build_backend(ReasonerConfig(**base, dtype="float32", batch_size=1, reuse_prefix=False))
     fast = build_backend(ReasonerConfig(**base, dtype="auto", batch_size=args.batch_size, reuse_prefix=True))
     params = sum(p.numel() for n, p in fast.model.named_parameters() if "embed" not in n)
     config = fast.scorer.text_config
     result = {
-        "benchmark": "reasoner scoring, SmolLM2-135M via cascade (letter scoring)",
+        "benchmark": f"reasoner scoring, {args.model} via cascade ({fast.config.score_target} scoring, "
+                     f"calibration {fast.config.calibration})",
         "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
                     "load_avg_1m_before": round(os.getloadavg()[0], 2)},
         "non_embedding_params": params,
     }
     before = measure_peaks(config, fast.dtype)
-    work = {name: compare(naive, fast, variants, args, 2 * params) for name, variants in WORKLOADS.items()}
+    work = {name: compare(naive, fast, WORKLOADS[name], args, 2 * params) for name in args.workloads.split(",")}
     after = measure_peaks(config, fast.dtype)
     # other VMs share these cores in bursts: the best of the two measurements is the peak
     peaks = {key: max(before[key], after[key]) for key in before}
@@ -266,6 +269,8 @@ def gpu_benchmark(args) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="smollm2", help="cascade model: a packaged preset, folder or .gguf file")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help=f"comma-separated: {', '.join(WORKLOADS)}")
     parser.add_argument("--questions", type=int, default=4, help="questions (x8 evidence variants), optimised path")
     parser.add_argument("--naive-questions", type=int, default=1, help="questions (x8 variants) for the naive path")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; the fastest of each path counts")
@@ -273,6 +278,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: one per core)")
     parser.add_argument("--lalm", choices=["qwen2_audio", "qwen2_5_omni_thinker"], help="GPU: time lalm instead")
     args = parser.parse_args()
+    unknown = sorted(set(args.workloads.split(",")) - set(WORKLOADS))
+    if unknown:
+        parser.error(f"unknown workload {unknown[0]!r}; valid: {', '.join(WORKLOADS)}")
     result = gpu_benchmark(args) if args.lalm else cpu_benchmark(args)
     print(json.dumps(result, indent=1))
 

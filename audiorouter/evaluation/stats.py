@@ -32,6 +32,16 @@ class PairedComparison:
     resamples: int
 
 
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% (by default) Wilson score interval of a proportion; (0, 1) when n is 0."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
 def paired_bootstrap(router: np.ndarray, baseline: np.ndarray, name: str, resamples: int = 2000,
                      alpha: float = 0.05, seed: int = 0) -> PairedComparison:
     """Bootstrap the accuracy difference of two per-item correctness vectors (bool or float)."""

@@ -4,16 +4,19 @@ coarse description and reads the evidence.
 The description (``describe_audio``) is the same for every question about a clip and
 deliberately coarse: duration, average and peak level, and whether the sound is
 mostly tonal or noisy. Anything finer must come from the evidence block. Any
-transformers causal LM works (``reasoner.model``: path, hub id, .gguf file, or
-``smollm2``, the 135M model a package ships; measured unable to use evidence, so it
-is an option, not the default).
+transformers causal LM works (``reasoner.model``: path, hub id, .gguf file, or a
+packaged preset, reasoner/packaged.py: ``qwen2.5-coder-1.5b``, the smallest packaged
+model measured to use evidence, ``qwen2.5-coder-0.5b``, or ``smollm2``, which cannot).
 
-Answering (``reasoner.answer_mode``): "score" reads the log-probability of each
-choice's letter right after the prompt (one forward per prompt) or the mean per-token
-log-likelihood of each choice's text (``score_target: text``), deterministic; the
-spans prompts share (the system turn, a question and its choices, leading evidence
-lines) are computed once (``reuse_prefix``, see scoring.py). "generate" decodes
-greedily and parses the answer (prompting.parse_answer).
+Answering (``reasoner.answer_mode``): "score" reads, deterministically, the log-probability
+of each choice's letter right after the prompt (``score_target: letter``, one forward per
+prompt) or the mean per-token log-likelihood of each choice's text (``text``) or of its
+letter and text ("B. 65 BPM", ``letter_text``); ``calibration: content_free`` subtracts
+each choice's score under the prompt with its content replaced by "N/A" (the model's
+prior for that letter or text; Qwen2.5 prefers A and B without evidence). The spans
+prompts share (the system turn, a question and its choices, leading evidence lines) are
+computed once (``reuse_prefix``, see scoring.py). "generate" decodes greedily and parses
+the answer (prompting.parse_answer).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from audiorouter.reasoner.base import Answer, register_reasoner
 from audiorouter.reasoner.loading import load_causal_lm
 from audiorouter.reasoner.model_backend import ModelReasoner
 from audiorouter.reasoner.prompting import (
+    CONTENT_FREE,
     SYSTEM_PROMPT,
     chat_prompt,
     parse_answer,
@@ -74,6 +78,7 @@ class CascadeReasoner(ModelReasoner):
         super().__init__(config)
         model, tokenizer = load_causal_lm(config.model, self.dtype, self.device)
         self.attach(model, tokenizer, int(getattr(model.config, "max_position_embeddings", 2048)))
+        self.prior_cache: dict[tuple, list[float]] = {}  # content-free scores, see content_free_priors
 
     def prompt_for(self, request: ReasonerRequest, evidence_text: str) -> str:
         audio_part = describe_audio(request.waveform, request.sample_rate)
@@ -102,7 +107,32 @@ class CascadeReasoner(ModelReasoner):
 
     def score(self, requests: list[ReasonerRequest], prompts: list[str], token_lists: list[list[int]]) -> list[Answer]:
         rows, owner = self.scoring_rows(requests, lambda i, span: (token_lists[i] + span, None))
-        return self.scored_answers(rows, owner, prompts)
+        priors = self.content_free_priors(requests) if self.config.calibration == "content_free" else None
+        return self.scored_answers(rows, owner, prompts, priors)
+
+    def content_free_priors(self, requests: list[ReasonerRequest]) -> list[list[float]]:
+        """Per request, each choice's score under the content-free prompt: the same layout
+        with the audio, question and choices replaced by "N/A" and no evidence, so what is
+        left is the model's prior for each letter (or choice text). Rows are scored once
+        per process and kept (they depend only on the number of choices and the texts)."""
+        blanks = [CONTENT_FREE] * max(len(r.choices) for r in requests)
+        rows, owner = [], []
+        for i, request in enumerate(requests):
+            user = user_message(CONTENT_FREE, blanks[: len(request.choices)], "", CONTENT_FREE,
+                                self.config.score_target)
+            tokens = self.tokenizer.encode(chat_prompt(self.tokenizer, SYSTEM_PROMPT, user), add_special_tokens=False)
+            request_rows, _ = self.scoring_rows([request], lambda _, span, tokens=tokens: (tokens + span, None))
+            rows += request_rows
+            owner += [i] * len(request_rows)
+        keys = [(tuple(row.tokens), tuple(row.letter_ids or ())) for row in rows]
+        todo = {key: row for key, row in zip(keys, rows, strict=True) if key not in self.prior_cache}
+        if todo:
+            scored = self.scorer.score(list(todo.values()), self.config.batch_size, self.config.reuse_prefix)
+            self.prior_cache.update(zip(todo, scored, strict=True))
+        priors: list[list[float]] = [[] for _ in requests]
+        for i, key in zip(owner, keys, strict=True):
+            priors[i].extend(self.prior_cache[key])
+        return priors
 
     def generate(self, requests: list[ReasonerRequest], prompts: list[str], token_lists: list[list[int]]) -> list[Answer]:
         texts = generate_texts(self.model, self.tokenizer, token_lists, self.config.max_new_tokens, self.config.batch_size)

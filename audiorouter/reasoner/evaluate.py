@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import defaultdict
 from dataclasses import asdict
 from pathlib import Path
@@ -24,11 +25,13 @@ from audiorouter.config import ReasonerConfig, ToolsConfig
 from audiorouter.contracts import AudioQAItem, ReasonerRequest, ToolResult
 from audiorouter.data.audio_io import decode_item_audio
 from audiorouter.data.store import iter_items
+from audiorouter.evaluation.stats import wilson_interval
 from audiorouter.reasoner.memo import build_reasoner
 
 log = logging.getLogger(__name__)
 
 CONDITIONS = ("none", "matching", "all")
+ITEMS_PER_CALL = 16  # items answered in one reasoner call (each with every condition)
 
 
 def tool_evidence(items: list[AudioQAItem], cache_path: Path | None, tools_config: ToolsConfig | None = None,
@@ -64,20 +67,33 @@ def requests_for(item: AudioQAItem, condition: str, results: list[ToolResult], w
 
 
 def accuracy_by_family(reasoner, items: list[AudioQAItem], evidence: dict[str, list[ToolResult]],
-                       conditions=CONDITIONS, data_dir: str | Path | None = None) -> dict[str, dict[str, float]]:
-    """family -> condition -> accuracy; the conditions of one item share a batch."""
+                       conditions=CONDITIONS, data_dir: str | Path | None = None,
+                       items_per_call: int = ITEMS_PER_CALL) -> dict[str, dict]:
+    """family -> condition -> accuracy, and an ``ALL`` row with 95% Wilson intervals
+    (``<condition>_ci95``). ``items_per_call`` items go to the reasoner together (all
+    their conditions), so a model shares the spans their prompts have in common."""
     correct: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     counts: dict[str, int] = defaultdict(int)
-    for item in items:
-        waveform, sr = decode_item_audio(item.audio, item.audio_path, data_dir, f"item {item.id}")
-        requests = [requests_for(item, c, evidence.get(item.id, []), waveform, sr) for c in conditions]
-        for condition, outcome in zip(conditions, reasoner.answer(requests), strict=True):
-            correct[item.task][condition] += int(bool(outcome.correct))
-        counts[item.task] += 1
-    table = {f: {c: round(correct[f][c] / counts[f], 3) for c in conditions} | {"n": counts[f]}
-             for f in sorted(counts)}
+    start = time.monotonic()
+    for begin in range(0, len(items), items_per_call):
+        chunk = items[begin : begin + items_per_call]
+        requests = []
+        for item in chunk:
+            waveform, sr = decode_item_audio(item.audio, item.audio_path, data_dir, f"item {item.id}")
+            requests += [requests_for(item, c, evidence.get(item.id, []), waveform, sr) for c in conditions]
+        outcomes = iter(reasoner.answer(requests))
+        for item in chunk:
+            for condition in conditions:
+                correct[item.task][condition] += int(bool(next(outcomes).correct))
+            counts[item.task] += 1
+        done = begin + len(chunk)
+        log.info("reason eval: %d/%d items, %.0f s", done, len(items), time.monotonic() - start)
+    table: dict[str, dict] = {f: {c: round(correct[f][c] / counts[f], 3) for c in conditions} | {"n": counts[f]}
+                              for f in sorted(counts)}
     total = sum(counts.values())
-    table["ALL"] = {c: round(sum(correct[f][c] for f in counts) / total, 3) for c in conditions} | {"n": total}
+    right = {c: sum(correct[f][c] for f in counts) for c in conditions}
+    table["ALL"] = {c: round(right[c] / total, 3) for c in conditions} | {"n": total}
+    table["ALL"] |= {f"{c}_ci95": [round(v, 3) for v in wilson_interval(right[c], total)] for c in conditions}
     return table
 
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from audiorouter.config import ReasonerConfig
+from audiorouter.config import ConfigError, ReasonerConfig
 from audiorouter.contracts import ReasonerRequest
 from audiorouter.reasoner.base import Answer, register_reasoner
 from audiorouter.reasoner.loading import resolve_model
@@ -118,6 +118,9 @@ class LalmReasoner(ModelReasoner):
 
     def __init__(self, config: ReasonerConfig) -> None:
         super().__init__(config)
+        if self.config.calibration != "none":
+            raise ConfigError("reasoner.calibration=content_free is implemented for the cascade back-end only "
+                              "(an audio LM's content-free prompt would need a content-free clip)")
         model, tokenizer, self.features, self.architecture = load_audio_lm(
             resolve_model(config.model), self.dtype, self.device
         )
@@ -235,8 +238,8 @@ class LalmReasoner(ModelReasoner):
         return [Answer(int(np.argmax(s)), s, p.prompt) for s, p in zip(scores, items, strict=True)]
 
     def score_choice_texts(self, request: ReasonerRequest, item: Prepared) -> list[float]:
-        """Mean log-likelihood of each choice's text after the prompt (one row per choice)."""
-        spans = [self.tokenizer.encode(c, add_special_tokens=False) for c in request.choices]
+        """Mean log-likelihood of each choice's span after the prompt (one row per choice)."""
+        spans = self.choice_spans(request)
         inputs = self.model_inputs([item.token_ids + s for s in spans], [item] * len(spans))
         hidden = self.model.model(**inputs).last_hidden_state
         width = hidden.shape[1]

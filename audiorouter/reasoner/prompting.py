@@ -28,7 +28,9 @@ SYSTEM_PROMPT = "You answer multiple-choice questions about an audio clip."
 INSTRUCTIONS = {  # by score target: what the answer the model is asked for looks like
     "letter": "Answer with the letter of the correct choice.",
     "text": "Answer with the text of the correct choice.",
+    "letter_text": "Answer with the letter of the correct choice.",  # scored on "B. <text>", its usual reply
 }
+CONTENT_FREE = "N/A"  # stands for the audio, question and choices in a calibration prompt
 
 
 def question_block(question: str, choices: list[str]) -> str:

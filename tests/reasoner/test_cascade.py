@@ -49,7 +49,7 @@ def test_deterministic_across_calls_and_batch_mates(cascade):
     np.testing.assert_allclose(alone.scores, together.scores, atol=1e-4)
 
 
-@pytest.mark.parametrize("target", ["letter", "text"])
+@pytest.mark.parametrize("target", ["letter", "text", "letter_text"])
 def test_shared_prefix_reuse_gives_the_same_scores(tiny_checkpoints, target):
     fast = build_backend(model_config("cascade", tiny_checkpoints["causal_lm"], score_target=target))
     slow = build_backend(model_config("cascade", tiny_checkpoints["causal_lm"], score_target=target,
@@ -103,3 +103,53 @@ def test_scoring_and_generation_agree_on_easy_cases(tiny_checkpoints, letter, in
     generated = reasoner.answer(easy)
     assert [o.chosen_index for o in scored] == [o.chosen_index for o in generated] == [index, index]
     assert [o.generated for o in generated] == [letter, letter]
+
+
+def test_letter_text_target_scores_the_letter_and_the_choice_text(tiny_checkpoints):
+    reasoner = build_backend(model_config("cascade", tiny_checkpoints["causal_lm"], score_target="letter_text"))
+    spans = reasoner.choice_spans(request())
+    assert [reasoner.tokenizer.decode(span) for span in spans] == ["A. A4", "B. C5", "C. E5", "D. G4"]
+    outcome = reasoner.answer([request()])[0]
+    assert outcome.error is None and len(outcome.scores) == 4
+    assert "Answer with the letter of the correct choice." in outcome.prompt
+
+
+@pytest.mark.parametrize("target", ["letter", "text"])
+def test_content_free_calibration_subtracts_each_choices_prior(tiny_checkpoints, target, monkeypatch):
+    path = tiny_checkpoints["causal_lm"]
+    raw = build_backend(model_config("cascade", path, score_target=target, calibration="none"))
+    calibrated = build_backend(model_config("cascade", path, score_target=target, calibration="content_free"))
+    batch = variants()
+    priors = calibrated.content_free_priors(batch)
+    assert priors[0] == priors[1] and len(priors[0]) == 4  # the prior depends on the choices, not the evidence
+    assert len(set(priors[0])) > 1  # a random model is not indifferent between letters
+    for plain, corrected, prior in zip(raw.answer(batch), calibrated.answer(batch), priors, strict=True):
+        np.testing.assert_allclose(corrected.scores, np.subtract(plain.scores, prior), atol=1e-4)
+        assert corrected.chosen_index == int(np.argmax(corrected.scores))
+    assert calibrated.reasoner_id != raw.reasoner_id and "content_free" in calibrated.reasoner_id
+    monkeypatch.setattr(calibrated.scorer, "score", lambda *a, **k: pytest.fail("priors are computed once"))
+    assert calibrated.content_free_priors(batch) == priors
+
+
+def test_content_free_prompt_holds_no_content(tiny_checkpoints, monkeypatch):
+    reasoner = build_backend(model_config("cascade", tiny_checkpoints["causal_lm"], calibration="content_free"))
+    scored = []
+    real = reasoner.scorer.score
+    monkeypatch.setattr(reasoner.scorer, "score", lambda rows, *a: scored.append(rows) or real(rows, *a))
+    reasoner.content_free_priors([variants()[1]])
+    prompt = reasoner.tokenizer.decode(scored[0][0].tokens)
+    assert "Question: N/A" in prompt and "A. N/A" in prompt and "D. N/A" in prompt
+    assert "Tool evidence" not in prompt and "Audio clip" not in prompt and "A4" not in prompt
+
+
+def test_auto_answering_is_the_presets_default_and_letter_otherwise(tiny_checkpoints):
+    from audiorouter.reasoner.model_backend import resolve_answering
+    from audiorouter.reasoner.packaged import PACKAGED_MODELS
+
+    plain = resolve_answering(model_config("cascade", tiny_checkpoints["causal_lm"]))
+    assert (plain.score_target, plain.calibration) == ("letter", "none")
+    for name, preset in PACKAGED_MODELS.items():
+        resolved = resolve_answering(model_config("cascade", name))
+        assert (resolved.score_target, resolved.calibration) == (preset.score_target, preset.calibration)
+    chosen = resolve_answering(model_config("cascade", "qwen2.5-coder-1.5b", score_target="text", calibration="none"))
+    assert (chosen.score_target, chosen.calibration) == ("text", "none")
