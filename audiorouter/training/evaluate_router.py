@@ -24,8 +24,18 @@ def oracle_subsets(actions: ActionSpace) -> list[tuple[str, ...]]:
 
 
 def reasoner_label(config: Config) -> str:
-    backend = config.reasoner.backend
-    return "reference reasoner" if backend == "reference" else f"{backend} reasoner ({config.reasoner.model})"
+    """Which reasoner produced a table's numbers: the reference program, or the model and
+    how it answered (e.g. "cascade reasoner (qwen2.5-coder-1.5b, letter scoring)")."""
+    reasoner = config.reasoner
+    if reasoner.backend == "reference":
+        return "reference reasoner"
+    from audiorouter.reasoner.model_backend import resolve_answering
+
+    answering = resolve_answering(reasoner)
+    how = f"{answering.score_target} scoring" if answering.answer_mode == "score" else "generated answers"
+    if answering.answer_mode == "score" and answering.calibration != "none":
+        how += f", {answering.calibration.replace('_', '-')} calibration"
+    return f"{reasoner.backend} reasoner ({reasoner.model}, {how})"
 
 
 def evaluate_router(

@@ -112,4 +112,4 @@ def test_shared_spans_give_the_same_scores(tiny_checkpoints, kind, target):
         np.testing.assert_allclose(a.scores, b.scores, atol=1e-4)
         assert a.chosen_index == b.chosen_index
     assert encoded == [2]  # the audio encoder ran once per clip, not once per variant
-    assert sum(computed) < 0.6 * sum(len(row.tokens) for row in rows)  # audio and question ran once per clip
+    assert sum(computed) < 0.7 * sum(len(row.tokens) for row in rows)  # the audio ran once per clip
