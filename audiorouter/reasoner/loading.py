@@ -81,7 +81,7 @@ def dequantised_gguf_dir(gguf_path: Path) -> Path:
         return target
     cache_root.mkdir(parents=True, exist_ok=True)
     with (cache_root / f".{target.name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # a 1.5B model takes ~12 GB to dequantise: one process at a time
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a 1.5B model takes ~9 GB to dequantise: one process at a time
         if (target / "config.json").is_file():  # another process made it while we waited
             return target
         log.info("dequantising %s into %s (once)", gguf_path, target)
@@ -100,7 +100,7 @@ def convert_gguf(gguf_path: Path, out_dir: Path) -> None:
     transformers folder. The model is only built on the meta device, to name and check
     the tensors (transformers' own ``gguf_file=`` loading needs accelerate and holds
     the weights twice; this path does neither)."""
-    from safetensors.torch import save_file
+    from huggingface_hub import save_torch_state_dict
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
     from transformers.modeling_gguf_pytorch_utils import load_gguf_checkpoint
 
@@ -118,8 +118,9 @@ def convert_gguf(gguf_path: Path, out_dir: Path) -> None:
                        if name in expected and tuple(value.shape) != expected[name])
     if missing or misshapen:
         raise ValueError(f"{gguf_path}: weights do not match the model (missing {missing}, misshapen {misshapen})")
-    save_file({key: value.contiguous() for key, value in tensors.items() if key not in tied},
-              str(out_dir / "model.safetensors"), metadata={"format": "pt"})
+    # 1 GB shards: a single file would be serialised whole in memory next to the tensors
+    save_torch_state_dict({key: value for key, value in tensors.items() if key not in tied}, out_dir,
+                          max_shard_size="1GB", metadata={"format": "pt"})
     del tensors
     config.save_pretrained(out_dir)
     AutoTokenizer.from_pretrained(folder, gguf_file=name).save_pretrained(out_dir)
