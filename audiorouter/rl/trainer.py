@@ -69,6 +69,7 @@ def algorithm_config(train: TrainConfig, router: RouterConfig, spec: RouterEnvSp
             gym_env_vectorize_mode="vector_entry_point",
             rollout_fragment_length=train.train_batch_size // (runners * train.num_envs_per_env_runner),
             num_cpus_per_env_runner=train.cpus_per_env_runner,
+            sample_timeout_s=train.sample_timeout_s,
         )
         .learners(
             num_learners=train.num_learners,

@@ -28,6 +28,7 @@ def test_defaults_validate_and_overrides_apply():
         ("train.group_size=1", "group_size must be >= 2"),
         ("router.hidden_sizes=[]", "hidden_sizes"),
         ("train.tool_cost_weight=-1", "tool_cost_weight must be >= 0"),
+        ("train.sample_timeout_s=0", "sample_timeout_s must be > 0"),
     ],
 )
 def test_invalid_values_name_what_is_allowed(override, message):
