@@ -17,10 +17,9 @@ def test_parse_answer(text, expected):
     assert parse_answer(text, CHOICES) == expected
 
 
-def test_user_message_puts_the_shared_part_first_and_the_evidence_last():
+def test_user_message_gives_the_evidence_before_the_question():
     message = user_message("Which note?", ["A4", "C5"], "Tool evidence:\n- pitch: A4", "Audio clip: 1 s")
-    lines = message.splitlines()
-    assert lines[:6] == ["Audio clip: 1 s", "Question: Which note?", "Choices:", "A. A4", "B. C5",
-                         INSTRUCTIONS["letter"]]
-    assert lines[6:] == ["Tool evidence:", "- pitch: A4"]
+    assert message.splitlines() == ["Audio clip: 1 s", "Tool evidence:", "- pitch: A4", "Question: Which note?",
+                                    "Choices:", "A. A4", "B. C5", INSTRUCTIONS["letter"]]
+    assert user_message("Which note?", ["A4"], "", "Audio clip: 1 s").splitlines()[1] == "Question: Which note?"
     assert user_message("Q?", ["x", "y"], "", "", "text").splitlines()[-1] == INSTRUCTIONS["text"]
