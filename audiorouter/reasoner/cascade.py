@@ -14,7 +14,7 @@ prompt) or the mean per-token log-likelihood of each choice's text (``text``) or
 letter and text ("B. 65 BPM", ``letter_text``); ``calibration: content_free`` subtracts
 each choice's score under the prompt with its content replaced by "N/A" (the model's
 prior for that letter or text; Qwen2.5 prefers A and B without evidence). The spans
-prompts share (the system turn, a question and its choices, leading evidence lines) are
+prompts share (the system turn and a clip's description, leading evidence lines) are
 computed once (``reuse_prefix``, see scoring.py). "generate" decodes greedily and parses
 the answer (prompting.parse_answer).
 """
@@ -79,6 +79,7 @@ class CascadeReasoner(ModelReasoner):
         model, tokenizer = load_causal_lm(config.model, self.dtype, self.device)
         self.attach(model, tokenizer, int(getattr(model.config, "max_position_embeddings", 2048)))
         self.prior_cache: dict[tuple, list[float]] = {}  # content-free scores, see content_free_priors
+        self.content_free_prompts: dict[int, list[int]] = {}  # tokens by number of choices
 
     def prompt_for(self, request: ReasonerRequest, evidence_text: str) -> str:
         audio_part = describe_audio(request.waveform, request.sample_rate)
@@ -115,12 +116,9 @@ class CascadeReasoner(ModelReasoner):
         with the audio, question and choices replaced by "N/A" and no evidence, so what is
         left is the model's prior for each letter (or choice text). Rows are scored once
         per process and kept (they depend only on the number of choices and the texts)."""
-        blanks = [CONTENT_FREE] * max(len(r.choices) for r in requests)
         rows, owner = [], []
         for i, request in enumerate(requests):
-            user = user_message(CONTENT_FREE, blanks[: len(request.choices)], "", CONTENT_FREE,
-                                self.config.score_target)
-            tokens = self.tokenizer.encode(chat_prompt(self.tokenizer, SYSTEM_PROMPT, user), add_special_tokens=False)
+            tokens = self.content_free_tokens(len(request.choices))
             request_rows, _ = self.scoring_rows([request], lambda _, span, tokens=tokens: (tokens + span, None))
             rows += request_rows
             owner += [i] * len(request_rows)
@@ -133,6 +131,14 @@ class CascadeReasoner(ModelReasoner):
         for i, key in zip(owner, keys, strict=True):
             priors[i].extend(self.prior_cache[key])
         return priors
+
+    def content_free_tokens(self, n_choices: int) -> list[int]:
+        """The content-free prompt for ``n_choices`` choices, tokenised (once per count)."""
+        if n_choices not in self.content_free_prompts:
+            user = user_message(CONTENT_FREE, [CONTENT_FREE] * n_choices, "", CONTENT_FREE, self.config.score_target)
+            self.content_free_prompts[n_choices] = self.tokenizer.encode(
+                chat_prompt(self.tokenizer, SYSTEM_PROMPT, user), add_special_tokens=False)
+        return self.content_free_prompts[n_choices]
 
     def generate(self, requests: list[ReasonerRequest], prompts: list[str], token_lists: list[list[int]]) -> list[Answer]:
         texts = generate_texts(self.model, self.tokenizer, token_lists, self.config.max_new_tokens, self.config.batch_size)

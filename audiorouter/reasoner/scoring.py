@@ -3,7 +3,7 @@
 A ``ScoringRow`` is one token sequence to score: the prompt, plus in "text" mode the
 choice whose log-likelihood is wanted. With ``reuse_prefix`` the rows of a call are
 planned into a radix tree (prefix_tree.py): every span two or more rows share -- the
-system turn, a question with its choices, leading evidence lines -- runs through the
+system turn, a clip's description, leading evidence lines -- runs through the
 model once and its KV states are reused below it; each row computes only its tail:
 
     1. nodes, level by level: each gets its ancestors' states as the cache
