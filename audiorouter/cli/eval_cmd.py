@@ -38,7 +38,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_eval(args: argparse.Namespace) -> int:
     from audiorouter.data.store import iter_items
     from audiorouter.evaluation.evaluate import EvalSettings, evaluate_router
-    from audiorouter.rl.evidence_source import EvidenceRewardSource, EvidenceSourceSpec
+    from audiorouter.outcomes.evidence import EvidenceOutcomeSource, EvidenceSourceSpec
     from audiorouter.router.policy import RouterPolicy, policy_dir
     from audiorouter.tracking.mlflow_tracker import Tracker
     from audiorouter.training.evaluate_router import oracle_subsets, reasoner_label
@@ -52,7 +52,7 @@ def run_eval(args: argparse.Namespace) -> int:
     handles = start_reasoner(cfg)
     spec = EvidenceSourceSpec(cfg.data.dir, (cfg.run.eval_split,), tuple(i.id for i in items), cfg.tools,
                               cfg.reasoner, use_actors=cfg.run.use_actors)
-    source = EvidenceRewardSource(spec)
+    source = EvidenceOutcomeSource(spec)
     tools = list(policy.actions.tools)
     settings = EvalSettings(resamples=args.resamples, seed=cfg.train.seed,
                             feature_cache_dir=cfg.router.feature_cache_dir or None)

@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 from audiorouter.contracts import AudioQAItem
-from audiorouter.evaluation.outcomes import OutcomeTable, Subset, build_outcome_table, candidate_subsets
 from audiorouter.evaluation.plots import accuracy_by_task, tool_usage
 from audiorouter.evaluation.report import (
     EvaluationReport,
@@ -35,7 +34,8 @@ from audiorouter.evaluation.report import (
     score,
 )
 from audiorouter.evaluation.stats import paired_bootstrap, random_matched
-from audiorouter.rl.rewards import OutcomeRewardSource
+from audiorouter.outcomes.base import OutcomeSource
+from audiorouter.outcomes.table import OutcomeTable, Subset, build_outcome_table, candidate_subsets
 from audiorouter.router.features import featurize
 from audiorouter.router.policy import RouterPolicy
 
@@ -85,7 +85,7 @@ def score_policies(table: OutcomeTable, routed: Sequence[Subset], tools: Sequenc
     return policies, comparisons
 
 
-def evaluate_router(policy: RouterPolicy, items: Sequence[AudioQAItem], source: OutcomeRewardSource,
+def evaluate_router(policy: RouterPolicy, items: Sequence[AudioQAItem], source: OutcomeSource,
                     tools: Sequence[str], allowed: Sequence[Subset], split: str, reasoner: str, out_dir: Path,
                     settings: EvalSettings | None = None) -> tuple[EvaluationReport, list[Subset]]:
     """Route, build the outcome table, score every policy, write the report files."""

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from audiorouter.evaluation.outcomes import OutcomeTable, Subset
 from audiorouter.evaluation.stats import PairedComparison
+from audiorouter.outcomes.table import OutcomeTable, Subset
 
 # Policies shown as columns of the breakdown tables (single-tool rows stay in the main table).
 SUMMARY_POLICIES = ("no tools", "all tools", "best single tool", "random routing", "trained router",

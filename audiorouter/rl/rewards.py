@@ -7,9 +7,10 @@ The environment makes ONE call per vector step for all its sub-environments::
 A ``RewardSource`` is anything with that method; it must pickle: it travels to the
 rollout workers inside the env config (each worker gets its own copy) and is saved with
 RLlib checkpoints. So it holds names and paths (e.g. named Ray actors, looked up on
-first use) rather than open handles, and opens heavier resources lazily. ``OutcomeRewardSource`` is the usual base: it asks a subclass
-for the reasoner's outcomes with and without the routed evidence and turns them into
-rewards with a registered reward function and the per-tool cost.
+first use) rather than open handles, and opens heavier resources lazily.
+``OutcomeRewardSource`` is the usual one: it asks an ``OutcomeSource``
+(audiorouter.outcomes) for the reasoner's outcomes with and without the routed evidence
+and turns them into rewards with a registered reward function and the per-tool cost.
 
 Reward functions (registry ``REWARDS``; signature ``(correct_with, correct_without) -> float``):
 
@@ -25,7 +26,7 @@ import abc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
+from audiorouter.outcomes.base import Outcome, OutcomeSource
 
 RewardFn = Callable[[bool, bool], float]
 
@@ -81,14 +82,6 @@ class RewardInfo:
     cost: float  # already subtracted from ``reward``
 
 
-@dataclass
-class Outcome:
-    """The reasoner's correctness for one (item, subset), with and without evidence."""
-
-    correct_with: bool
-    correct_without: bool
-
-
 class RewardSource(abc.ABC):
     """Scores routing decisions in batches (one call per env-runner step)."""
 
@@ -106,29 +99,28 @@ class RewardSource(abc.ABC):
 
 
 class OutcomeRewardSource(RewardSource):
-    """A reward source built on outcomes; subclasses implement ``outcomes``."""
+    """Rewards from an ``OutcomeSource``: the reward function of (correct with the routed
+    evidence, correct without) minus the tools' cost."""
 
-    def __init__(self, reward: str = "relative", cost: ToolCost | None = None) -> None:
+    def __init__(self, outcomes: OutcomeSource, reward: str = "relative", cost: ToolCost | None = None) -> None:
+        self.outcome_source = outcomes
         self.reward_name = reward
         self.reward_fn = get_reward(reward)
         self.cost = cost or ToolCost()
 
-    @abc.abstractmethod
-    def outcomes(self, item_ids: list[str], subsets: list[tuple[str, ...]]) -> list[Outcome]:
-        """The reasoner's outcomes with and without the routed evidence, batched."""
-
-    def tool_ms(self, item_ids: list[str], tools: list[str]) -> np.ndarray | None:
-        """(items, tools) compute time of each tool's result in ms; None when the source
-        runs no real tools (stand-ins, tables of outcomes)."""
-        return None
-
     def rewards(self, item_ids: list[str], subsets: list[tuple[str, ...]]) -> list[RewardInfo]:
         if len(item_ids) != len(subsets):
             raise ValueError(f"{len(item_ids)} item ids but {len(subsets)} subsets")
-        outcomes = self.outcomes(item_ids, subsets)
+        outcomes = self.outcome_source.outcomes(item_ids, subsets)
         return [self.score(o, s) for o, s in zip(outcomes, subsets, strict=True)]
 
     def score(self, outcome: Outcome, subset: tuple[str, ...]) -> RewardInfo:
         cost = self.cost(subset)
         reward = self.reward_fn(outcome.correct_with, outcome.correct_without) - cost
         return RewardInfo(reward, outcome.correct_with, outcome.correct_without, tuple(subset), cost)
+
+    def stats(self) -> dict[str, float]:
+        return self.outcome_source.stats()
+
+    def disabled_tools(self) -> dict[str, str]:
+        return self.outcome_source.disabled_tools()

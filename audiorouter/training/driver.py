@@ -21,9 +21,9 @@ from audiorouter.config import Config, flatten
 from audiorouter.data.store import iter_items, split_files
 from audiorouter.data.synth import synthesize_dataset
 from audiorouter.evaluation.report import EvaluationReport
+from audiorouter.outcomes.evidence import EvidenceOutcomeSource, EvidenceSourceSpec
 from audiorouter.ray_session import start_ray
-from audiorouter.rl.evidence_source import EvidenceRewardSource, EvidenceSourceSpec
-from audiorouter.rl.rewards import ToolCost
+from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
 from audiorouter.rl.trainer import RouterTrainer, pick_training_items
 from audiorouter.router.features import FeatureSpec, featurize
 from audiorouter.tracking.mlflow_tracker import Tracker
@@ -81,7 +81,8 @@ class TrainingRun:
         self.cost = ToolCost(cfg.train.tool_cost_weight, latency)
         self.feature_spec = FeatureSpec(n_mels=cfg.router.n_mels)
         features = featurize(self.train_items, self.feature_spec, cfg.router.feature_cache_dir or None)
-        source = self.reward_source([i.id for i in self.train_items], ("train",))
+        outcomes = self.outcome_source([i.id for i in self.train_items], ("train",))
+        source = OutcomeRewardSource(outcomes, cfg.train.reward, self.cost)
         self.trainer = RouterTrainer(cfg.train, cfg.router, self.tools, features, source, self.feature_spec)
         state = json.loads(self.state_path.read_text()) if self.resume and self.state_path.exists() else {}
         self.tracker = Tracker(cfg.tracking, cfg.run.name, state.get("mlflow_run_id"))
@@ -113,7 +114,7 @@ class TrainingRun:
 
     def evaluate(self) -> EvaluationReport:
         cfg = self.config
-        source = self.reward_source([i.id for i in self.eval_items], (cfg.run.eval_split,))
+        source = self.outcome_source([i.id for i in self.eval_items], (cfg.run.eval_split,))
         return evaluate_router(self.trainer.policy(), self.eval_items, source, self.tools, self.trainer.actions,
                                cfg, self.dir)
 
@@ -144,12 +145,12 @@ class TrainingRun:
             if not self.tools:
                 raise RuntimeError(f"every tool was disabled after crashing: {self.disabled_tools}")
 
-    def reward_source(self, item_ids: list[str], splits: tuple[str, ...]) -> EvidenceRewardSource:
+    def outcome_source(self, item_ids: list[str], splits: tuple[str, ...]) -> EvidenceOutcomeSource:
         cfg = self.config
         spec = EvidenceSourceSpec(cfg.data.dir, splits, tuple(item_ids), cfg.tools, cfg.reasoner,
                                   use_actors=cfg.run.use_actors, local_memo=cfg.run.local_memo,
                                   disabled_tools=dict(self.disabled_tools))
-        return EvidenceRewardSource(spec, cfg.train.reward, self.cost)
+        return EvidenceOutcomeSource(spec)
 
     def record(self, metrics: dict) -> None:
         flat = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}

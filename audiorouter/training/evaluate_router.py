@@ -10,7 +10,7 @@ from audiorouter.config import Config
 from audiorouter.contracts import AudioQAItem
 from audiorouter.evaluation import evaluate
 from audiorouter.evaluation.report import EvaluationReport
-from audiorouter.rl.rewards import OutcomeRewardSource
+from audiorouter.outcomes.base import OutcomeSource
 from audiorouter.router.actions import ActionSpace
 from audiorouter.router.policy import RouterPolicy
 
@@ -39,7 +39,7 @@ def reasoner_label(config: Config) -> str:
 
 
 def evaluate_router(
-    policy: RouterPolicy, items: Sequence[AudioQAItem], source: OutcomeRewardSource, tools: Sequence[str],
+    policy: RouterPolicy, items: Sequence[AudioQAItem], source: OutcomeSource, tools: Sequence[str],
     actions: ActionSpace, config: Config, out_dir: Path,
 ) -> EvaluationReport:
     """Every policy on ``items``; writes the report files into ``out_dir``."""

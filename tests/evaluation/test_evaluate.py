@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from audiorouter.evaluation.evaluate import EvalSettings, score_policies, write_outputs
-from audiorouter.evaluation.outcomes import build_outcome_table, candidate_subsets
 from audiorouter.evaluation.report import EvaluationReport, ItemGroups
 from audiorouter.evaluation.stats import paired_bootstrap, random_matched
-from audiorouter.rl.standin import ToolMatchingStandIn
+from audiorouter.outcomes.standin import ToolMatchingStandIn
+from audiorouter.outcomes.table import build_outcome_table, candidate_subsets
 
 TOOLS = ("a", "b", "c")
 NEEDS = {f"i{k}": ("a", "b", "c", None)[k % 4] for k in range(40)}

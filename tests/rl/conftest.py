@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from audiorouter.rl.standin import ToolMatchingStandIn
+from audiorouter.outcomes.standin import ToolMatchingStandIn
+from audiorouter.rl.rewards import OutcomeRewardSource
 from audiorouter.router.features import ItemFeatures
 
 TOOLS = ("a", "b", "c")
@@ -19,5 +20,6 @@ def tiny_task():
     kinds = [k % 3 for k in range(24)]
     question = (np.eye(3)[kinds] + 0.1 * rng.normal(size=(24, 3))).astype(np.float32)
     audio = rng.normal(size=(24, 2)).astype(np.float32)
-    source = ToolMatchingStandIn({i: TOOLS[k] for i, k in zip(ids, kinds, strict=True)}, {i: False for i in ids})
+    standin = ToolMatchingStandIn({i: TOOLS[k] for i, k in zip(ids, kinds, strict=True)}, {i: False for i in ids})
+    source = OutcomeRewardSource(standin)
     return ItemFeatures(ids, question, audio), source

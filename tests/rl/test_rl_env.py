@@ -24,7 +24,7 @@ def _env(tiny_task, num_envs=8, group_size=1, seed=0) -> RouterVectorEnv:
 
 def test_a_step_scores_every_sub_env_with_one_call_then_autoresets(tiny_task):
     env = _env(tiny_task)
-    source = env.env_spec.reward_source
+    source = env.env_spec.reward_source.outcome_source  # the stand-in
     obs, _ = env.reset()
     assert obs.shape == (8, 5) and obs.dtype == np.float32
     ids = env.item_ids
@@ -92,5 +92,5 @@ def test_rllib_env_runner_makes_one_reward_call_per_vector_step(tiny_task):
     assert isinstance(env, RouterVectorEnv)
     assert [len(e) for e in episodes] == [1] * 32
     assert env.reward_calls == 32 // 8
-    assert env.env_spec.reward_source.calls == 4  # the worker's own (pickled) copy of the source
+    assert env.env_spec.reward_source.outcome_source.calls == 4  # the worker's own (pickled) copy of the source
     runner.stop()

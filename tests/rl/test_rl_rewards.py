@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 
 from audiorouter.contracts import AudioQAItem
+from audiorouter.outcomes.base import Outcome, OutcomeSource
+from audiorouter.outcomes.standin import ToolMatchingStandIn
 from audiorouter.rl.rewards import (
     REWARDS,
-    Outcome,
     OutcomeRewardSource,
     ToolCost,
     get_reward,
     register_reward,
 )
-from audiorouter.rl.standin import ToolMatchingStandIn
 
 
 def test_registered_rewards():
@@ -36,13 +36,13 @@ def test_tool_cost_is_latency_weighted():
         cost(("tempo",))
 
 
-class FixedOutcomes(OutcomeRewardSource):
+class FixedOutcomes(OutcomeSource):
     def outcomes(self, item_ids, subsets):
         return [Outcome(correct_with=bool(s), correct_without=False) for s in subsets]
 
 
 def test_outcome_source_scores_with_reward_minus_cost():
-    source = FixedOutcomes("relative", ToolCost(0.1, {"pitch": 1.0}))
+    source = OutcomeRewardSource(FixedOutcomes(), "relative", ToolCost(0.1, {"pitch": 1.0}))
     infos = source.rewards(["x", "y"], [("pitch",), ()])
     assert infos[0].reward == pytest.approx(0.9) and infos[0].cost == pytest.approx(0.1)
     assert infos[0].tools_called == ("pitch",) and infos[0].correct_with
@@ -59,7 +59,7 @@ def test_standin_needs_the_right_tool_and_few_distractors():
     assert not standin.correct("x", ("tempo",))  # unrelated evidence: as without (wrong)
     assert standin.correct("y", ()) and standin.correct("y", ("tempo",))
     assert not standin.correct("y", ("tempo", "asr"))
-    infos = standin.rewards(["x", "y"], [("pitch",), ()])
+    infos = OutcomeRewardSource(standin).rewards(["x", "y"], [("pitch",), ()])
     assert [i.reward for i in infos] == [1.0, 0.0]
     assert standin.stats() == {"standin_calls": 1.0, "standin_items": 2.0}
 

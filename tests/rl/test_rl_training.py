@@ -18,9 +18,9 @@ import torch
 
 from audiorouter.config import RouterConfig, TrainConfig
 from audiorouter.data.synth import generate_family_items
+from audiorouter.outcomes.standin import ToolMatchingStandIn
 from audiorouter.rl.evaluate import routing_accuracy
-from audiorouter.rl.rewards import ToolCost
-from audiorouter.rl.standin import ToolMatchingStandIn
+from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
 from audiorouter.rl.trainer import RouterTrainer
 from audiorouter.router.features import FeatureSpec, featurize
 
@@ -39,7 +39,7 @@ def task(tmp_path_factory):
     train = [it for family in TASK_TOOL for it in generate_family_items(family, 8, seed=1)]
     held_out = [it for family in TASK_TOOL for it in generate_family_items(family, 8, seed=2)]
     cache = tmp_path_factory.mktemp("features")
-    source = ToolMatchingStandIn.for_items(train + held_out, TASK_TOOL)
+    source = OutcomeRewardSource(ToolMatchingStandIn.for_items(train + held_out, TASK_TOOL))
     return featurize(train, SPEC, cache), featurize(held_out, SPEC, cache), source
 
 
@@ -136,7 +136,7 @@ def test_learner_runs_as_its_own_actor(ray_session, task):
 def test_a_tool_cost_drops_needless_tools(ray_session, task):
     train_features, _, _ = task
     items = [it for family in TASK_TOOL for it in generate_family_items(family, 8, seed=1)]
-    costly = ToolMatchingStandIn.for_items(items, TASK_TOOL, cost=ToolCost(0.1, dict.fromkeys(TOOLS, 1.0)))
+    costly = OutcomeRewardSource(ToolMatchingStandIn.for_items(items, TASK_TOOL), cost=ToolCost(0.1, dict.fromkeys(TOOLS, 1.0)))
     cfg = dataclasses.replace(BASE, tool_cost_weight=0.1, iterations=25)
     trainer = RouterTrainer(cfg, RouterConfig(), TOOLS, train_features, costly, SPEC)
     try:

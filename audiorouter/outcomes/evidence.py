@@ -1,8 +1,9 @@
-"""Rewards from the real pipeline: tool results as evidence, outcomes from the reasoner.
+"""Outcomes from the real pipeline: tool results as evidence, answers from the reasoner.
 
-``EvidenceRewardSource`` runs in every rollout worker. Per env-runner step it makes one
-batched reasoner call for all its (item, tool subset) pairs plus the no-evidence
-baselines it has not seen yet:
+``EvidenceOutcomeSource`` runs wherever outcomes are needed: in every rollout worker
+(under ``rl.rewards.OutcomeRewardSource``), in evaluation and in study trials. Per call
+it makes one batched reasoner call for all its (item, tool subset) pairs plus the
+no-evidence baselines it has not seen yet:
 
 * Evidence comes from the content-addressed tool cache, which the driver fills with the
   tool-executor pool before training (``prepare_evidence``); a result missing from the
@@ -29,7 +30,7 @@ from audiorouter.config import ReasonerConfig, ToolsConfig
 from audiorouter.contracts import ReasonerOutcome, ReasonerRequest, ToolResult
 from audiorouter.data.audio_io import decode_audio
 from audiorouter.data.store import iter_items
-from audiorouter.rl.rewards import Outcome, OutcomeRewardSource, ToolCost
+from audiorouter.outcomes.base import Outcome, OutcomeSource
 
 log = logging.getLogger(__name__)
 RETRIES = 5
@@ -59,9 +60,8 @@ class EvidenceSourceSpec:
     counters: Counter = field(default_factory=Counter)
 
 
-class EvidenceRewardSource(OutcomeRewardSource):
-    def __init__(self, spec: EvidenceSourceSpec, reward: str = "relative", cost: ToolCost | None = None) -> None:
-        super().__init__(reward, cost)
+class EvidenceOutcomeSource(OutcomeSource):
+    def __init__(self, spec: EvidenceSourceSpec) -> None:
         self.spec = spec
         self._items: dict[str, LoadedItem] | None = None
         self._runner = None
@@ -130,7 +130,7 @@ class EvidenceRewardSource(OutcomeRewardSource):
                 time.sleep(1.0 + attempt)
         raise RuntimeError(f"reasoner actors still unavailable after {RETRIES} tries")
 
-    # ------------------------------------------------------------------ rewards
+    # ------------------------------------------------------------------ outcomes
 
     def outcomes(self, item_ids: list[str], subsets: list[tuple[str, ...]]) -> list[Outcome]:
         pairs = [(i, tuple(sorted(s))) for i, s in zip(item_ids, subsets, strict=True)]

@@ -1,6 +1,6 @@
 """``ToolMatchingStandIn``: a deterministic TEST DOUBLE of tools + reasoner.
 
-It stands in for the real reward path (tool executors and the frozen reasoner) in
+It stands in for the real outcome path (tool executors and the frozen reasoner) in
 tests and learning checks. Each item has at most one *required* tool (None: no tool
 helps) and a fixed answer without evidence. With a tool subset the stand-in reasoner is
 
@@ -18,10 +18,10 @@ import hashlib
 from collections.abc import Mapping, Sequence
 
 from audiorouter.contracts import AudioQAItem
-from audiorouter.rl.rewards import Outcome, OutcomeRewardSource, ToolCost
+from audiorouter.outcomes.base import Outcome, OutcomeSource
 
 
-class ToolMatchingStandIn(OutcomeRewardSource):
+class ToolMatchingStandIn(OutcomeSource):
     """Test double: correctness depends on the right tool being present."""
 
     def __init__(
@@ -29,10 +29,7 @@ class ToolMatchingStandIn(OutcomeRewardSource):
         required: Mapping[str, str | None],
         correct_without: Mapping[str, bool],
         max_distractors: int = 1,
-        reward: str = "relative",
-        cost: ToolCost | None = None,
     ) -> None:
-        super().__init__(reward, cost)
         self.required = dict(required)
         self.without = dict(correct_without)
         self.max_distractors = max_distractors

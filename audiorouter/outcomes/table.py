@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from audiorouter.rl.rewards import OutcomeRewardSource
+from audiorouter.outcomes.base import OutcomeSource
 
 Subset = tuple[str, ...]
 
@@ -52,7 +52,7 @@ def candidate_subsets(tools: Sequence[str], allowed: Sequence[Subset]) -> list[S
 
 
 def build_outcome_table(
-    source: OutcomeRewardSource, item_ids: Sequence[str], tasks: Sequence[str], subsets: Sequence[Subset],
+    source: OutcomeSource, item_ids: Sequence[str], tasks: Sequence[str], subsets: Sequence[Subset],
     chunk: int = 512, progress: bool = True,
 ) -> OutcomeTable:
     """Ask ``source`` for every (item, subset), in batched chunks."""

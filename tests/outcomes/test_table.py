@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from audiorouter.evaluation.outcomes import build_outcome_table, candidate_subsets
 from audiorouter.evaluation.report import EvaluationReport, baseline_policies, policy_result
-from audiorouter.rl.standin import ToolMatchingStandIn
+from audiorouter.outcomes.standin import ToolMatchingStandIn
+from audiorouter.outcomes.table import build_outcome_table, candidate_subsets
 
 TOOLS = ("a", "b", "c")
 

@@ -1,0 +1,11 @@
+"""Outcomes: is the frozen reasoner right on this item with this evidence?
+
+The one answer every learner and evaluation needs, below rl/, evaluation/ and the
+study, which all ask through an ``OutcomeSource``:
+
+* ``base``: ``Outcome`` and the ``OutcomeSource`` interface;
+* ``evidence``: ``EvidenceOutcomeSource``, the real path (tool cache -> evidence ->
+  reasoner actors or a local reasoner -> outcome, memoised);
+* ``table``: ``OutcomeTable``, every (item, subset) outcome a set of policies needs;
+* ``standin``: ``ToolMatchingStandIn``, a deterministic test double of tools + reasoner.
+"""
