@@ -1,0 +1,117 @@
+"""The scaling study's outputs: ``study.json`` (everything), ``study.md`` (tables to
+paste into a paper, each headed with the reasoner that produced its numbers),
+``curves.png`` and ``per_family.png``."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from audiorouter.study.analysis import Curve, ItemsToTarget, RatioEstimate, StudyAnalysis
+from audiorouter.study.plots import curves_figure, per_family_figure
+
+
+def write_study_outputs(analysis: StudyAnalysis, out_dir: str | Path) -> list[Path]:
+    """Write the four outputs into ``out_dir`` (created if missing); returns their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "study.json").write_text(json.dumps(analysis.to_dict(), indent=2))
+    (out / "study.md").write_text(render_markdown(analysis))
+    return [out / "study.json", out / "study.md", curves_figure(analysis, out / "curves.png"),
+            per_family_figure(analysis, out / "per_family.png")]
+
+
+def render_markdown(analysis: StudyAnalysis) -> str:
+    a, ref = analysis, analysis.ref_method
+    lines = [f"# Scaling study ({a.reasoner})", "",
+             f"All numbers: {a.reasoner}, fixed test split of {a.items} items. Reference method: {ref}.",
+             f"Band: {a.definitions['band']}. Plateau: {a.definitions['plateau']}.",
+             f"Ratio intervals: paired bootstrap over seeds and test items, {a.resamples} resamples "
+             f"(seed {a.seed}); {a.definitions['not_reached']}.", ""]
+    sizes = sorted({n for c in a.curves for n in c.sizes})
+    lines += [f"## Accuracy vs labelled training items ({a.reasoner})", "", *_accuracy_head(sizes, False)]
+    lines += [_accuracy_row(c, sizes) for c in a.curves]
+    if a.constants:
+        lines += ["", f"## Constant lines, no training ({a.reasoner})", "",
+                  "| method | accuracy | 95% Wilson interval | items |", "|---|---|---|---|"]
+        lines += [f"| {c.method} | {c.accuracy:.3f} | [{c.low:.3f}, {c.high:.3f}] | {c.items} |" for c in a.constants]
+    lines += ["", f"## Items needed to reach each target ({a.reasoner})", "",
+              "| method | " + " | ".join(t.text for t in a.targets) + " |",
+              "|---" * (len(a.targets) + 1) + "|"]
+    for curve in a.curves:
+        cells = [_items(r) for r in a.items_to_target if r.method == curve.method]
+        lines.append(f"| {curve.method} | " + " | ".join(cells) + " |")
+    lines += ["", f"## Data-efficiency ratio N_method(a) / N_{ref}(a) ({a.reasoner})", "",
+              f"| method | target a | N_method | N_{ref} | ratio | 95% interval | reached in resamples (method / {ref}) |",
+              "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r.method} | {r.target.text} | {_items(r.n_method)} | "
+              f"{_items(r.n_ref)} | {_ratio(r)} | {_interval(r)} | {_shares(r)} |" for r in a.ratios]
+    lines += ["", *_family_tables(a)]
+    return "\n".join(lines) + "\n"
+
+
+def _accuracy_head(sizes: list[int], family: bool) -> list[str]:
+    lead = ["family", "method"] if family else ["method"]
+    return ["| " + " | ".join(lead + [f"N={n}" for n in sizes]) + " |", "|---" * (len(lead) + len(sizes)) + "|"]
+
+
+def _accuracy_row(curve: Curve, sizes: list[int], family: str | None = None) -> str:
+    by_size = {p.train_size: p for p in curve.points}
+    cells = [curve.method] + [_point(by_size[n]) if n in by_size else "–" for n in sizes]
+    return "| " + " | ".join(([family] if family is not None else []) + cells) + " |"
+
+
+def _family_tables(a: StudyAnalysis) -> list[str]:
+    sizes = sorted({n for f in a.families for c in f.curves for n in c.sizes})
+    lines = [f"## Accuracy per task family ({a.reasoner})", "", *_accuracy_head(sizes, True)]
+    lines += [_accuracy_row(c, sizes, f.family) for f in a.families for c in f.curves]
+    fraction = a.targets[-1].plateau_fraction
+    lines += ["", f"## Data-efficiency ratio per task family, at {fraction:.0%} of each family's {a.ref_method} "
+              f"plateau ({a.reasoner}; point estimates)", "",
+              f"| family | items | target a | method | N_method | N_{a.ref_method} | ratio |",
+              "|---|---|---|---|---|---|---|"]
+    for f in a.families:
+        lines += [f"| {f.family} | {f.items} | {f.target.accuracy:.3f} | {r.method} | {_items(r.n_method)} | "
+                  f"{_items(r.n_ref)} | {_ratio(r)} |" for r in f.ratios]
+    return lines
+
+
+def _point(p) -> str:
+    band = "" if p.low is None else f" [{p.low:.3f}, {p.high:.3f}]"
+    return f"{p.mean:.3f}{band} ({len(p.seeds)} seed{'s' if len(p.seeds) != 1 else ''})"
+
+
+def _n(value: float) -> str:
+    return f"{value:,.0f}" if value >= 10 else f"{value:.1f}"
+
+
+def _items(reach: ItemsToTarget) -> str:
+    if reach.items is None:
+        return f"not reached by N_max={reach.n_max}"
+    if reach.status == "reached at the smallest size":
+        return f"≤ {_n(reach.items)} (reached at the smallest size)"
+    return _n(reach.items)
+
+
+def _ratio(r: RatioEstimate) -> str:
+    if r.kind == "undefined":
+        return f"undefined ({r.n_ref.method} not reached by N_max={r.n_ref.n_max})"
+    if r.n_method.items is None:
+        return f"not reached by N_max={r.n_method.n_max} (ratio ≥ {r.ratio:.2f})"
+    return {"lower bound": "≥ ", "upper bound": "≤ ", "indeterminate": "≈ "}.get(r.kind, "") + f"{r.ratio:.2f}" + (
+        " (both reached at their smallest size)" if r.kind == "indeterminate" else "")
+
+
+def _interval(r: RatioEstimate) -> str:
+    if r.ci_low is None:
+        return "–"
+    bound = [("∞" if math.isinf(v) else f"{v:.2f}") for v in (r.ci_low, r.ci_high)]
+    undefined = f"; {r.undefined_share:.0%} undefined" if r.undefined_share else ""
+    return f"[{bound[0]}, {bound[1]}]{undefined}"
+
+
+def _shares(r: RatioEstimate) -> str:
+    if r.reached_method is None:
+        return "–"
+    return f"{r.reached_method:.0%} / {r.reached_ref:.0%}"

@@ -1,0 +1,53 @@
+"""What one study trial produces, and the names of the study's methods.
+
+Every trial (method x train_size x seed) is scored on the same fixed test split, in
+the same item order, so trials can be compared item by item (paired bootstraps):
+
+    TrialResult(method="router-ppo", train_size=64, seed=2, item_ids=[...],
+                tasks=[...], correct=[True, False, ...], wall_s=41.0)
+
+Constant lines (no tools, all tools, best single tool, oracle routing) are trials with
+``train_size`` 0 and ``seed`` 0: they learn nothing, so they do not vary with either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+ROUTER_METHODS = ("router-ppo", "router-group-relative")
+INTERNALISE_METHODS = ("internalise-pretrained", "internalise-scratch", "internalise-reasoner", "internalise-lalm")
+SUPERVISED_ROUTER = "supervised-router"
+LEARNED_METHODS = (*ROUTER_METHODS, *INTERNALISE_METHODS, SUPERVISED_ROUTER)
+CONSTANT_LINES = ("no-tools", "all-tools", "best-single-tool", "oracle-routing")
+
+
+@dataclass
+class TrialResult:
+    method: str  # one of LEARNED_METHODS or CONSTANT_LINES
+    train_size: int  # unique labelled training items (0 for constant lines)
+    seed: int
+    item_ids: list[str]  # the test split, in the study's fixed order
+    tasks: list[str]  # per test item: its task family
+    correct: list[bool]  # per test item: did the method's answer come out right
+    wall_s: float = 0.0  # the trial's own time (shared caches make later trials cheaper)
+    info: dict = field(default_factory=dict)  # method-specific: chosen hyper-parameters, tools per item, ...
+
+    def __post_init__(self) -> None:
+        if not len(self.item_ids) == len(self.tasks) == len(self.correct):
+            raise ValueError(f"trial {self.key}: {len(self.item_ids)} item ids, {len(self.tasks)} tasks, "
+                             f"{len(self.correct)} outcomes")
+
+    @property
+    def key(self) -> str:
+        return f"{self.method}/n{self.train_size}/seed{self.seed}"
+
+    @property
+    def accuracy(self) -> float:
+        return sum(self.correct) / len(self.correct) if self.correct else 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrialResult:
+        return cls(**data)

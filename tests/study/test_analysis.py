@@ -1,0 +1,160 @@
+"""Scaling-study analysis on hand-made trials whose answers are known exactly."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from audiorouter.evaluation.stats import wilson_interval
+from audiorouter.study.analysis import analyse
+from audiorouter.study.report import write_study_outputs
+from audiorouter.study.results import TrialResult
+from audiorouter.study.sizing import AT_SMALLEST, NOT_REACHED, REACHED, items_needed
+
+IDS = [f"item{k}" for k in range(10)]
+TASKS = ["pitch"] * 5 + ["tempo"] * 5  # items 0-4 pitch, 5-9 tempo
+LABEL = "reference reasoner"
+
+
+def trial(method: str, size: int, seed: int, right: set[int]) -> TrialResult:
+    return TrialResult(method, size, seed, list(IDS), list(TASKS), [k in right for k in range(10)])
+
+
+@pytest.fixture(scope="module")
+def trials() -> list[TrialResult]:
+    """router: 0.5 at N=8, 0.7 at N=32 (pitch 1.0 -> 1.0, tempo 0.0 -> 0.4);
+    internalise-scratch: 0.3 at 8, 0.4 at 64 (tempo 0.2 -> 0.4); supervised-router: 0.8 at 8 and 32."""
+    out = []
+    for seed in (0, 1):
+        out += [trial("router-ppo", 8, seed, {0, 1, 2, 3, 4}), trial("router-ppo", 32, seed, {0, 1, 2, 3, 4, 5, 6}),
+                trial("internalise-scratch", 8, seed, {0, 1, 5}),
+                trial("internalise-scratch", 64, seed, {0, 1, 5, 6}),
+                trial("supervised-router", 8, seed, {0, 1, 2, 3, 4, 5, 6, 7}),
+                trial("supervised-router", 32, seed, {0, 1, 2, 3, 4, 5, 6, 7})]
+    return out + [trial("no-tools", 0, 0, {0, 5})]
+
+
+@pytest.fixture(scope="module")
+def study(trials):
+    return analyse(trials, LABEL, targets=(0.6, 0.9), resamples=400, seed=3)
+
+
+def reach(study, method: str, target: float):
+    return next(r for r in study.items_to_target if r.method == method and math.isclose(r.target, target))
+
+
+def test_items_needed_interpolates_in_log_n():
+    n, status = items_needed(np.array([[0.5, 0.7], [0.65, 0.9], [0.1, 0.2]]), np.array([8, 32]),
+                             np.array([0.6, 0.6, 0.6]))
+    assert n[0] == pytest.approx(16.0)
+    assert n[1] == 8 and math.isinf(n[2])
+    assert status.tolist() == [REACHED, AT_SMALLEST, NOT_REACHED]
+
+
+def test_curves_and_constant_lines(study):
+    router = study.curve("router-ppo")
+    assert router.sizes == [8, 32] and router.means == pytest.approx([0.5, 0.7])
+    assert router.points[0].seeds == [0, 1] and router.points[0].low == pytest.approx(0.5)  # no spread
+    (no_tools,) = study.constants
+    assert no_tools.method == "no-tools" and no_tools.accuracy == pytest.approx(0.2)
+    assert (no_tools.low, no_tools.high) == pytest.approx(wilson_interval(2, 10))
+
+
+def test_band_is_a_t_interval_over_seeds_and_absent_with_one_seed():
+    ids = [f"i{k}" for k in range(10)]
+    make = lambda seed, k: TrialResult("router-ppo", 16, seed, ids, ["t"] * 10, [j < k for j in range(10)])  # noqa: E731
+    point = analyse([make(0, 4), make(1, 5), make(2, 6)], LABEL, resamples=0).curve("router-ppo").points[0]
+    half = 4.302652729911275 * 0.1 / math.sqrt(3)  # t(0.975, 2) * sd / sqrt(k)
+    assert point.mean == pytest.approx(0.5) and (point.low, point.high) == pytest.approx((0.5 - half, 0.5 + half))
+    single = analyse([make(0, 4)], LABEL, resamples=0).curve("router-ppo").points[0]
+    assert single.low is None and single.high is None
+
+
+def test_router_items_to_target(study):
+    assert reach(study, "router-ppo", 0.6).items == pytest.approx(16.0)
+    plateau = study.targets[-1]
+    assert plateau.plateau_fraction == 0.95 and plateau.accuracy == pytest.approx(0.95 * 0.7)
+    assert reach(study, "router-ppo", plateau.accuracy).items == pytest.approx(8 * 4 ** 0.825)
+
+
+def test_method_that_never_reaches_gives_a_lower_bound(study):
+    r = study.ratio("internalise-scratch", "0.600")
+    assert r.n_method.items is None and r.n_method.status == NOT_REACHED and r.n_method.n_max == 64
+    assert r.kind == "lower bound" and r.ratio == pytest.approx(64 / 16)
+    assert r.reached_method < 0.5 and math.isinf(r.ci_high)  # 10 items: a few resamples do reach 0.6
+
+
+def test_reached_at_the_smallest_size_is_an_upper_bound(study):
+    r = study.ratio("supervised-router", "0.600")
+    assert r.n_method.status == AT_SMALLEST and r.n_method.items == 8
+    assert r.kind == "upper bound" and r.ratio == pytest.approx(0.5)
+
+
+def test_router_that_does_not_reach_leaves_the_ratio_undefined(study):
+    r = study.ratio("supervised-router", "0.900")
+    assert r.n_ref.status == NOT_REACHED and r.kind == "undefined" and r.ratio is None
+
+
+def test_bootstrap_contains_the_point_ratio_and_is_deterministic():
+    rng = np.random.default_rng(0)
+    ids, tasks = [f"i{k}" for k in range(200)], ["t"] * 200
+    curves = {"router-ppo": {8: 0.5, 32: 0.65, 128: 0.8}, "internalise-scratch": {8: 0.3, 32: 0.45, 128: 0.6}}
+    trials = [TrialResult(m, n, s, ids, tasks, (rng.random(200) < p).tolist())
+              for m, curve in curves.items() for n, p in curve.items() for s in range(3)]
+    first = analyse(trials, LABEL, targets=(0.55,), resamples=300, seed=7)
+    r = first.ratio("internalise-scratch", "0.550")
+    assert r.kind == "estimate" and r.ci_low <= r.ratio <= r.ci_high and r.resamples == 300
+    assert 0 < r.reached_method <= 1 and r.reached_ref == 1.0
+    assert analyse(trials, LABEL, targets=(0.55,), resamples=300, seed=7).to_dict() == first.to_dict()
+    other = analyse(trials, LABEL, targets=(0.55,), resamples=300, seed=8).ratio("internalise-scratch", "0.550")
+    assert (other.ci_low, other.ci_high) != (r.ci_low, r.ci_high)
+
+
+def test_bootstrap_copes_with_seeds_missing_at_some_sizes(trials):
+    extra = [trial("router-ppo", 128, 5, set(range(9)))]  # seed 5 ran only at the largest size
+    r = analyse(trials + extra, LABEL, targets=(0.6,), resamples=200, seed=0).ratio("supervised-router", "0.600")
+    assert r.resamples == 200 and r.reached_ref is not None
+
+
+def test_per_family_curves_and_ratio(study):
+    pitch, tempo = study.families
+    assert (pitch.family, pitch.items, tempo.family) == ("pitch", 5, "tempo")
+    router = next(c for c in tempo.curves if c.method == "router-ppo")
+    assert router.means == pytest.approx([0.0, 0.4])
+    assert tempo.target.accuracy == pytest.approx(0.95 * 0.4)
+    assert pitch.constants[0].accuracy == pytest.approx(0.2)
+    scratch = next(r for r in tempo.ratios if r.method == "internalise-scratch")
+    assert scratch.n_ref.items == pytest.approx(8 * 4 ** 0.95)
+    assert scratch.n_method.items == pytest.approx(8 ** 1.9)
+    assert scratch.kind == "estimate" and scratch.ratio == pytest.approx(2 ** 0.8)
+    assert next(r for r in pitch.ratios if r.method == "internalise-scratch").kind == "lower bound"
+
+
+def test_outputs_are_written(study, tmp_path):
+    paths = write_study_outputs(study, tmp_path / "out")
+    assert sorted(p.name for p in paths) == ["curves.png", "per_family.png", "study.json", "study.md"]
+    assert all(p.exists() and p.stat().st_size > 0 for p in paths)
+    assert json.loads((tmp_path / "out" / "study.json").read_text()) == study.to_dict()
+    text = (tmp_path / "out" / "study.md").read_text()
+    assert "not reached by N_max=64 (ratio ≥ 4.00)" in text and "undefined (router-ppo not reached" in text
+    headings = [line for line in text.splitlines() if line.startswith("#")]
+    assert len(headings) >= 6 and all(LABEL in h for h in headings)
+
+
+def test_mixed_test_splits_are_rejected(trials):
+    odd = TrialResult("router-ppo", 64, 0, [*IDS[:-1], "other"], list(TASKS), [True] * 10)
+    with pytest.raises(ValueError, match="router-ppo/n64/seed0"):
+        analyse([*trials, odd], LABEL)
+
+
+def test_duplicate_trials_are_rejected(trials):
+    with pytest.raises(ValueError, match="duplicate trial internalise-scratch/n8/seed1"):
+        analyse([*trials, trial("internalise-scratch", 8, 1, set())], LABEL)
+
+
+def test_missing_reference_method_is_rejected(trials):
+    with pytest.raises(ValueError, match="router-group-relative"):
+        analyse(trials, LABEL, ref_method="router-group-relative")
