@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from audiorouter.study.config import StudyConfig, StudyConfigError
+
 
 class ConfigError(ValueError):
     """A configuration problem; the message names the key and what is allowed."""
@@ -307,6 +309,7 @@ class Config:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     run: RunConfig = field(default_factory=RunConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
+    study: StudyConfig = field(default_factory=StudyConfig)
 
     def validate(self) -> None:
         self.data.validate()
@@ -317,6 +320,10 @@ class Config:
         self.tracking.validate()
         self.run.validate()
         self.serve.validate()
+        try:
+            self.study.validate()
+        except StudyConfigError as exc:
+            raise ConfigError(str(exc)) from None
 
 
 # --------------------------------------------------------------------------- loading

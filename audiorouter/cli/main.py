@@ -17,13 +17,14 @@ from audiorouter.cli import (
     infer_cmd,
     reason_cmd,
     serve_cmd,
+    study_cmd,
     tools_cmd,
     train_cmd,
 )
 from audiorouter.cli.common import config_options
 from audiorouter.config import ConfigError
 
-COMMAND_GROUPS = (data_cmd, config_cmd, tools_cmd, reason_cmd, train_cmd, eval_cmd, infer_cmd, serve_cmd)
+COMMAND_GROUPS = (data_cmd, config_cmd, tools_cmd, reason_cmd, train_cmd, eval_cmd, infer_cmd, serve_cmd, study_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

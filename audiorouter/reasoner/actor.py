@@ -17,7 +17,7 @@ import ray
 
 from audiorouter.config import ReasonerConfig
 from audiorouter.contracts import ReasonerOutcome, ReasonerRequest
-from audiorouter.reasoner.memo import build_reasoner
+from audiorouter.reasoner.memo import MemoisedReasoner, build_reasoner
 
 ACTOR_PREFIX = "reasoner"
 
@@ -27,12 +27,20 @@ class ReasonerActor:
 
     def __init__(self, config: ReasonerConfig) -> None:
         self.reasoner = build_reasoner(config)
+        self.requested = 0
 
     def answer(self, requests: list[ReasonerRequest]) -> list[ReasonerOutcome]:
+        self.requested += len(requests)
         return self.reasoner.answer(requests)
 
     def reasoner_id(self) -> str:
         return self.reasoner.reasoner_id
+
+    def stats(self) -> dict[str, int]:
+        """Requests this actor got and how many the model answered (the rest: the memo)."""
+        if isinstance(self.reasoner, MemoisedReasoner):
+            return self.reasoner.stats()
+        return {"requested": self.requested, "answered_by_model": self.requested}
 
 
 def actor_name(prefix: str, index: int) -> str:

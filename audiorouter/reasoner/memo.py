@@ -81,6 +81,10 @@ class MemoisedReasoner:
     def __init__(self, backend: Reasoner, memo: OutcomeMemo) -> None:
         self.backend = backend
         self.memo = memo
+        self.counts = {"requested": 0, "answered_by_model": 0}  # since this process started
+
+    def stats(self) -> dict[str, int]:
+        return dict(self.counts)
 
     @property
     def reasoner_id(self) -> str:
@@ -97,6 +101,8 @@ class MemoisedReasoner:
         known = self.memo.get_many([k for k in keys if k is not None])
         missing = [i for i, k in enumerate(keys) if k is None or k not in known]
         fresh = self.backend.answer([requests[i] for i in missing]) if missing else []
+        self.counts["requested"] += len(requests)
+        self.counts["answered_by_model"] += len(missing)
         by_index = dict(zip(missing, fresh, strict=True))
         new_entries = {keys[i]: o for i, o in by_index.items() if keys[i] is not None and o.error is None}
         if new_entries:

@@ -163,19 +163,25 @@ def audio_features(item: AudioQAItem, spec: FeatureSpec) -> np.ndarray:
 
 
 def waveform_features(waveform: np.ndarray, spec: FeatureSpec) -> np.ndarray:
-    import torch
     import torchaudio
 
-    mel = _mel_transform(spec)
+    log_mel = log_mel_spectrogram(waveform, spec)
+    deltas = torchaudio.functional.compute_deltas(log_mel.unsqueeze(0)).squeeze(0)
+    duration = np.log1p(waveform.size / SAMPLE_RATE)
+    stats = [log_mel.mean(dim=1), log_mel.std(dim=1, unbiased=False), deltas.abs().mean(dim=1)]
+    return np.concatenate([s.numpy() for s in stats] + [np.array([duration])]).astype(np.float32)
+
+
+def log_mel_spectrogram(waveform: np.ndarray, spec: FeatureSpec):
+    """(n_mels, frames) torch float32 log(mel power + 1e-6) of a 16 kHz mono waveform
+    (a clip shorter than one FFT window is zero-padded to one)."""
+    import torch
+
     wave = torch.from_numpy(np.ascontiguousarray(waveform, dtype=np.float32))
     if wave.numel() < spec.n_fft:
         wave = torch.nn.functional.pad(wave, (0, spec.n_fft - wave.numel()))
     with torch.no_grad():
-        log_mel = torch.log(mel(wave) + 1e-6)  # (n_mels, frames)
-        deltas = torchaudio.functional.compute_deltas(log_mel.unsqueeze(0)).squeeze(0)
-    duration = np.log1p(waveform.size / SAMPLE_RATE)
-    stats = [log_mel.mean(dim=1), log_mel.std(dim=1, unbiased=False), deltas.abs().mean(dim=1)]
-    return np.concatenate([s.numpy() for s in stats] + [np.array([duration])]).astype(np.float32)
+        return torch.log(_mel_transform(spec)(wave) + 1e-6)
 
 
 @functools.lru_cache(maxsize=4)

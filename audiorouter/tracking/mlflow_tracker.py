@@ -34,7 +34,10 @@ def tracking_uri(config: TrackingConfig) -> str:
 class Tracker:
     """One MLflow run: params once, metrics per step, artifacts."""
 
-    def __init__(self, config: TrackingConfig, run_name: str, run_id: str | None = None) -> None:
+    def __init__(self, config: TrackingConfig, run_name: str, run_id: str | None = None,
+                 parent_run_id: str | None = None) -> None:
+        """A new run named ``run_name`` (nested under ``parent_run_id`` when given), or the
+        existing run ``run_id``."""
         mlflow.set_tracking_uri(tracking_uri(config))
         self.client = MlflowClient()
         experiment = self.client.get_experiment_by_name(config.experiment)
@@ -45,7 +48,8 @@ class Tracker:
         else:
             experiment_id = experiment.experiment_id
         if run_id is None:
-            run_id = self.client.create_run(experiment_id, run_name=run_name).info.run_id
+            tags = {"mlflow.parentRunId": parent_run_id} if parent_run_id else None
+            run_id = self.client.create_run(experiment_id, run_name=run_name, tags=tags).info.run_id
         self.run_id = run_id
         self.uri = tracking_uri(config)
 

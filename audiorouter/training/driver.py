@@ -70,8 +70,8 @@ class TrainingRun:
         latency = {t: 0.01 for t in self.tools}
         self.disabled_tools: dict[str, str] = {}
         if cfg.run.prepare_tools:
-            results, self.disabled_tools = prepare_evidence(cfg.tools, self.train_items + self.eval_items, self.tools)
-            latency = mean_latency_s(results)
+            evidence = prepare_evidence(cfg.tools, self.train_items + self.eval_items, self.tools)
+            latency, self.disabled_tools = mean_latency_s(evidence.results), evidence.disabled
             self.drop_disabled_tools()
         if cfg.run.use_actors:
             from audiorouter.reasoner.actor import start_reasoner_actors

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from tqdm import tqdm
 
@@ -14,11 +15,17 @@ from audiorouter.data.audio_io import decode_audio
 CLIPS_PER_CALL = 16
 
 
-def prepare_evidence(config: ToolsConfig, items: Sequence[AudioQAItem],
-                     tools: list[str]) -> tuple[list[ToolResult], dict[str, str]]:
+@dataclass
+class EvidencePass:
+    results: list[ToolResult]
+    disabled: dict[str, str]  # tools the pool disabled after repeated crashes (tool -> why)
+    requested: int  # (item, tool) pairs asked for
+    computed: int  # of which not in the cache: tool runs made
+
+
+def prepare_evidence(config: ToolsConfig, items: Sequence[AudioQAItem], tools: list[str]) -> EvidencePass:
     """Run ``tools`` on every item with the Ray tool-executor pool (cached results are
-    reused), so rollouts read evidence from the cache instead of computing it. Returns
-    the results and the tools the pool disabled after repeated crashes (tool -> why)."""
+    reused), so rollouts read evidence from the cache instead of computing it."""
     from audiorouter.tools.executor import ToolExecutorPool
 
     pool = ToolExecutorPool(config, warm=tools)
@@ -30,7 +37,7 @@ def prepare_evidence(config: ToolsConfig, items: Sequence[AudioQAItem],
                 results.extend(per_clip)
     finally:
         pool.shutdown()
-    return results, pool.disabled
+    return EvidencePass(results, pool.disabled, len(items) * len(tools), pool.stats.computed)
 
 
 def mean_latency_s(results: Sequence[ToolResult]) -> dict[str, float]:

@@ -7,6 +7,7 @@ from audiorouter.data.synth import music, sound, speech  # noqa: F401  (register
 from audiorouter.data.synth.base import FAMILIES, LEVELS, SynthClip, TaskFamily, register_family
 from audiorouter.data.synth.generator import (
     generate_family_items,
+    generate_items,
     make_item,
     plan_splits,
     resolve_families,
@@ -15,5 +16,5 @@ from audiorouter.data.synth.generator import (
 
 __all__ = [
     "FAMILIES", "LEVELS", "SynthClip", "TaskFamily", "register_family",
-    "generate_family_items", "make_item", "plan_splits", "resolve_families", "synthesize_dataset",
+    "generate_family_items", "generate_items", "make_item", "plan_splits", "resolve_families", "synthesize_dataset",
 ]

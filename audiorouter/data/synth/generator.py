@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import zlib
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -123,15 +124,20 @@ def synthesize_dataset(cfg: SynthConfig, out_dir: str | Path, progress: bool = T
     plan = plan_splits(cfg, families)
     writers = {split: ShardWriter(out_dir, split, cfg.shard_size) for split in SPLITS}
     audio_bytes = 0
-    with _item_maker(cfg.workers) as make:
-        items = make(_make_planned, [(family, index, cfg.seed) for family, index, _ in plan])
-        for (_, _, split), item in tqdm(zip(plan, items, strict=True), total=len(plan), desc="synth", unit="item",
-                                        disable=not progress):
-            audio_bytes += len(item.audio or b"")
-            writers[split].add(item)
+    items = generate_items([(family, index, cfg.seed) for family, index, _ in plan], cfg.workers)
+    for (_, _, split), item in tqdm(zip(plan, items, strict=True), total=len(plan), desc="synth", unit="item",
+                                    disable=not progress):
+        audio_bytes += len(item.audio or b"")
+        writers[split].add(item)
     for writer in writers.values():
         writer.close()
     return SynthReport(Path(out_dir), families, {s: w.count for s, w in writers.items()}, audio_bytes)
+
+
+def generate_items(tasks: list[tuple[str, int, int]], workers: int) -> Iterator[AudioQAItem]:
+    """``make_item(family, index, seed)`` for each task, in order, over ``workers`` processes."""
+    with _item_maker(workers) as make:
+        yield from make(_make_planned, tasks)
 
 
 def _make_planned(task: tuple[str, int, int]) -> AudioQAItem:

@@ -1,0 +1,90 @@
+"""The scaling study's configuration section (``study:`` in a config file).
+
+Kept beside the study rather than in audiorouter/config.py, which imports it as one
+section of ``Config``; it imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from audiorouter.study.results import INTERNALISE_METHODS, LEARNED_METHODS, ROUTER_METHODS
+
+
+class StudyConfigError(ValueError):
+    """Raised by ``StudyConfig.validate``; audiorouter.config turns it into a ConfigError."""
+
+
+def _powers_of_two(low: int, high: int) -> list[int]:
+    return [2**k for k in range(low.bit_length() - 1, high.bit_length()) if low <= 2**k <= high]
+
+
+@dataclass
+class StudyConfig:
+    """Which methods at which training sizes, how many seeds, on which items."""
+
+    name: str = "study"  # outputs go to run.out_dir/NAME; the Tune experiment has the same name
+    data_dir: str = "data/study"  # the study's own items (generated when missing)
+    synth_seed: int = 100  # generator seed of the study's items (train; +1 validation, +2 test)
+    families: list[str] = field(default_factory=list)  # empty: every family this machine can generate
+    methods: list[str] = field(default_factory=lambda: [
+        "router-ppo", "internalise-pretrained", "internalise-reasoner", "supervised-router"])
+    router_sizes: list[int] = field(default_factory=lambda: _powers_of_two(8, 512))
+    internalise_sizes: list[int] = field(default_factory=lambda: _powers_of_two(8, 8192))
+    seeds: int = 5  # seeds 0 .. seeds-1; each has its own nested training sets
+    test_per_family: int = 50  # the fixed test split every trial is scored on
+    validation_per_family: int = 20  # internalisation baselines: early stopping and grid choice
+    # Router training sets are drawn from the first ROUTER_POOL training items (0: twice the
+    # largest router size), so the tool pass covers those items only; larger internalisation
+    # sets continue the same nested order beyond them.
+    router_pool: int = 0
+    # RL budget rule: every router trial samples episodes_per_item episodes per training item
+    # (iterations = ceil(episodes_per_item * size / train.train_batch_size)), at least min_iterations
+    episodes_per_item: int = 32
+    min_iterations: int = 4
+    trial_cpus: float = 0.5  # Ray CPUs per trial (fractions let trials share a core)
+    trial_gpus: float = 0.0  # GPUs per trial (internalise-lalm on a cluster)
+    max_concurrent_trials: int = 0  # 0: as many as the resources allow
+    targets: list[float] = field(default_factory=list)  # absolute accuracy targets, besides 95% of the plateau
+    plateau_fraction: float = 0.95
+    resamples: int = 1000  # bootstrap resamples of the ratios
+    reference_method: str = "router-ppo"  # the router the ratios are taken against
+
+    @property
+    def max_router_size(self) -> int:
+        return max(self.router_sizes)
+
+    @property
+    def router_pool_size(self) -> int:
+        return self.router_pool or 2 * self.max_router_size
+
+    def sizes_for(self, method: str) -> list[int]:
+        return sorted(self.internalise_sizes if method in INTERNALISE_METHODS else self.router_sizes)
+
+    @property
+    def max_train_size(self) -> int:
+        return max(max(self.sizes_for(m)) for m in self.methods)
+
+    def validate(self) -> None:
+        if not self.name or "/" in self.name:
+            raise StudyConfigError(f"study.name must be a plain folder name, got {self.name!r}")
+        unknown = [m for m in self.methods if m not in LEARNED_METHODS]
+        if unknown or not self.methods:
+            raise StudyConfigError(f"study.methods: unknown {unknown or 'empty list'}; valid: {', '.join(LEARNED_METHODS)}")
+        for name in ("router_sizes", "internalise_sizes"):
+            sizes = getattr(self, name)
+            if not sizes or min(sizes) < 1 or len(set(sizes)) != len(sizes):
+                raise StudyConfigError(f"study.{name} must be distinct sizes >= 1, got {sizes}")
+        if self.router_pool and self.router_pool < self.max_router_size:
+            raise StudyConfigError(f"study.router_pool ({self.router_pool}) must be >= the largest router size")
+        for name in ("seeds", "test_per_family", "validation_per_family", "episodes_per_item", "min_iterations",
+                     "resamples"):
+            if getattr(self, name) < 1:
+                raise StudyConfigError(f"study.{name} must be >= 1, got {getattr(self, name)}")
+        if self.trial_cpus <= 0 or self.trial_gpus < 0 or self.max_concurrent_trials < 0:
+            raise StudyConfigError("study.trial_cpus must be > 0, trial_gpus and max_concurrent_trials >= 0")
+        if not 0 < self.plateau_fraction <= 1 or any(not 0 < t <= 1 for t in self.targets):
+            raise StudyConfigError("study.plateau_fraction and study.targets must lie in (0, 1]")
+        if self.reference_method not in ROUTER_METHODS or self.reference_method not in self.methods:
+            raise StudyConfigError(f"study.reference_method {self.reference_method!r} must be a router method "
+                                   f"listed in study.methods ({', '.join(self.methods)})")

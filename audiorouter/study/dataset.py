@@ -1,0 +1,130 @@
+"""The study's items: a generated pool, nested training sets per seed, one test split.
+
+    data = ensure_study_data(config.study, workers=2)   # generates data/study when missing
+    ids = data.training_ids(size=64, seed=3)            # the first 64 of seed 3's order
+
+Per family the generator makes enough training items for the largest training size
+(drawn round-robin over families), plus ``validation_per_family`` and
+``test_per_family`` items from other generator seeds. Each seed orders the training
+items once and every training set is a prefix of that order, so sets are nested
+(the 16-item set contains the 8-item set). The order has two stages: the split
+``pool`` (the first ``router_pool`` training items by generator index) comes first,
+shuffled per family and drawn round-robin over families, then the split ``train`` (the
+rest) the same way. Router sizes stay inside the pool, so tools only ever run on the
+pool and the test split, and router trials read those splits only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from audiorouter.data.store import ShardWriter, read_table, split_files
+from audiorouter.data.synth import generate_items, resolve_families
+from audiorouter.study.config import StudyConfig
+
+log = logging.getLogger(__name__)
+MANIFEST = "study_items.json"
+TRAINING_SPLITS = ("pool", "train")
+
+
+@dataclass
+class StudyData:
+    data_dir: Path
+    families: list[str]
+    orders: dict[int, list[str]]  # seed -> every training id, in that seed's nested order
+    validation_ids: list[str]
+    test_ids: list[str]
+    tasks: dict[str, str]  # item id -> family, every split
+    fingerprint: str  # sha256 over every item's id, answer and audio bytes
+    router_pool: int
+
+    def training_ids(self, size: int, seed: int) -> list[str]:
+        order = self.orders[seed]
+        if size > len(order):
+            raise ValueError(f"training size {size} exceeds the {len(order)} training items of the study")
+        return order[:size]
+
+    def router_item_ids(self, sizes: list[int]) -> list[str]:
+        """Every training item some router trial uses (the tool pass covers these)."""
+        largest = max(sizes)
+        return sorted({i for order in self.orders.values() for i in order[:largest]})
+
+
+def plan(study: StudyConfig, families: list[str]) -> dict:
+    """What the generator makes, per split: (generator seed, first index, end index) per family."""
+    per_family = math.ceil(study.max_train_size / len(families))
+    pool = min(per_family, math.ceil(study.router_pool_size / len(families)))
+    seed = study.synth_seed
+    splits = {"pool": [seed, 0, pool], "train": [seed, pool, per_family],
+              "validation": [seed + 1, 0, study.validation_per_family], "test": [seed + 2, 0, study.test_per_family]}
+    return {"families": families, "splits": splits}
+
+
+def ensure_study_data(study: StudyConfig, workers: int = 2, progress: bool = True) -> StudyData:
+    families = resolve_families(study.families or None)
+    wanted = plan(study, families)
+    root = Path(study.data_dir)
+    manifest_path = root / MANIFEST
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text())
+        if manifest["plan"] != wanted:
+            raise ValueError(f"{root} holds the items of another study plan ({manifest['plan']}); "
+                             f"this config needs {wanted}: set study.data_dir to a new folder")
+    else:
+        manifest = {"plan": wanted, "fingerprint": generate(root, wanted, workers, progress)}
+        manifest_path.write_text(json.dumps(manifest, indent=1))
+    return load_study_data(root, manifest, study)
+
+
+def generate(root: Path, wanted: dict, workers: int, progress: bool) -> str:
+    """Write every planned item as Parquet under ``root``; returns the fingerprint."""
+    if any(root.glob("*/part-*.parquet")):
+        raise ValueError(f"{root} already holds items but no {MANIFEST}: remove it or choose another study.data_dir")
+    digest = hashlib.sha256()
+    for split, (seed, start, end) in wanted["splits"].items():
+        tasks = [(f, i, seed) for i in range(start, end) for f in wanted["families"]]
+        writer = ShardWriter(root, split, 256)
+        for item in tqdm(generate_items(tasks, workers), total=len(tasks), desc=f"study items ({split})",
+                         unit="item", disable=not progress):
+            digest.update(f"{item.id}\0{item.answer}\0".encode())
+            digest.update(hashlib.sha256(item.audio or b"").digest())
+            writer.add(item)
+        writer.close()
+    return digest.hexdigest()
+
+
+def load_study_data(root: Path, manifest: dict, study: StudyConfig) -> StudyData:
+    tasks: dict[str, str] = {}
+    ids: dict[str, list[str]] = {}
+    for split in manifest["plan"]["splits"]:
+        table = read_table(root, split, columns=["id", "task"]).to_pydict() if split_files(root, split) else {}
+        tasks.update(zip(table.get("id", []), table.get("task", []), strict=True))
+        ids[split] = sorted(table.get("id", []))  # zero-padded indices: sorted = generator order per family
+    families = manifest["plan"]["families"]
+    orders = {seed: nested_order([ids[s] for s in TRAINING_SPLITS], tasks, families, seed)
+              for seed in range(study.seeds)}
+    return StudyData(root, families, orders, ids["validation"], ids["test"], tasks, manifest["fingerprint"],
+                     len(ids["pool"]))
+
+
+def nested_order(stages: list[list[str]], tasks: dict[str, str], families: list[str], seed: int) -> list[str]:
+    """Seed ``seed``'s order of the training items: each stage's items (the pool, then
+    the rest) shuffled per family and drawn round-robin over families."""
+    rng = np.random.default_rng([seed, 7919])
+    order: list[str] = []
+    for stage in stages:
+        queues = [[i for i in stage if tasks[i] == f] for f in families]
+        queues = [[queue[k] for k in rng.permutation(len(queue))] for queue in queues]
+        while any(queues):
+            for queue in queues:
+                if queue:
+                    order.append(queue.pop(0))
+    return order

@@ -1,0 +1,453 @@
+"""Internalisation baselines: small models that learn the perception from labelled items.
+
+    features = compute_item_features(train + val + test, cache_dir="runs/item_features")
+    fitted = fit_internaliser("pretrained", train, val, features, seed=0)
+    picks = fitted.predict(test)            # chosen choice index per item
+    fitted.info                             # chosen config, steps, val accuracy, the grid
+
+Kinds (``KINDS``):
+
+* ``pretrained`` -- the audio input is frozen: YAMNet embedding stats, log-mel stats and
+  the coarse log-mel profile (item_features), standardised and projected onto their
+  top principal components (fitted on the training items);
+* ``scratch`` -- the audio input is a small temporal CNN over the log-mel matrix,
+  trained end to end with the head;
+* ``reasoner`` -- ``pretrained`` plus, per choice, the frozen reasoner's own
+  no-evidence score r (log-softmax over the item's choices), as an input and as a skip.
+
+The head scores choice j of item i. With a = audio input, q and c_j the MiniLM
+embeddings of the question and the choice (projected onto the training texts' top
+components), v_j the choice's numeric features (``value_features``):
+
+    h_i          = relu(W_a a + W_q q)                        context, H numbers
+    (p_i, m_i)   = W_h h_i                                    2H
+    (s_ij, n_ij) = W_c c_j + W_v v_j                          2H
+    score_ij     = u . relu(p_i + s_ij) + m_i . n_ij / sqrt(H) + (alpha + t . q) r_ij
+
+``u`` and the n half of W_c, W_v start at zero, so an untrained head scores every choice
+0 and the ``reasoner`` kind starts as the reasoner's argmax (alpha starts at 1, the
+per-question trust t at 0). Loss: cross-entropy of softmax(score_i) over the item's
+choices (padding masked).
+
+Training (``TrainBudget``): AdamW on precomputed tensors in shuffled batches (256; 128
+for scratch), evaluated on the validation items before the first step and then every
+epoch, at least ``min_eval_every`` steps apart; the best evaluation (accuracy, then
+loss) is kept; training stops after ``patience`` evaluations without a better one, or
+at ``max_steps``. Every config of the grid (``GRID``: hidden 64 or 128 x three
+(lr, weight decay) pairs; ``SCRATCH_GRID``: two learning rates) is trained so, at every
+training size, and the one with the best validation accuracy (then loss) is kept. One
+CPU thread, deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from audiorouter.contracts import AudioQAItem
+from audiorouter.study.item_features import ChoiceValue, ItemFeatures
+
+KINDS = ("pretrained", "scratch", "reasoner")
+MASKED = -1e9  # score of a padding choice
+PCA_ROWS = 2048  # training items the audio principal directions are fitted on, at most
+
+
+@dataclass(frozen=True)
+class HeadConfig:
+    hidden: int = 128
+    lr: float = 3e-3
+    weight_decay: float = 1e-2  # AdamW (decoupled)
+    dropout: float = 0.2
+
+
+@dataclass(frozen=True)
+class TrainBudget:
+    batch_size: int = 256
+    max_steps: int = 400
+    min_eval_every: int = 10  # steps: with fewer items than a batch, an epoch is one step
+    patience: int = 4  # evaluations without a better one
+    audio_components: int = 256  # principal components of the frozen audio input
+    text_components: int = 64  # of the MiniLM embeddings
+
+
+GRID = tuple(HeadConfig(hidden, lr, wd) for hidden in (64, 128)
+             for lr, wd in ((3e-3, 1e-4), (3e-3, 1e-1), (1e-2, 1e-2)))
+SCRATCH_GRID = (HeadConfig(128, 3e-3, 1e-2), HeadConfig(128, 1e-3, 1e-2))
+SCRATCH_BUDGET = TrainBudget(batch_size=128, max_steps=1500, min_eval_every=25, patience=6)
+
+
+@dataclass
+class FittedInternaliser:
+    kind: str
+    model: nn.Module
+    inputs: _Inputs
+    features: ItemFeatures
+    reasoner_scores: dict[str, list[float]] | None
+    info: dict = field(default_factory=dict)
+
+    def predict(self, items: Sequence[AudioQAItem], features: ItemFeatures | None = None,
+                reasoner_scores: dict[str, list[float]] | None = None) -> list[int]:
+        """The chosen choice index per item (features and reasoner scores default to
+        those given to the fit)."""
+        if not items:
+            return []
+        scores = {**(self.reasoner_scores or {}), **(reasoner_scores or {})} if self.kind == "reasoner" else None
+        batch = self.inputs.encode(items, features or self.features, scores)
+        with _one_thread():
+            return _scores(self.model, batch).argmax(dim=1).tolist()
+
+
+def fit_internaliser(
+    kind: str, train_items: Sequence[AudioQAItem], val_items: Sequence[AudioQAItem], features: ItemFeatures,
+    seed: int, reasoner_scores: dict[str, list[float]] | None = None,
+    grid: Sequence[HeadConfig] | None = None, budget: TrainBudget | None = None,
+) -> FittedInternaliser:
+    """Train one head per config of ``grid`` on ``train_items``, keep the best on
+    ``val_items``. ``features`` must hold every item (train, val and later test);
+    ``reasoner_scores`` (item id -> one score per choice) is needed by kind "reasoner"."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown internaliser kind {kind!r}; valid: {', '.join(KINDS)}")
+    if not train_items or not val_items:
+        raise ValueError(f"{kind}: needs training and validation items "
+                         f"(got {len(train_items)} and {len(val_items)})")
+    if kind == "reasoner" and reasoner_scores is None:
+        raise ValueError("kind 'reasoner' needs reasoner_scores (item id -> one score per choice)")
+    budget = budget or (SCRATCH_BUDGET if kind == "scratch" else TrainBudget())
+    grid = list(grid or (SCRATCH_GRID if kind == "scratch" else GRID))
+    began = time.perf_counter()
+    with _one_thread():
+        torch.manual_seed(seed)
+        inputs = _Inputs.fit(kind, train_items, features, budget)
+        scores = reasoner_scores if kind == "reasoner" else None
+        train, val = inputs.encode(train_items, features, scores), inputs.encode(val_items, features, scores)
+        runs = [_train(_build(kind, inputs, config, seed), train, val, config, budget, seed) for config in grid]
+    best = max(runs, key=lambda run: (run.val_accuracy, -run.val_loss))
+    info = {"kind": kind, "config": asdict(best.config), "steps": best.steps,
+            "epochs": round(best.steps / math.ceil(train.size / min(budget.batch_size, train.size)), 2),
+            "val_accuracy": best.val_accuracy, "val_loss": best.val_loss,
+            "grid": [{"config": asdict(r.config), "val_accuracy": r.val_accuracy, "val_loss": r.val_loss,
+                      "steps": r.steps, "steps_run": r.steps_run} for r in runs],
+            "train_items": len(train_items), "val_items": len(val_items), "seed": seed,
+            "fit_s": round(time.perf_counter() - began, 3)}
+    return FittedInternaliser(kind, best.model, inputs, features, reasoner_scores, info)
+
+
+# ------------------------------------------------------------------------- inputs
+
+
+@dataclass
+class _Batch:
+    audio: torch.Tensor  # (N, audio components) float32, or (N, mels, frames) float16 for scratch
+    texts: torch.Tensor  # (U, text components) the distinct question and choice texts
+    question: torch.Tensor  # (N,) row of texts
+    choices: torch.Tensor  # (N, C) rows of texts (0 where padded)
+    numeric: torch.Tensor  # (N, C, numeric dim)
+    mask: torch.Tensor  # (N, C) bool, False where padded
+    reasoner: torch.Tensor  # (N, C) log-softmax reasoner scores, 0 without them
+    answer: torch.Tensor  # (N,) long, -1 where unknown
+
+    @property
+    def size(self) -> int:
+        return len(self.answer)
+
+    def take(self, rows: torch.Tensor | slice) -> _Batch:
+        return _Batch(self.audio[rows], self.texts, self.question[rows], self.choices[rows], self.numeric[rows],
+                      self.mask[rows], self.reasoner[rows], self.answer[rows])
+
+
+@dataclass
+class _Inputs:
+    """Normalisation fitted on the training items, applied to any items."""
+
+    kind: str
+    audio_mean: np.ndarray
+    audio_scale: np.ndarray
+    audio_basis: np.ndarray | None  # (audio dim, k) principal directions; None for scratch
+    text_mean: np.ndarray
+    text_basis: np.ndarray  # (384, k)
+    units: dict[str, tuple[float, ...]]  # unit -> mean, std of the value; of its signed log
+
+    @classmethod
+    def fit(cls, kind: str, items: Sequence[AudioQAItem], features: ItemFeatures,
+            budget: TrainBudget) -> _Inputs:
+        rows = features.rows([item.id for item in items])
+        if kind == "scratch":
+            mean, scale, basis = *_band_stats(features.mel, rows), None
+        else:
+            audio = features.audio_vectors(rows)
+            mean, scale = audio.mean(axis=0), audio.std(axis=0) + 1e-3
+            sample = np.random.default_rng(0).permutation(len(rows))[:PCA_ROWS]  # enough to find the directions
+            basis = _principal_directions((audio[sample] - mean) / scale, budget.audio_components)
+        texts = sorted({t for i in rows for t in (features.questions[i], *features.choices[i])})
+        table = np.stack([features.text_vectors[t] for t in texts])
+        text_basis = _principal_directions(table - table.mean(axis=0), budget.text_components)
+        return cls(kind, mean, scale, basis, table.mean(axis=0), text_basis,
+                   _unit_stats([v for i in rows for v in features.values[i] if v is not None]))
+
+    @property
+    def numeric_dim(self) -> int:
+        return NUMERIC_DIM + (2 if self.kind == "reasoner" else 0)
+
+    def encode(self, items: Sequence[AudioQAItem], features: ItemFeatures,
+               reasoner_scores: dict[str, list[float]] | None) -> _Batch:
+        rows = features.rows([item.id for item in items])
+        if self.kind == "scratch":
+            audio = torch.from_numpy(features.mel[rows])
+        else:
+            audio = torch.from_numpy(((features.audio_vectors(rows) - self.audio_mean) / self.audio_scale
+                                      @ self.audio_basis).astype(np.float32))
+        texts = sorted({t for i in rows for t in (features.questions[i], *features.choices[i])})
+        where = {t: k for k, t in enumerate(texts)}
+        table = (np.stack([features.text_vectors[t] for t in texts]) - self.text_mean) @ self.text_basis
+        width = max(len(features.choices[i]) for i in rows)
+        choices = np.zeros((len(rows), width), np.int64)
+        numeric = np.zeros((len(rows), width, self.numeric_dim), np.float32)
+        mask = np.zeros((len(rows), width), bool)
+        reasoner = np.zeros((len(rows), width), np.float32)
+        numeric[:, :, :NUMERIC_DIM] = value_features([features.values[i] for i in rows], self.units, width)
+        for n, (item, i) in enumerate(zip(items, rows, strict=True)):
+            count = len(features.choices[i])
+            choices[n, :count] = [where[c] for c in features.choices[i]]
+            mask[n, :count] = True
+            if reasoner_scores is not None:
+                reasoner[n, :count] = _log_softmax_scores(item, reasoner_scores)
+                numeric[n, :count, NUMERIC_DIM] = reasoner[n, :count]
+                numeric[n, :count, NUMERIC_DIM + 1] = reasoner[n, :count] == reasoner[n, :count].max()
+        answers = [item.choices.index(item.answer) if item.answer in item.choices else -1 for item in items]
+        return _Batch(audio, torch.from_numpy(table.astype(np.float32)),
+                      torch.from_numpy(np.array([where[features.questions[i]] for i in rows])),
+                      torch.from_numpy(choices), torch.from_numpy(numeric), torch.from_numpy(mask),
+                      torch.from_numpy(reasoner), torch.tensor(answers, dtype=torch.long))
+
+
+def _band_stats(mel: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per mel band: mean and std (+ 1e-3) over the frames of the training clips."""
+    total, squares = np.zeros(mel.shape[1]), np.zeros(mel.shape[1])
+    for start in range(0, len(rows), 512):
+        part = mel[rows[start : start + 512]].astype(np.float64)
+        total, squares = total + part.sum(axis=(0, 2)), squares + (part * part).sum(axis=(0, 2))
+    count = len(rows) * mel.shape[2]
+    mean = total / count
+    return mean, np.sqrt(np.maximum(squares / count - mean * mean, 0.0)) + 1e-3
+
+
+def _principal_directions(centred: np.ndarray, k: int) -> np.ndarray:
+    """(dim, min(k, rows, dim)) the top right singular vectors (seeded randomised SVD)."""
+    k = min(k, *centred.shape)
+    _, _, v = torch.svd_lowrank(torch.from_numpy(centred.astype(np.float32)), q=k, niter=2)
+    return v.numpy()
+
+
+def _log_softmax_scores(item: AudioQAItem, reasoner_scores: dict[str, list[float]]) -> np.ndarray:
+    if item.id not in reasoner_scores:
+        raise ValueError(f"no reasoner scores for item {item.id!r}")
+    scores = np.asarray(reasoner_scores[item.id], dtype=np.float64)
+    if scores.shape != (len(item.choices),) or np.isnan(scores).any():
+        raise ValueError(f"item {item.id!r}: {len(item.choices)} choices but reasoner scores {scores.tolist()}")
+    scores = np.maximum(scores, scores.max() - 30.0)  # -inf and far-off scores: 30 nats below the best
+    return (scores - scores.max() - np.log(np.exp(scores - scores.max()).sum())).astype(np.float32)
+
+
+# ------------------------------------------------------------------ choice values
+
+_RBF_CENTRES = np.linspace(-3, 3, 16)  # bumps on the log z, 0.4 apart
+_RBF_WIDTH = 0.3
+NUMERIC_DIM = 11 + len(_RBF_CENTRES)
+_CIRCULAR = ("note", "semitone")  # pitch class matters: sin/cos of value / 12 turns
+
+
+def _signed_log(x: np.ndarray | float) -> np.ndarray:
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+def _unit_stats(values: list[ChoiceValue]) -> dict[str, tuple[float, ...]]:
+    stats = {}
+    for unit in sorted({v.unit for v in values}):
+        x = np.array([v.value for v in values if v.unit == unit])
+        logs = _signed_log(x)
+        stats[unit] = (float(x.mean()), float(x.std()) or 1.0, float(logs.mean()), float(logs.std()) or 1.0)
+    return stats
+
+
+def value_features(values: Sequence[Sequence[ChoiceValue | None]], units: dict[str, tuple[float, ...]],
+                   width: int | None = None) -> np.ndarray:
+    """(items, width, NUMERIC_DIM) float32, per choice: has a value; its unit was seen in
+    training; z-score of the value and of its signed log1p (per unit, training stats,
+    clipped to +-5); that z squared / 4; within the item (over its choices with values):
+    signed log centred and scaled, rank in [-1, 1], is the smallest, is the largest;
+    16 Gaussian bumps of the log z (centres -3..3); sin and cos of the pitch class
+    for notes and semitones. Zero where a choice states no value or is padding."""
+    width = width or max(len(row) for row in values)
+    x = np.zeros((len(values), width))
+    has, known, circular = (np.zeros((len(values), width), bool) for _ in range(3))
+    stats = np.tile(np.array([0.0, 1.0, 0.0, 1.0]), (len(values), width, 1))
+    for i, row in enumerate(values):
+        for j, v in enumerate(row):
+            if v is not None:
+                x[i, j], has[i, j], circular[i, j] = v.value, True, v.unit in _CIRCULAR
+                if v.unit in units:
+                    known[i, j], stats[i, j] = True, units[v.unit]
+    logs = _signed_log(x)
+    z = np.clip((logs - stats[..., 2]) / stats[..., 3], -5, 5) * known
+    count = has.sum(axis=1, keepdims=True)
+    mean = (logs * has).sum(axis=1, keepdims=True) / np.maximum(count, 1)
+    spread = np.sqrt((((logs - mean) * has) ** 2).sum(axis=1, keepdims=True) / np.maximum(count, 1))
+    lowest = np.where(has, logs, np.inf).min(axis=1, keepdims=True)
+    highest = np.where(has, logs, -np.inf).max(axis=1, keepdims=True)
+    varied = has & (count > 1) & (highest > lowest)
+    below = (has[:, None, :] & (logs[:, None, :] < logs[:, :, None])).sum(axis=2)
+    level = (has[:, None, :] & (logs[:, None, :] == logs[:, :, None])).sum(axis=2)
+    columns = [
+        has, known, np.clip((x - stats[..., 0]) / stats[..., 1], -5, 5) * known, z, z * z / 4,
+        np.clip((logs - mean) / (spread + 1e-3), -3, 3) * varied,
+        (2 * (below + 0.5 * (level - 1)) / np.maximum(count - 1, 1) - 1) * varied,
+        varied & (logs == lowest), varied & (logs == highest),
+        *np.moveaxis(np.exp(-0.5 * ((z[..., None] - _RBF_CENTRES) / _RBF_WIDTH) ** 2), -1, 0) * known,
+        np.sin(2 * np.pi * x / 12) * circular, np.cos(2 * np.pi * x / 12) * circular,
+    ]
+    return np.stack(columns, axis=-1).astype(np.float32)
+
+
+# -------------------------------------------------------------------------- model
+
+
+class MelEncoder(nn.Module):
+    """(N, mels, frames) raw log-mel -> (N, out): normalised per band, three strided
+    temporal convolutions with the mel bands as channels (absolute pitch stays
+    readable), then the mean over 8 time blocks (order kept) and the max over time."""
+
+    def __init__(self, mean: np.ndarray, scale: np.ndarray, width: int = 64, out: int = 128) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.from_numpy(mean.astype(np.float32))[None, :, None])
+        self.register_buffer("scale", torch.from_numpy(scale.astype(np.float32))[None, :, None])
+        layers: list[nn.Module] = []
+        for channels in (len(mean), width, width):
+            layers += [nn.Conv1d(channels, width, 5, stride=2, padding=2), nn.BatchNorm1d(width), nn.ReLU()]
+        self.convs = nn.Sequential(*layers)
+        self.blocks = nn.AdaptiveAvgPool1d(8)
+        self.proj = nn.Linear(9 * width, out)
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        x = self.convs((mel.float() - self.mean) / self.scale)
+        return torch.relu(self.proj(torch.cat([self.blocks(x).flatten(1), x.amax(dim=2)], dim=1)))
+
+
+class ChoiceScorer(nn.Module):
+    """One logit per choice (formula in the module docstring)."""
+
+    def __init__(self, audio_dim: int, text_dim: int, numeric_dim: int, config: HeadConfig,
+                 encoder: nn.Module | None = None, reasoner: bool = False) -> None:
+        super().__init__()
+        h = config.hidden
+        self.encoder = encoder or nn.Identity()
+        self.audio, self.question = nn.Linear(audio_dim, h), nn.Linear(text_dim, h, bias=False)
+        self.context = nn.Linear(h, 2 * h)
+        self.choice_text = nn.Linear(text_dim, 2 * h)
+        self.choice_value = nn.Linear(numeric_dim, 2 * h, bias=False)
+        self.out = nn.Linear(h, 1)
+        self.drop = nn.Dropout(config.dropout)
+        self.alpha = nn.Parameter(torch.ones(())) if reasoner else None
+        self.trust = nn.Linear(text_dim, 1, bias=False) if reasoner else None  # alpha's change per question
+        with torch.no_grad():  # the head starts at 0 for every choice
+            for param in (self.out.weight, self.out.bias, self.choice_text.weight[h:],
+                          self.choice_text.bias[h:], self.choice_value.weight[h:],
+                          *(self.trust.parameters() if reasoner else ())):
+                param.zero_()
+
+    def forward(self, batch: _Batch) -> torch.Tensor:
+        question = self.question(batch.texts)[batch.question]
+        context = self.drop(torch.relu(self.audio(self.encoder(batch.audio)) + question))
+        add, mul = self.context(context).chunk(2, dim=-1)  # (N, H) each
+        choice = self.choice_text(batch.texts)[batch.choices] + self.choice_value(batch.numeric)
+        choice_add, choice_mul = choice.chunk(2, dim=-1)  # (N, C, H) each
+        score = self.out(torch.relu(add[:, None] + choice_add)).squeeze(-1)
+        score = score + (mul[:, None] * choice_mul).sum(-1) / math.sqrt(mul.shape[-1])
+        if self.alpha is not None:
+            score = score + (self.alpha + self.trust(batch.texts)[batch.question]) * batch.reasoner
+        return score.masked_fill(~batch.mask, MASKED)
+
+
+def _build(kind: str, inputs: _Inputs, config: HeadConfig, seed: int) -> ChoiceScorer:
+    torch.manual_seed(seed)
+    encoder = MelEncoder(inputs.audio_mean, inputs.audio_scale) if kind == "scratch" else None
+    audio_dim = 128 if encoder else inputs.audio_basis.shape[1]
+    return ChoiceScorer(audio_dim, inputs.text_basis.shape[1], inputs.numeric_dim, config, encoder,
+                        reasoner=kind == "reasoner")
+
+
+# ----------------------------------------------------------------------- training
+
+
+@dataclass
+class _Run:
+    config: HeadConfig
+    model: nn.Module
+    val_accuracy: float
+    val_loss: float
+    steps: int  # at the kept evaluation
+    steps_run: int
+
+
+def _train(model: ChoiceScorer, train: _Batch, val: _Batch, config: HeadConfig, budget: TrainBudget,
+           seed: int) -> _Run:
+    """AdamW in shuffled batches; the best validation evaluation is kept (see module doc)."""
+    optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
+                                  foreach=True)
+    order = torch.Generator().manual_seed(seed)
+    batch_size = min(budget.batch_size, train.size)
+    eval_every = max(math.ceil(train.size / batch_size), budget.min_eval_every)
+    best = (*_evaluate(model, val), 0, copy.deepcopy(model.state_dict()))
+    step, waited = 0, 0
+    model.train()
+    while step < budget.max_steps and waited < budget.patience:
+        epoch = train.take(torch.randperm(train.size, generator=order))  # one gather; batches are views
+        for start in range(0, train.size, batch_size):
+            batch = epoch.take(slice(start, start + batch_size))
+            loss = nn.functional.cross_entropy(model(batch), batch.answer, ignore_index=-1)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            step += 1
+            if step % eval_every == 0 or step == budget.max_steps:
+                accuracy, val_loss = _evaluate(model, val)
+                better = (accuracy, -val_loss) > (best[0], -best[1])
+                best = (accuracy, val_loss, step, copy.deepcopy(model.state_dict())) if better else best
+                waited = 0 if better else waited + 1
+                if waited >= budget.patience or step >= budget.max_steps:
+                    break
+                model.train()
+    model.load_state_dict(best[3])
+    model.eval()
+    return _Run(config, model, best[0], best[1], best[2], step)
+
+
+def _evaluate(model: nn.Module, batch: _Batch) -> tuple[float, float]:
+    """(accuracy, mean cross-entropy) on ``batch``."""
+    scores = _scores(model, batch)
+    accuracy = (scores.argmax(dim=1) == batch.answer).float().mean().item()
+    return accuracy, nn.functional.cross_entropy(scores, batch.answer, ignore_index=-1).item()
+
+
+def _scores(model: nn.Module, batch: _Batch, chunk: int = 1024) -> torch.Tensor:
+    """(N, C) scores in evaluation mode, ``chunk`` items at a time."""
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([model(batch.take(rows)) for rows in torch.arange(batch.size).split(chunk)])
+
+
+@contextlib.contextmanager
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

@@ -1,0 +1,76 @@
+"""Study trials of the router methods: RL from outcome rewards (``router-ppo``,
+``router-group-relative``) and cross-entropy on oracle labels (``supervised-router``).
+
+Budget rule of the RL routers: ``study.episodes_per_item`` episodes per training item,
+so iterations = max(study.min_iterations, ceil(episodes_per_item * size /
+train.train_batch_size)); every size sees each item about equally often. Each trial
+samples in its own process (no extra rollout workers: trials are the parallelism) and
+asks the shared reasoner actors, whose memo answers what another trial already asked.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from audiorouter.outcomes.table import build_outcome_table
+from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
+from audiorouter.router.actions import ActionSpace
+from audiorouter.router.policy import RouterPolicy
+from audiorouter.study.context import StudyContext, TrialSpec
+
+RL_ALGORITHM = {"router-ppo": "ppo", "router-group-relative": "group_relative"}
+
+
+def rl_iterations(ctx: StudyContext, size: int) -> int:
+    study, train = ctx.config.study, ctx.config.train
+    return max(study.min_iterations, math.ceil(study.episodes_per_item * size / train.train_batch_size))
+
+
+def train_rl_router(spec: TrialSpec, ctx: StudyContext) -> tuple[RouterPolicy, dict]:
+    from audiorouter.rl.trainer import RouterTrainer  # RLlib: only in trials that need it
+
+    cfg = ctx.config
+    train = replace(cfg.train, algorithm=RL_ALGORITHM[spec.method], train_size=spec.train_size,
+                    iterations=rl_iterations(ctx, spec.train_size), seed=spec.seed, num_env_runners=0)
+    train.validate()
+    ids = ctx.data.training_ids(spec.train_size, spec.seed)
+    outcomes = ctx.outcome_source(ids, ("pool",))
+    source = OutcomeRewardSource(outcomes, train.reward, ToolCost(train.tool_cost_weight, ctx.tool_latency_s))
+    trainer = RouterTrainer(train, cfg.router, ctx.tools, ctx.router_features(ids), source, ctx.feature_spec)
+    try:
+        history = trainer.train()
+        policy = trainer.policy()
+    finally:
+        trainer.stop()
+    last = history[-1]
+    info = {"iterations": train.iterations, "episodes": sum(m.episodes for m in history),
+            "final_train_accuracy": last.accuracy, "final_mean_tools": last.mean_tools,
+            "source": outcomes.stats()}
+    return policy, info
+
+
+def train_supervised_router(spec: TrialSpec, ctx: StudyContext) -> tuple[RouterPolicy, dict]:
+    from audiorouter.study.supervised_router import fit_supervised_router
+
+    cfg = ctx.config
+    ids = ctx.data.training_ids(spec.train_size, spec.seed)
+    actions = ActionSpace(tuple(ctx.tools), cfg.router.action_space, cfg.router.max_tools_per_call)
+    outcomes = ctx.outcome_source(ids, ("pool",))
+    table = build_outcome_table(outcomes, ids, [ctx.data.tasks[i] for i in ids], list(actions.subsets),
+                                progress=False)
+    policy, info = fit_supervised_router(ctx.router_features(ids), table, actions, tuple(cfg.router.hidden_sizes),
+                                         spec.seed, feature_spec=ctx.feature_spec)
+    return policy, info | {"source": outcomes.stats()}
+
+
+def score_on_test(policy: RouterPolicy, ctx: StudyContext) -> tuple[list[bool], dict]:
+    """Per test item: is the reasoner right with the router's greedy subset."""
+    ids = ctx.data.test_ids
+    decisions = policy.route(ctx.router_features(ids).matrix(), ids)
+    routed = [tuple(sorted(d.tools)) for d in decisions]
+    source = ctx.outcome_source(ids, ("test",))
+    outcomes = source.outcomes(ids, routed)
+    calls = {t: sum(t in s for s in routed) / len(ids) for t in ctx.tools}
+    info = {"mean_tools": sum(map(len, routed)) / len(ids), "tool_call_rate": calls, "test_source": source.stats()}
+    return [o.correct_with for o in outcomes], info

@@ -1,0 +1,177 @@
+"""The scaling study's driver: build what every trial shares, sweep, analyse, report.
+
+    run = StudyRun(load_config("configs/study.yaml"))
+    analysis = run.run()          # writes <run.out_dir>/<study.name>/study.{json,md}, plots
+
+One method per phase: ``prepare`` (items, tool pass, router features, reasoner actors,
+the reasoner's own scores, internalisation features), ``constant_lines`` (no tools,
+all tools, best single tool, oracle routing from one outcome table), ``sweep`` (Ray
+Tune), ``collect``, ``report`` (analysis, outputs, MLflow parent run with one child per
+trial). Rerunning the command continues an interrupted study: the tool cache, the
+outcome memo and the feature caches make the preparation cheap, and finished trials
+are never trained again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from audiorouter.config import Config
+from audiorouter.ray_session import start_ray
+from audiorouter.router.actions import ActionSpace
+from audiorouter.study.context import StudyContext, save_router_features
+from audiorouter.study.dataset import ensure_study_data
+from audiorouter.study.items import load_items
+from audiorouter.study.provenance import provenance
+from audiorouter.study.results import INTERNALISE_METHODS, ROUTER_METHODS, SUPERVISED_ROUTER, TrialResult
+from audiorouter.study.trials import load_result, trial_specs
+
+log = logging.getLogger(__name__)
+
+
+class StudyRun:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.dir = Path(config.run.out_dir) / config.study.name
+        self.counts: dict[str, int] = {}
+
+    def run(self):
+        self.prepare()
+        constants = self.constant_lines()
+        self.sweep()
+        results, failed = self.collect()
+        return self.report(constants + results, failed)
+
+    # ------------------------------------------------------------------ phases
+
+    def prepare(self) -> None:
+        cfg, study = self.config, self.config.study
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.counts["memo_rows_before"] = memo_rows(cfg.reasoner.memo_path)
+        self.data = ensure_study_data(study, cfg.data.synth.workers)
+        start_ray()
+        import audiorouter.tools as tools_registry
+
+        tools_registry.load_tool_plugins(cfg.tools.plugins)
+        tools = tools_registry.resolve_tools(cfg.tools.enabled or None)
+        router_ids = self.data.router_item_ids(study.router_sizes) if self.needs_routers() else []
+        evidence_items = load_items(self.data.data_dir, ("pool", "test"), router_ids + self.data.test_ids)
+        latency, disabled = self.tool_pass(evidence_items, tools)
+        tools = [t for t in tools if t not in disabled]
+        self.context = StudyContext(cfg, self.data, tools, str(self.dir), latency, disabled)
+        self.router_features(evidence_items)
+        del evidence_items
+        from audiorouter.reasoner.actor import start_reasoner_actors
+
+        self.reasoner_handles = start_reasoner_actors(cfg.reasoner)  # the driver keeps them alive
+        if any(m in INTERNALISE_METHODS for m in study.methods):
+            from audiorouter.study.internalise_trials import prepare_internalisation
+
+            prepare_internalisation(self.context)
+        (self.dir / "provenance.json").write_text(json.dumps(provenance(cfg, self.data), indent=1))
+
+    def constant_lines(self) -> list[TrialResult]:
+        """No tools, all tools, the best single tool and oracle routing on the test split."""
+        from audiorouter.outcomes.table import build_outcome_table, candidate_subsets
+
+        ctx, ids = self.context, self.data.test_ids
+        actions = ActionSpace(tuple(ctx.tools), self.config.router.action_space, self.config.router.max_tools_per_call)
+        tasks = [self.data.tasks[i] for i in ids]
+        source = ctx.outcome_source(ids, ("test",))
+        table = build_outcome_table(source, ids, tasks, candidate_subsets(ctx.tools, list(actions.subsets)))
+        singles = {t: table.correct_for([(t,)] * len(ids)) for t in ctx.tools}
+        best = max(singles, key=lambda t: (singles[t].mean(), t))
+        lines = {
+            "no-tools": (table.correct_for([()] * len(ids)), {}),
+            "all-tools": (table.correct_for([tuple(sorted(ctx.tools))] * len(ids)), {}),
+            "best-single-tool": (singles[best], {"tool": best, "chosen_on": "the test split (an upper bound)"}),
+            "oracle-routing": (table.correct_for(table.oracle(actions.subsets)), {"subsets": len(actions.subsets)}),
+        }
+        return [TrialResult(name, 0, 0, list(ids), tasks, [bool(c) for c in correct], 0.0, info)
+                for name, (correct, info) in lines.items()]
+
+    def sweep(self) -> None:
+        from audiorouter.study.sweep import run_sweep
+
+        self.specs = trial_specs(self.config.study)
+        log.info("study %s: %d trials (%s)", self.config.study.name, len(self.specs),
+                 ", ".join(sorted({s.method for s in self.specs})))
+        run_sweep(self.specs, self.context)
+
+    def collect(self) -> tuple[list[TrialResult], list[str]]:
+        results, failed = [], []
+        for spec in self.specs:
+            result = load_result(self.context.trial_dir(spec))
+            (results.append(result) if result is not None else failed.append(spec.key))
+        if failed:
+            log.warning("%d trials have no result (see Tune's error files under %s/tune): %s", len(failed),
+                        self.dir, ", ".join(failed[:5]))
+        return results, failed
+
+    def report(self, results: list[TrialResult], failed: list[str]):
+        from audiorouter.study.analysis import analyse
+        from audiorouter.study.report import write_study_outputs
+        from audiorouter.study.tracking import log_study
+        from audiorouter.training.evaluate_router import reasoner_label
+
+        study = self.config.study
+        analysis = analyse(results, reasoner_label(self.config), study.reference_method, study.targets,
+                           study.plateau_fraction, study.resamples, seed=0)
+        sharing = self.sharing_counts(results)
+        outputs = write_study_outputs(analysis, self.dir)
+        extra = {"failed_trials": failed, "sharing": sharing}
+        (self.dir / "study_run.json").write_text(json.dumps(extra, indent=1))
+        log_study(self.config, self.dir, results, outputs + [self.dir / "study_run.json", self.dir / "provenance.json"])
+        return analysis
+
+    # ------------------------------------------------------------------ helpers
+
+    def needs_routers(self) -> bool:
+        return any(m in ROUTER_METHODS or m == SUPERVISED_ROUTER for m in self.config.study.methods)
+
+    def tool_pass(self, items, tools: list[str]) -> tuple[dict[str, float], dict[str, str]]:
+        from audiorouter.training.evidence import mean_latency_s, prepare_evidence
+
+        evidence = prepare_evidence(self.config.tools, items, tools)
+        self.counts |= {"tool_runs_requested_by_pass": evidence.requested, "tool_runs_made_by_pass": evidence.computed}
+        return mean_latency_s(evidence.results), evidence.disabled
+
+    def router_features(self, items) -> None:
+        from audiorouter.router.features import featurize
+
+        features = featurize(items, self.context.feature_spec, self.config.router.feature_cache_dir or None)
+        save_router_features(features, self.dir)
+
+    def sharing_counts(self, results: list[TrialResult]) -> dict[str, int]:
+        """Reasoner and tool work the trials asked for against what was done."""
+        import ray
+
+        counts = dict(self.counts)
+        sources = [r.info.get(k, {}) for r in results for k in ("source", "test_source")]
+        counts["reasoner_requests_by_trials"] = int(sum(s.get("reasoner_requests", 0) for s in sources))
+        counts["pairs_asked_by_trials"] = int(sum(s.get("pairs", 0) for s in sources))
+        counts["tool_results_read_by_trials"] = int(sum(s.get("tool_cache_hits", 0) + s.get("tool_cache_misses", 0)
+                                                        for s in sources))
+        counts["tool_runs_made_by_trials"] = int(sum(s.get("tool_cache_misses", 0) for s in sources))
+        stats = ray.get([h.stats.remote() for h in self.reasoner_handles])
+        counts["reasoner_requests_received"] = sum(s["requested"] for s in stats)
+        counts["reasoner_answers_computed"] = sum(s["answered_by_model"] for s in stats)
+        counts["memo_rows_after"] = memo_rows(self.config.reasoner.memo_path)
+        return counts
+
+
+def memo_rows(path: str) -> int:
+    """Outcomes in the memo file (0 without one): every answer the model computes adds one
+    row, unless the same (reasoner, item, evidence) was computed before."""
+    if not path or not Path(path).exists():
+        return 0
+    from audiorouter.reasoner.memo import OutcomeMemo
+
+    memo = OutcomeMemo(path)
+    try:
+        return len(memo)
+    finally:
+        memo.close()
+

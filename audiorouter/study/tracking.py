@@ -1,0 +1,48 @@
+"""The study in MLflow: one parent run, one nested child run per trial.
+
+The parent holds the study's config, provenance and outputs (study.json, study.md,
+plots); each child the trial's method, size and seed as params, its accuracy and wall
+time as metrics, and its folder (trained policy or model, result.json) as artifacts.
+A rerun reuses the parent and adds children only for trials not logged before
+(``mlflow_runs.json`` in the study folder remembers the run ids).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from audiorouter.config import Config, flatten
+from audiorouter.study.results import TrialResult
+from audiorouter.tracking.mlflow_tracker import Tracker
+
+RUNS_FILE = "mlflow_runs.json"
+
+
+def log_study(config: Config, study_dir: Path, results: list[TrialResult], outputs: list[Path]) -> Tracker:
+    path = study_dir / RUNS_FILE
+    known = json.loads(path.read_text()) if path.exists() else {}
+    parent = Tracker(config.tracking, f"study-{config.study.name}", known.get("parent"))
+    known["parent"] = parent.run_id
+    parent.log_params(flatten(config))
+    children = known.setdefault("children", {})
+    for result in results:
+        key = f"{result.method}/n{result.train_size}-seed{result.seed}"
+        if key in children:
+            continue
+        child = Tracker(config.tracking, key, parent_run_id=parent.run_id)
+        child.log_params({"method": result.method, "train_size": result.train_size, "seed": result.seed,
+                          "info": json.dumps(result.info, default=str)})
+        child.log_metrics({"accuracy": result.accuracy, "wall_s": result.wall_s}, step=result.train_size)
+        folder = study_dir / "trials" / result.method / f"n{result.train_size}-seed{result.seed}"
+        if folder.is_dir():
+            child.log_artifact(folder, "trial")
+        child.finish()
+        children[key] = child.run_id
+        path.write_text(json.dumps(known, indent=1))
+    for output in outputs:
+        if output.exists():
+            parent.log_artifact(output)
+    parent.finish()
+    path.write_text(json.dumps(known, indent=1))
+    return parent

@@ -1,0 +1,228 @@
+"""Internalisation baselines: choice values, cached item features, the choice scorer.
+
+Most tests build ``ItemFeatures`` by hand (random embeddings, one column that carries the
+answer), so no model is loaded; the ones that load MiniLM and YAMNet are marked slow.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from audiorouter.contracts import AudioQAItem
+from audiorouter.study import item_features
+from audiorouter.study.internalise import HeadConfig, TrainBudget, fit_internaliser, value_features
+from audiorouter.study.item_features import (
+    YAMNET_DIM,
+    ChoiceValue,
+    ItemFeatures,
+    ItemFeatureSpec,
+    compute_item_features,
+    parse_choice_value,
+)
+
+SPEC = ItemFeatureSpec()
+FAST = TrainBudget(max_steps=300, patience=4, audio_components=32, text_components=16)
+ONE = [HeadConfig(hidden=64, lr=1e-2, weight_decay=1e-4, dropout=0.0)]
+
+
+def _item(item_id: str, choices: list[str], answer: int) -> AudioQAItem:
+    return AudioQAItem(id=item_id, question="How long is the sound?", choices=choices, answer=choices[answer],
+                       task="syn", category="test", sub_category="test", difficulty="easy", source="test")
+
+
+def _text_vector(text: str) -> np.ndarray:
+    v = np.random.default_rng(zlib.crc32(text.encode())).normal(size=384).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def synthetic(n: int, seed: int, choice_counts=(4,)) -> tuple[list[AudioQAItem], ItemFeatures]:
+    """Items whose answer is the choice stating the value in embedding column 0 (a
+    handful of other columns are noise, the rest constant); answer positions uniform."""
+    rng = np.random.default_rng(seed)
+    items, embedding = [], np.zeros((n, 2 * YAMNET_DIM), np.float32)
+    for i in range(n):
+        count = choice_counts[i % len(choice_counts)]
+        values = rng.choice(np.arange(1, 10), size=count, replace=False)
+        answer = int(rng.integers(count))
+        items.append(_item(f"syn-{seed}-{i}", [f"{v} s" for v in values], answer))
+        embedding[i, 0] = values[answer]
+        embedding[i, 1:6] = rng.normal(size=5)
+    texts = {t for item in items for t in (item.question, *item.choices)}
+    features = ItemFeatures(
+        SPEC, [item.id for item in items], embedding,
+        stats=np.zeros((n, SPEC.stats.audio_dim), np.float32),
+        mel=np.zeros((n, SPEC.matrix_mels, SPEC.matrix_frames), np.float16),
+        questions=[item.question for item in items], choices=[item.choices for item in items],
+        text_vectors={t: _text_vector(t) for t in texts})
+    return items, features
+
+
+def merged(*parts: ItemFeatures) -> ItemFeatures:
+    return ItemFeatures(SPEC, [i for p in parts for i in p.item_ids],
+                        *(np.concatenate([getattr(p, n) for p in parts]) for n in ("embedding", "stats", "mel")),
+                        [q for p in parts for q in p.questions], [c for p in parts for c in p.choices],
+                        {t: v for p in parts for t, v in p.text_vectors.items()})
+
+
+def accuracy(picks: list[int], items: list[AudioQAItem]) -> float:
+    return float(np.mean([p == item.answer_index for p, item in zip(picks, items, strict=True)]))
+
+
+@pytest.fixture(scope="module")
+def splits():
+    (train, f1), (val, f2), (test, f3) = synthetic(240, 1), synthetic(80, 2), synthetic(120, 3)
+    return train, val, test, merged(f1, f2, f3)
+
+
+# ------------------------------------------------------------------ choice values
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("65 BPM", ChoiceValue(65.0, "bpm")), ("2.1 s", ChoiceValue(2.1, "s")),
+    ("-14 LUFS", ChoiceValue(-14.0, "lufs")), ("−3 dB", ChoiceValue(-3.0, "db")),
+    ("250 ms", ChoiceValue(0.25, "s")), ("1.5 kHz", ChoiceValue(1500.0, "hz")),
+    ("3", ChoiceValue(3.0, "")), ("3 knocks", ChoiceValue(3.0, "knocks")),
+    ("G#4", ChoiceValue(68.0, "note")), ("A4", ChoiceValue(69.0, "note")), ("Bb3", ChoiceValue(58.0, "note")),
+    ("C-1", ChoiceValue(0.0, "note")), ("perfect fifth (7 semitones)", ChoiceValue(7.0, "semitone")),
+    ("minor second (1 semitone)", ChoiceValue(1.0, "semitone")),
+    ("the first sound", None), ("major", None), ("three", None),
+])
+def test_parse_choice_value(text, expected):
+    parsed = parse_choice_value(text)
+    if expected is None:
+        assert parsed is None
+    else:
+        assert parsed.unit == expected.unit and parsed.value == pytest.approx(expected.value)
+
+
+def test_value_features_rank_and_scale_within_an_item():
+    values = [ChoiceValue(120.0, "bpm"), ChoiceValue(60.0, "bpm"), None, ChoiceValue(90.0, "bpm")]
+    out = value_features([values], {"bpm": (90.0, 30.0, 4.5, 0.3)})[0]
+    assert out.shape[0] == 4 and not out[2].any()  # no value: all zero
+    assert out[:, 0].tolist() == [1, 1, 0, 1]
+    assert out[1, 6] == -1 and out[0, 6] == 1 and out[3, 6] == 0  # rank in [-1, 1]
+    assert out[1, 7] == 1 and out[0, 8] == 1  # smallest, largest
+    unseen = value_features([[ChoiceValue(3.0, "hz")], [None, ChoiceValue(1.0, "hz")]], {})
+    assert unseen.shape == (2, 2, out.shape[1]) and unseen[0, 0, 0] == 1 and unseen[0, 0, 1] == 0  # no z-score
+    assert not unseen[0, 1].any() and not unseen[1, 1, 6:9].any()  # padding; one value: no rank
+
+
+# ------------------------------------------------------------------------ caching
+
+
+def test_item_features_are_cached_per_item_and_choices(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_audio(item, spec):
+        calls.append(item.id)
+        return {"embedding": np.full(2 * YAMNET_DIM, len(item.id), np.float32),
+                "stats": np.ones(spec.stats.audio_dim, np.float32),
+                "mel": np.zeros((spec.matrix_mels, spec.matrix_frames), np.float16)}
+
+    monkeypatch.setattr(item_features, "_audio_record", fake_audio)
+    monkeypatch.setattr(item_features, "encode_questions", lambda ts: np.stack([_text_vector(t) for t in ts]))
+    items = [_item("a", ["1 s", "2 s"], 0), _item("bb", ["G4", "A4", "B4"], 2)]
+    first = compute_item_features(items, cache_dir=tmp_path)
+    second = compute_item_features(items, cache_dir=tmp_path)
+    assert calls == ["a", "bb"] and second.cost["cached"] == 2 and second.cost["computed"] == 0
+    np.testing.assert_array_equal(first.embedding, second.embedding)
+    np.testing.assert_array_equal(second.text_vectors["A4"], _text_vector("A4"))
+    assert second.values[1][2] == ChoiceValue(71.0, "note")
+    assert second.audio_vectors(second.rows(["bb"])).shape == (1, SPEC.audio_dim)
+    compute_item_features([replace(items[0], choices=["1 s", "3 s"])], cache_dir=tmp_path)
+    assert calls == ["a", "bb", "a"]  # other choices: a new entry
+    with pytest.raises(KeyError, match="no features"):
+        second.rows(["missing"])
+
+
+@pytest.mark.slow
+def test_real_item_features_are_computed_once(tmp_path):
+    from audiorouter.data.synth import generate_family_items
+
+    items = generate_family_items("tempo", 2, seed=3) + generate_family_items("note_name", 1, seed=3)
+    first = compute_item_features(items, cache_dir=tmp_path)
+    second = compute_item_features(items, cache_dir=tmp_path)
+    assert first.cost["computed"] == 3 and second.cost["cached"] == 3
+    np.testing.assert_array_equal(first.embedding, second.embedding)
+    np.testing.assert_array_equal(first.mel, second.mel)
+    assert first.embedding.shape == (3, 2 * YAMNET_DIM) and first.embedding[:, :YAMNET_DIM].max() > 0
+    assert first.mel.shape == (3, SPEC.matrix_mels, SPEC.matrix_frames)
+    assert first.values[0][0].unit == "bpm" and first.values[2][0].unit == "note"
+    assert np.linalg.norm(first.text_vectors[items[0].question]) == pytest.approx(1.0, abs=1e-4)
+
+
+# ----------------------------------------------------------------------- learning
+
+
+def test_pretrained_head_learns_a_value_read_from_the_audio(splits):
+    train, val, test, features = splits
+    fitted = fit_internaliser("pretrained", train, val, features, seed=0, grid=ONE, budget=FAST)
+    assert accuracy(fitted.predict(test), test) > 0.6  # chance 0.25
+    assert fitted.info["val_accuracy"] > 0.6 and fitted.info["steps"] > 0
+
+
+def test_reasoner_kind_starts_from_the_reasoner_and_keeps_it_when_right(splits):
+    train, val, test, features = splits
+    right = {item.id: [2.0 if j == item.answer_index else 0.0 for j in range(len(item.choices))]
+             for item in train + val + test}
+    fitted = fit_internaliser("reasoner", train[:16], val[:16], features, seed=0, reasoner_scores=right,
+                              grid=ONE, budget=FAST)
+    assert accuracy(fitted.predict(test), test) >= 0.95
+    untrained = fit_internaliser("reasoner", train[:16], val[:16], features, seed=0, reasoner_scores=right,
+                                 grid=[replace(ONE[0], lr=0.0)], budget=FAST)
+    assert accuracy(untrained.predict(test), test) == 1.0  # zero training: the reasoner's argmax
+
+
+def test_grid_keeps_the_config_with_the_best_validation_accuracy(splits):
+    train, val, _, features = splits
+    grid = [replace(ONE[0], lr=0.0), ONE[0]]  # lr 0 never leaves the untrained head
+    fitted = fit_internaliser("pretrained", train, val, features, seed=0, grid=grid, budget=FAST)
+    accuracies = [run["val_accuracy"] for run in fitted.info["grid"]]
+    assert accuracies[1] > accuracies[0]
+    assert fitted.info["config"]["lr"] == ONE[0].lr and fitted.info["val_accuracy"] == max(accuracies)
+
+
+def test_a_fit_is_deterministic_for_a_seed(splits):
+    train, val, test, features = splits
+    fits = [fit_internaliser("pretrained", train[:64], val[:32], features, seed=5, grid=ONE, budget=FAST)
+            for _ in range(2)]
+    assert fits[0].predict(test) == fits[1].predict(test)
+    assert fits[0].info["steps"] == fits[1].info["steps"]
+    for a, b in zip(fits[0].model.state_dict().values(), fits[1].model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_items_with_different_numbers_of_choices():
+    (train, f1), (val, f2), (test, f3) = (synthetic(240, s, choice_counts=(2, 3, 4)) for s in (4, 5, 6))
+    fitted = fit_internaliser("pretrained", train, val, merged(f1, f2, f3), seed=0, grid=ONE, budget=FAST)
+    picks = fitted.predict(test)
+    assert all(0 <= p < len(item.choices) for p, item in zip(picks, test, strict=True))
+    assert accuracy(picks, test) > 0.6  # chance about 0.36
+
+
+def test_scratch_kind_trains_its_cnn(splits):
+    train, val, test, features = splits
+    mel = np.zeros_like(features.mel)  # the answer's value drawn as the level of the first 2.5 s
+    mel[:, :, :64] = (features.embedding[:, 0, None, None] / 3).astype(np.float16)
+    budget = TrainBudget(batch_size=64, max_steps=60, patience=3, text_components=16)
+    fitted = fit_internaliser("scratch", train[:128], val[:40], replace(features, mel=mel), seed=0,
+                              grid=ONE, budget=budget)
+    assert accuracy(fitted.predict(test[:60]), test[:60]) > 0.5  # chance 0.25
+    assert fitted.info["kind"] == "scratch" and len(fitted.info["grid"]) == 1
+
+
+def test_unknown_kind_and_missing_inputs_are_clear_errors(splits):
+    train, val, _, features = splits
+    with pytest.raises(ValueError, match="unknown internaliser kind 'finetune'; valid: pretrained, scratch"):
+        fit_internaliser("finetune", train, val, features, seed=0)
+    with pytest.raises(ValueError, match="needs training and validation items"):
+        fit_internaliser("pretrained", [], val, features, seed=0)
+    with pytest.raises(ValueError, match="needs reasoner_scores"):
+        fit_internaliser("reasoner", train, val, features, seed=0)
+    with pytest.raises(ValueError, match="no reasoner scores for item"):
+        fit_internaliser("reasoner", train, val, features, seed=0, reasoner_scores={}, grid=ONE, budget=FAST)

@@ -1,0 +1,134 @@
+"""A small study end to end, through the CLI as users run it: two methods (router-ppo,
+internalise-pretrained), two sizes, two seeds, the constant lines, on two task families
+with two tools and the reference reasoner.
+
+Run 1 is interrupted (SIGINT, as Ctrl-C) after its first finished trial; run 2 restores
+the Tune experiment and finishes without retraining what run 1 finished; run 3 reruns
+the finished study and prints the same report. Every answer the reasoner computed must
+have added a new memo row: no (item, evidence) pair reached the model twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from audiorouter.config import load_config
+from audiorouter.study.dataset import ensure_study_data
+
+pytestmark = pytest.mark.slow
+
+METHODS = ["router-ppo", "internalise-pretrained"]
+
+
+def study_config(root: Path) -> Path:
+    config = {
+        "data": {"synth": {"workers": 1}},
+        "tools": {"enabled": ["tempo", "loudness"], "cache_dir": str(root / "tool_cache"), "num_actors": 1},
+        "reasoner": {"backend": "reference", "memo_path": str(root / "memo.sqlite"), "actor_num_cpus": 0.25},
+        "router": {"feature_cache_dir": str(root / "features")},
+        "train": {"train_batch_size": 32, "num_envs_per_env_runner": 16, "minibatch_size": 32, "num_epochs": 2},
+        "run": {"out_dir": str(root / "runs")},
+        "study": {"name": "tiny", "data_dir": str(root / "data"), "families": ["tempo", "loudness_compare"],
+                  "methods": METHODS, "router_sizes": [4, 8], "internalise_sizes": [4, 8], "seeds": 2,
+                  "test_per_family": 4, "validation_per_family": 3, "episodes_per_item": 8,
+                  "min_iterations": 1, "trial_cpus": 0.5, "resamples": 50},
+        "tracking": {"tracking_uri": str(root / "mlflow.db"), "artifact_dir": str(root / "mlartifacts")},
+    }
+    path = root / "study.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def study_command(config: Path) -> list[str]:
+    return [sys.executable, "-m", "audiorouter.cli.main", "--config", str(config), "study"]
+
+
+def results(study_dir: Path) -> dict[str, int]:
+    """result.json files of finished trials -> their mtime (ns)."""
+    return {str(p.relative_to(study_dir)): p.stat().st_mtime_ns for p in (study_dir / "trials").rglob("result.json")}
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    root = tmp_path_factory.mktemp("study")
+    config = study_config(root)
+    study_dir = root / "runs" / "tiny"
+    env = os.environ | {"HF_HUB_OFFLINE": "1", "RAY_AUTH_MODE": "disabled"}
+    env.pop("RAY_ADDRESS", None)
+    first = subprocess.Popen(study_command(config), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, start_new_session=True)
+    deadline = time.monotonic() + 900
+    while not (study_dir / "trials").exists() or not results(study_dir):
+        assert first.poll() is None, f"run 1 ended before any trial finished:\n{first.stdout.read()[-4000:]}"
+        assert time.monotonic() < deadline, "no trial finished within 15 minutes"
+        time.sleep(1)
+    os.killpg(first.pid, signal.SIGINT)
+    first_log, _ = first.communicate(timeout=300)
+    finished_before = results(study_dir)
+    second = subprocess.run(study_command(config), env=env, capture_output=True, text=True, timeout=1200)
+    assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
+    sharing_second = json.loads((study_dir / "study_run.json").read_text())["sharing"]
+    report_second = (study_dir / "study.md").read_text()
+    third = subprocess.run(study_command(config), env=env, capture_output=True, text=True, timeout=1200)
+    assert third.returncode == 0, third.stdout[-4000:] + third.stderr[-4000:]
+    return {"root": root, "config": config, "dir": study_dir, "first_log": first_log, "second": second,
+            "third": third, "finished_before": finished_before, "sharing_second": sharing_second,
+            "report_second": report_second}
+
+
+def test_interrupted_sweep_resumes_without_retraining(study):
+    assert 0 < len(study["finished_before"]) < 8, study["first_log"][-3000:]
+    assert "restoring the sweep" in study["second"].stdout + study["second"].stderr
+    after = results(study["dir"])
+    assert len(after) == 8  # 2 methods x 2 sizes x 2 seeds
+    for path, mtime in study["finished_before"].items():
+        assert after[path] == mtime, f"{path} was trained again"
+
+
+def test_report_has_every_method_and_constant_line(study):
+    report = json.loads((study["dir"] / "study.json").read_text())
+    assert report["reasoner"] == "reference reasoner"
+    assert {c["method"] for c in report["curves"]} == set(METHODS)
+    for curve in report["curves"]:
+        assert [p["train_size"] for p in curve["points"]] == [4, 8]
+        assert all(len(p["seeds"]) == 2 for p in curve["points"])
+    assert {c["method"] for c in report["constants"]} == {"no-tools", "all-tools", "best-single-tool",
+                                                          "oracle-routing"}
+    assert {f["family"] for f in report["families"]} == {"tempo", "loudness_compare"}
+    for name in ("study.md", "curves.png", "per_family.png", "provenance.json"):
+        assert (study["dir"] / name).stat().st_size > 0
+    provenance = json.loads((study["dir"] / "provenance.json").read_text())
+    assert provenance["dataset"]["fingerprint"] and provenance["seeds"] == [0, 1]
+
+
+def test_no_item_evidence_pair_reaches_the_reasoner_twice(study):
+    for sharing in (study["sharing_second"], json.loads((study["dir"] / "study_run.json").read_text())["sharing"]):
+        assert sharing["reasoner_answers_computed"] == sharing["memo_rows_after"] - sharing["memo_rows_before"]
+    third = json.loads((study["dir"] / "study_run.json").read_text())["sharing"]
+    assert third["reasoner_answers_computed"] == 0  # a finished study asks the model nothing
+    assert third["tool_runs_made_by_pass"] == 0
+
+
+def test_rerunning_a_finished_study_prints_the_same_report(study):
+    assert (study["dir"] / "study.md").read_text() == study["report_second"]
+    assert study["report_second"].splitlines()[0] in study["third"].stdout
+
+
+def test_training_sets_are_nested_per_seed(study):
+    config = load_config(study["config"])
+    data = ensure_study_data(config.study, progress=False)
+    for seed in (0, 1):
+        small, large = data.training_ids(4, seed), data.training_ids(8, seed)
+        assert large[:4] == small and len(set(large)) == 8
+        assert {data.tasks[i] for i in small} == {"tempo", "loudness_compare"}  # round-robin over families
+    assert data.training_ids(8, 0) != data.training_ids(8, 1)
+    assert not set(data.test_ids) & set(data.orders[0])
