@@ -1,6 +1,7 @@
 # make demo  - set up, then run the main job on the embedded defaults
 # make test  - set up, then run the test suite
 # make setup - create .venv and install everything (quick when nothing changed)
+# make study - the scaling study (configs/study.yaml; rerun to continue it)
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +11,7 @@ CONFIG ?= configs/quickstart.yaml
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup speech-synth demo test bench clean
+.PHONY: setup speech-synth demo test study bench clean
 
 setup: $(STAMP)
 
@@ -42,6 +43,9 @@ demo: setup
 test: setup
 	$(VENV)/bin/ruff check audiorouter tests benchmarks ray_jobs
 	$(PY) -m pytest -q
+
+study: setup
+	$(VENV)/bin/audiorouter --config configs/study.yaml study
 
 bench: setup
 	$(PY) benchmarks/bench_synth.py
