@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from audiorouter.outcomes.table import build_outcome_table
+from audiorouter.outcomes.table import build_outcome_table, candidate_subsets
 from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
 from audiorouter.router.actions import ActionSpace
 from audiorouter.router.policy import RouterPolicy
@@ -57,8 +57,9 @@ def train_supervised_router(spec: TrialSpec, ctx: StudyContext) -> tuple[RouterP
     ids = ctx.data.training_ids(spec.train_size, spec.seed)
     actions = ActionSpace(tuple(ctx.tools), cfg.router.action_space, cfg.router.max_tools_per_call)
     outcomes = ctx.outcome_source(ids, ("pool",))
-    table = build_outcome_table(outcomes, ids, [ctx.data.tasks[i] for i in ids], list(actions.subsets),
-                                progress=False)
+    # columns are sorted tool tuples (OutcomeTable.column sorts), actions list tools in their own order
+    table = build_outcome_table(outcomes, ids, [ctx.data.tasks[i] for i in ids],
+                                candidate_subsets(ctx.tools, list(actions.subsets)), progress=False)
     policy, info = fit_supervised_router(ctx.router_features(ids), table, actions, tuple(cfg.router.hidden_sizes),
                                          spec.seed, feature_spec=ctx.feature_spec)
     return policy, info | {"source": outcomes.stats()}

@@ -1,6 +1,6 @@
-"""A small study end to end, through the CLI as users run it: two methods (router-ppo,
-internalise-pretrained), two sizes, two seeds, the constant lines, on two task families
-with two tools and the reference reasoner.
+"""A small study end to end, through the CLI as users run it: three methods (router-ppo,
+supervised-router, internalise-pretrained), two sizes, two seeds, the constant lines, on
+two task families with two tools and the reference reasoner.
 
 Run 1 is interrupted (SIGINT, as Ctrl-C) after its first finished trial; run 2 restores
 the Tune experiment and finishes without retraining what run 1 finished; run 3 reruns
@@ -26,7 +26,7 @@ from audiorouter.study.dataset import ensure_study_data
 
 pytestmark = pytest.mark.slow
 
-METHODS = ["router-ppo", "internalise-pretrained"]
+METHODS = ["router-ppo", "supervised-router", "internalise-pretrained"]
 
 
 def study_config(root: Path) -> Path:
@@ -86,10 +86,10 @@ def study(tmp_path_factory):
 
 
 def test_interrupted_sweep_resumes_without_retraining(study):
-    assert 0 < len(study["finished_before"]) < 8, study["first_log"][-3000:]
+    assert 0 < len(study["finished_before"]) < 12, study["first_log"][-3000:]
     assert "restoring the sweep" in study["second"].stdout + study["second"].stderr
     after = results(study["dir"])
-    assert len(after) == 8  # 2 methods x 2 sizes x 2 seeds
+    assert len(after) == 12  # 3 methods x 2 sizes x 2 seeds
     for path, mtime in study["finished_before"].items():
         assert after[path] == mtime, f"{path} was trained again"
 
