@@ -41,7 +41,6 @@ CPU thread, deterministic for a seed.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import time
@@ -54,6 +53,7 @@ from torch import nn
 
 from audiorouter.contracts import AudioQAItem
 from audiorouter.study.item_features import ChoiceValue, ItemFeatures
+from audiorouter.study.threads import one_thread
 
 KINDS = ("pretrained", "scratch", "reasoner")
 MASKED = -1e9  # score of a padding choice
@@ -101,7 +101,7 @@ class FittedInternaliser:
             return []
         scores = {**(self.reasoner_scores or {}), **(reasoner_scores or {})} if self.kind == "reasoner" else None
         batch = self.inputs.encode(items, features or self.features, scores)
-        with _one_thread():
+        with one_thread():
             return _scores(self.model, batch).argmax(dim=1).tolist()
 
 
@@ -123,7 +123,7 @@ def fit_internaliser(
     budget = budget or (SCRATCH_BUDGET if kind == "scratch" else TrainBudget())
     grid = list(grid or (SCRATCH_GRID if kind == "scratch" else GRID))
     began = time.perf_counter()
-    with _one_thread():
+    with one_thread():
         torch.manual_seed(seed)
         inputs = _Inputs.fit(kind, train_items, features, budget)
         scores = reasoner_scores if kind == "reasoner" else None
@@ -441,13 +441,3 @@ def _scores(model: nn.Module, batch: _Batch, chunk: int = 1024) -> torch.Tensor:
     model.eval()
     with torch.no_grad():
         return torch.cat([model(batch.take(rows)) for rows in torch.arange(batch.size).split(chunk)])
-
-
-@contextlib.contextmanager
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)

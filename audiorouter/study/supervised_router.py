@@ -61,6 +61,7 @@ from audiorouter.outcomes.table import OutcomeTable, Subset
 from audiorouter.router.actions import ActionSpace
 from audiorouter.router.features import FeatureSpec, ItemFeatures
 from audiorouter.router.policy import RouterNet, RouterPolicy, feature_stats
+from audiorouter.study.threads import one_thread
 
 
 @dataclass(frozen=True)
@@ -257,11 +258,6 @@ def _matrix(features: ItemFeatures, item_ids: list[str], what: str) -> np.ndarra
 @contextlib.contextmanager
 def _seeded_one_thread(seed: int) -> Iterator[None]:
     """Seed torch for the block without touching the caller's RNG; one CPU thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            yield
-    finally:
-        torch.set_num_threads(threads)
+    with one_thread(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from audiorouter.config import Config, flatten
+from audiorouter.study.context import TrialSpec
 from audiorouter.study.results import TrialResult
 from audiorouter.tracking.mlflow_tracker import Tracker
 
@@ -27,14 +28,15 @@ def log_study(config: Config, study_dir: Path, results: list[TrialResult], outpu
     parent.log_params(flatten(config))
     children = known.setdefault("children", {})
     for result in results:
-        key = f"{result.method}/n{result.train_size}-seed{result.seed}"
+        spec = TrialSpec(result.method, result.train_size, result.seed)
+        key = spec.key
         if key in children:
             continue
         child = Tracker(config.tracking, key, parent_run_id=parent.run_id)
         child.log_params({"method": result.method, "train_size": result.train_size, "seed": result.seed,
                           "info": json.dumps(result.info, default=str)})
         child.log_metrics({"accuracy": result.accuracy, "wall_s": result.wall_s}, step=result.train_size)
-        folder = study_dir / "trials" / result.method / f"n{result.train_size}-seed{result.seed}"
+        folder = study_dir / "trials" / spec.key  # where trials.run_trial keeps it
         if folder.is_dir():
             child.log_artifact(folder, "trial")
         child.finish()

@@ -24,10 +24,9 @@ log = logging.getLogger(__name__)
 RESULT_FILE = "result.json"
 
 
-def trial_specs(ctx_study) -> list[TrialSpec]:
+def trial_specs(study) -> list[TrialSpec]:
     """The grid: every method x its sizes x every seed, smallest sizes first."""
-    specs = [TrialSpec(m, n, s) for m in ctx_study.methods for n in ctx_study.sizes_for(m)
-             for s in range(ctx_study.seeds)]
+    specs = [TrialSpec(m, n, s) for m in study.methods for n in study.sizes_for(m) for s in range(study.seeds)]
     return sorted(specs, key=lambda t: (t.train_size, t.method, t.seed))
 
 
