@@ -19,6 +19,7 @@ from audiorouter.data.synth import (
     resolve_families,
     synthesize_dataset,
 )
+from audiorouter.data.synth.base import numeric_distractors
 
 AVAILABLE = resolve_families()
 FOUR = ["note_name", "tempo", "duration", "loudness_compare"]
@@ -110,3 +111,34 @@ def test_speech_families_are_skipped_with_a_message_without_a_synthesiser(monkey
 def test_unknown_family_is_a_clear_error():
     with pytest.raises(ConfigError, match="unknown task family 'pitchh'; valid: note_name"):
         resolve_families(["pitchh"])
+
+
+def test_truth_rank_among_numeric_choices_is_uniform_away_from_the_bounds():
+    """Distractors used to be the nearest values on both sides, so the truth was never the
+    smallest or largest option and "pick a middle one" beat chance without hearing."""
+    rng = np.random.default_rng(0)
+    ranks = np.zeros(4, int)
+    for _ in range(4000):
+        ranks[sum(d < 5 for d in numeric_distractors(rng, 5, 1, 1, 12)[:3])] += 1
+    assert np.all(np.abs(ranks / 4000 - 0.25) < 0.03), ranks
+    rng = np.random.default_rng(1)
+    for value in (1, 2, 11, 12):  # at the bounds the truth can only sit on the open side
+        window = numeric_distractors(rng, value, 1, 1, 12)
+        assert len(set(window)) == 3 and all(1 <= d <= 12 and d != value for d in window)
+
+
+def test_item_id_changes_with_the_item_content(monkeypatch):
+    """Outcomes are memoised by item id: an item the generator now makes differently must
+    not pick up what the reasoner said about the old one."""
+    before = make_item("tempo", 4, seed=2)
+    assert before.id.startswith("tempo-s2-000004-")
+    family = FAMILIES["tempo"]
+    original = type(family).make
+
+    def other_question(self, rng, level):
+        clip = original(self, rng, level)
+        clip.question = clip.question + " (reworded)"
+        return clip
+
+    monkeypatch.setattr(type(family), "make", other_question)
+    assert make_item("tempo", 4, seed=2).id != before.id

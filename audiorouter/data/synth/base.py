@@ -70,12 +70,24 @@ def binary_choices(rng: np.random.Generator, options: tuple[str, str]) -> list[s
 
 
 def numeric_distractors(
-    rng: np.random.Generator, value: float, step: float, low: float, high: float, k: int = 3
+    rng: np.random.Generator, value: float, step: float, low: float, high: float, k: int = 3, window: int = 3
 ) -> list[float]:
-    """``k`` values on a grid of ``step`` around ``value`` (inside [low, high]), nearest
-    first, randomly above or below, so the truth is not always the middle option."""
-    candidates = [value + step * m for m in range(-k - 2, k + 3) if m != 0]
-    candidates = [c for c in candidates if low <= c <= high]
-    rng.shuffle(candidates)
-    candidates.sort(key=lambda c: abs(c - value))
-    return candidates[:k]
+    """``k`` values on a grid of ``step`` around ``value``, inside [low, high].
+
+    The first ``window`` (the distractors a four-choice question uses) are consecutive
+    grid values with a uniformly drawn number of them below ``value``, so the truth's
+    rank among the options is uniform wherever the bounds allow: a listener who picks
+    the middle option learns nothing. The rest follow nearest first, as spares for
+    options that print the same after rounding.
+    """
+    offsets = [m for m in range(-k - 2, k + 3) if m != 0 and low <= value + step * m <= high]
+    below = sorted((m for m in offsets if m < 0), reverse=True)  # nearest first
+    above = sorted(m for m in offsets if m > 0)
+    fewest_below, most_below = max(0, window - len(above)), min(window, len(below))
+    if fewest_below <= most_below:
+        n_below = int(rng.integers(fewest_below, most_below + 1))
+        first = below[:n_below] + above[: window - n_below]
+    else:  # bounds too tight for a full window: take what there is
+        first = below + above
+    spares = sorted((m for m in offsets if m not in first), key=lambda m: (abs(m), rng.random()))
+    return [value + step * m for m in (first + spares)[:k]]

@@ -8,6 +8,8 @@ and every item belongs to exactly one split.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import multiprocessing
 import zlib
@@ -24,7 +26,7 @@ from audiorouter.config import ConfigError, SynthConfig
 from audiorouter.contracts import SAMPLE_RATE, SPLITS, AudioQAItem
 from audiorouter.data.audio_io import encode_flac
 from audiorouter.data.store import ShardWriter
-from audiorouter.data.synth.base import FAMILIES, LEVELS
+from audiorouter.data.synth.base import FAMILIES, LEVELS, SynthClip
 
 log = logging.getLogger(__name__)
 SOURCE = "audiorouter-synth"
@@ -53,6 +55,13 @@ def resolve_families(requested: list[str] | None = None) -> list[str]:
     return usable
 
 
+def content_digest(clip: SynthClip) -> str:
+    """Eight hex digits of the question, choices, answer and truth: part of the item id so
+    that outcomes memoised for an older generator's item never answer a newer one."""
+    text = json.dumps([clip.question, clip.choices, clip.answer, clip.meta], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
 def make_item(family: str, index: int, seed: int, difficulty: str | None = None) -> AudioQAItem:
     """Item ``index`` of ``family`` for suite ``seed`` (always the same item)."""
     rng = np.random.default_rng([seed, zlib.crc32(family.encode()), index])
@@ -63,7 +72,7 @@ def make_item(family: str, index: int, seed: int, difficulty: str | None = None)
     if not np.all(np.isfinite(clip.waveform)):
         raise AssertionError(f"{family}: non-finite samples")
     return AudioQAItem(
-        id=f"{family}-s{seed}-{index:06d}",
+        id=f"{family}-s{seed}-{index:06d}-{content_digest(clip)}",
         question=clip.question,
         choices=clip.choices,
         answer=clip.answer,
