@@ -28,7 +28,7 @@ class StudyConfig:
     synth_seed: int = 100  # generator seed of the study's items (train; +1 validation, +2 test)
     families: list[str] = field(default_factory=list)  # empty: every family this machine can generate
     methods: list[str] = field(default_factory=lambda: [
-        "router-ppo", "internalise-pretrained", "internalise-reasoner", "supervised-router"])
+        "router-ppo", "internalise-pretrained", "internalise-reasoner", "internalise-no-audio", "supervised-router"])
     router_sizes: list[int] = field(default_factory=lambda: _powers_of_two(8, 512))
     internalise_sizes: list[int] = field(default_factory=lambda: _powers_of_two(8, 8192))
     seeds: int = 5  # seeds 0 .. seeds-1; each has its own nested training sets
@@ -43,7 +43,7 @@ class StudyConfig:
     episodes_per_item: int = 32
     min_iterations: int = 4
     trial_cpus: float = 0.5  # Ray CPUs per trial (fractions let trials share a core)
-    trial_gpus: float = 0.0  # GPUs per trial (internalise-lalm on a cluster)
+    trial_gpus: float = 0.0  # GPUs per trial (on a cluster with GPU methods)
     max_concurrent_trials: int = 0  # 0: as many as the resources allow
     targets: list[float] = field(default_factory=list)  # absolute accuracy targets, besides 95% of the plateau
     plateau_fraction: float = 0.95

@@ -13,7 +13,11 @@ Kinds (``KINDS``):
 * ``scratch`` -- the audio input is a small temporal CNN over the log-mel matrix,
   trained end to end with the head;
 * ``reasoner`` -- ``pretrained`` plus, per choice, the frozen reasoner's own
-  no-evidence score r (log-softmax over the item's choices), as an input and as a skip.
+  no-evidence score r (log-softmax over the item's choices), as an input and as a skip;
+* ``no-audio`` -- the same head with no audio input at all: what the question and the
+  choices' texts and values alone teach. A control, not a baseline: it measures how
+  much of any line is learnt without hearing (answer priors, the truth's place among
+  numeric options near the bounds).
 
 The head scores choice j of item i. With a = audio input, q and c_j the MiniLM
 embeddings of the question and the choice (projected onto the training texts' top
@@ -55,7 +59,7 @@ from audiorouter.contracts import AudioQAItem
 from audiorouter.study.item_features import ChoiceValue, ItemFeatures
 from audiorouter.study.threads import one_thread
 
-KINDS = ("pretrained", "scratch", "reasoner")
+KINDS = ("pretrained", "scratch", "reasoner", "no-audio")
 MASKED = -1e9  # score of a padding choice
 PCA_ROWS = 2048  # training items the audio principal directions are fitted on, at most
 
@@ -181,6 +185,8 @@ class _Inputs:
         rows = features.rows([item.id for item in items])
         if kind == "scratch":
             mean, scale, basis = *_band_stats(features.mel, rows), None
+        elif kind == "no-audio":  # one constant input: the context layer keeps only its bias
+            mean, scale, basis = np.zeros(1), np.ones(1), np.zeros((1, 1))
         else:
             audio = features.audio_vectors(rows)
             mean, scale = audio.mean(axis=0), audio.std(axis=0) + 1e-3
@@ -201,6 +207,8 @@ class _Inputs:
         rows = features.rows([item.id for item in items])
         if self.kind == "scratch":
             audio = torch.from_numpy(features.mel[rows])
+        elif self.kind == "no-audio":
+            audio = torch.zeros((len(rows), 1))
         else:
             audio = torch.from_numpy(((features.audio_vectors(rows) - self.audio_mean) / self.audio_scale
                                       @ self.audio_basis).astype(np.float32))

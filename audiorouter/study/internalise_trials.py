@@ -34,7 +34,8 @@ from audiorouter.study.items import load_items
 log = logging.getLogger(__name__)
 FEATURES_FILE = "item_features.pkl"
 SCORES_FILE = "reasoner_scores.json"
-KIND = {"internalise-pretrained": "pretrained", "internalise-scratch": "scratch", "internalise-reasoner": "reasoner"}
+KIND = {"internalise-pretrained": "pretrained", "internalise-scratch": "scratch", "internalise-reasoner": "reasoner",
+        "internalise-no-audio": "no-audio"}
 CHUNK = 512  # items decoded at once while preparing
 
 

@@ -15,7 +15,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 ROUTER_METHODS = ("router-ppo", "router-group-relative")
-INTERNALISE_METHODS = ("internalise-pretrained", "internalise-scratch", "internalise-reasoner", "internalise-lalm")
+# internalise-no-audio is the control: the same head without audio (what text alone teaches).
+# Fine-tuning the audio-language model itself (an "internalise-lalm" line) is not built: it
+# needs a GPU and an adapter library; the heads above are the CPU stand-in.
+INTERNALISE_METHODS = ("internalise-pretrained", "internalise-scratch", "internalise-reasoner", "internalise-no-audio")
 SUPERVISED_ROUTER = "supervised-router"
 LEARNED_METHODS = (*ROUTER_METHODS, *INTERNALISE_METHODS, SUPERVISED_ROUTER)
 CONSTANT_LINES = ("no-tools", "all-tools", "best-single-tool", "oracle-routing")

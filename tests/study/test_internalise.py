@@ -216,6 +216,16 @@ def test_scratch_kind_trains_its_cnn(splits):
     assert fitted.info["kind"] == "scratch" and len(fitted.info["grid"]) == 1
 
 
+def test_no_audio_kind_hears_nothing_but_learns_a_text_cue(splits):
+    train, val, test, features = splits  # the answer is only in the audio
+    deaf = fit_internaliser("no-audio", train, val, features, seed=0, grid=ONE, budget=FAST)
+    assert accuracy(deaf.predict(test), test) < 0.4  # chance 0.25; "pretrained" gets > 0.6
+    cued = [replace(item, answer=max(item.choices)) for item in train + val + test]  # the largest value
+    train, val, test = cued[:len(train)], cued[len(train):len(train) + len(val)], cued[len(train) + len(val):]
+    fitted = fit_internaliser("no-audio", train, val, features, seed=0, grid=ONE, budget=FAST)
+    assert accuracy(fitted.predict(test), test) > 0.9
+
+
 def test_unknown_kind_and_missing_inputs_are_clear_errors(splits):
     train, val, _, features = splits
     with pytest.raises(ValueError, match="unknown internaliser kind 'finetune'; valid: pretrained, scratch"):
