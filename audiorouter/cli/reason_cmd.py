@@ -9,6 +9,7 @@ from pathlib import Path
 
 from audiorouter.cli.common import add_leaf
 from audiorouter.config import load_config
+from audiorouter.data.store import split_files
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -26,6 +27,9 @@ def evaluate_reasoner(args: argparse.Namespace) -> int:
     from audiorouter.reasoner.evaluate import evaluate  # loads models only when asked
 
     config = load_config(args.config, args.overrides)
+    if not split_files(args.data, args.split):  # before any model loads
+        raise SystemExit(f"no items in split {args.split!r} under {args.data}: generate the built-in suite with "
+                         f"`audiorouter data synth --out {args.data}` (make demo does it for data/perception)")
     conditions = tuple(c.strip() for c in args.conditions.split(",") if c.strip())
     report = evaluate(config.reasoner, args.data, args.split, conditions, args.evidence_cache, config.tools)
     print(json.dumps(report, indent=1))

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from audiorouter.cli.main import main
 from audiorouter.config import SynthConfig
 from audiorouter.data.synth import synthesize_dataset
@@ -17,3 +19,8 @@ def test_reason_eval_prints_accuracy_per_family(tmp_path, tiny_checkpoints, caps
     report = json.loads(capsys.readouterr().out)
     assert report["reasoner"].startswith("cascade-v1/") and set(report["accuracy"]) == {"tempo", "duration", "ALL"}
     assert report["accuracy"]["ALL"]["n"] == 2 and 0.0 <= report["accuracy"]["ALL"]["none"] <= 1.0
+
+
+def test_reason_eval_without_items_says_how_to_make_them(tmp_path):
+    with pytest.raises(SystemExit, match=r"no items in split 'test' under .*missing: generate the built-in suite"):
+        main(["reason", "eval", str(tmp_path / "missing"), "--split", "test"])
