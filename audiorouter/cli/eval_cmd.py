@@ -37,6 +37,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_eval(args: argparse.Namespace) -> int:
     from audiorouter.data.store import iter_items
+    from audiorouter.data.synth.staleness import stale_suite_reason
     from audiorouter.evaluation.evaluate import EvalSettings, evaluate_router
     from audiorouter.outcomes.evidence import EvidenceOutcomeSource, EvidenceSourceSpec
     from audiorouter.router.policy import RouterPolicy, policy_dir
@@ -48,6 +49,8 @@ def run_eval(args: argparse.Namespace) -> int:
     items = list(iter_items(cfg.data.dir, cfg.run.eval_split))[: cfg.run.eval_limit or None]
     if not items:
         raise SystemExit(f"no items in split {cfg.run.eval_split!r} under {cfg.data.dir}")
+    if reason := stale_suite_reason(cfg.data.dir, cfg.run.eval_split):
+        raise SystemExit(reason)
     out = Path(args.out or Path(cfg.run.out_dir) / f"eval-{cfg.run.eval_split}")
     handles = start_reasoner(cfg)
     spec = EvidenceSourceSpec(cfg.data.dir, (cfg.run.eval_split,), tuple(i.id for i in items), cfg.tools,

@@ -10,6 +10,7 @@ from pathlib import Path
 from audiorouter.cli.common import add_leaf
 from audiorouter.config import load_config
 from audiorouter.data.store import split_files
+from audiorouter.data.synth.staleness import stale_suite_reason
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -30,6 +31,8 @@ def evaluate_reasoner(args: argparse.Namespace) -> int:
     if not split_files(args.data, args.split):  # before any model loads
         raise SystemExit(f"no items in split {args.split!r} under {args.data}: generate the built-in suite with "
                          f"`audiorouter data synth --out {args.data}` (make demo does it for data/perception)")
+    if reason := stale_suite_reason(args.data, args.split):
+        raise SystemExit(reason)
     conditions = tuple(c.strip() for c in args.conditions.split(",") if c.strip())
     report = evaluate(config.reasoner, args.data, args.split, conditions, args.evidence_cache, config.tools)
     print(json.dumps(report, indent=1))

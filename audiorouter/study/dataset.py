@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from audiorouter.data.store import ShardWriter, read_table, split_files
 from audiorouter.data.synth import generate_items, resolve_families
+from audiorouter.data.synth.staleness import stale_suite_reason
 from audiorouter.study.config import StudyConfig
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,8 @@ def ensure_study_data(study: StudyConfig, workers: int = 2, progress: bool = Tru
         if manifest["plan"] != wanted:
             raise ValueError(f"{root} holds the items of another study plan ({manifest['plan']}); "
                              f"this config needs {wanted}: set study.data_dir to a new folder")
+        if reason := stale_suite_reason(root, "test"):
+            raise ValueError(reason)
     else:
         manifest = {"plan": wanted, "fingerprint": generate(root, wanted, workers, progress)}
         manifest_path.write_text(json.dumps(manifest, indent=1))

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from audiorouter.config import Config, flatten
 from audiorouter.data.store import iter_items, split_files
 from audiorouter.data.synth import synthesize_dataset
+from audiorouter.data.synth.staleness import stale_suite_reason
 from audiorouter.evaluation.report import EvaluationReport
 from audiorouter.outcomes.evidence import EvidenceOutcomeSource, EvidenceSourceSpec
 from audiorouter.ray_session import start_ray
@@ -136,6 +137,8 @@ class TrainingRun:
         if not split_files(data.dir, "train"):
             log.info("no dataset under %s: generating the built-in suite", data.dir)
             synthesize_dataset(data.synth, data.dir)
+        elif reason := stale_suite_reason(data.dir, "train"):
+            raise ValueError(reason)
 
     def drop_disabled_tools(self) -> None:
         """A tool that kept crashing while the cache was filled is not a router action."""
