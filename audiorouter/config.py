@@ -322,6 +322,7 @@ class Config:
         self.serve.validate()
         try:
             self.study.validate()
+            self.study.check_reasoner(self.reasoner)
         except StudyConfigError as exc:
             raise ConfigError(str(exc)) from None
 

@@ -8,11 +8,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from audiorouter.study.results import INTERNALISE_METHODS, LEARNED_METHODS, ROUTER_METHODS
+from audiorouter.study.results import INTERNALISE_METHODS, LALM_METHOD, LEARNED_METHODS, ROUTER_METHODS
 
 
 class StudyConfigError(ValueError):
-    """Raised by ``StudyConfig.validate``; audiorouter.config turns it into a ConfigError."""
+    """Raised by ``StudyConfig.validate`` and ``check_reasoner``; audiorouter.config turns it into a ConfigError."""
+
+
+def lalm_reasoner_problem(reasoner) -> str | None:
+    """Why ``internalise-lalm`` cannot fine-tune ``reasoner`` (a ReasonerConfig), or None: it
+    adapts the lalm back-end and learns and scores the form that back-end scores."""
+    if reasoner.backend != "lalm":
+        return (f"{LALM_METHOD} fine-tunes the lalm reasoner back-end, but reasoner.backend is "
+                f"{reasoner.backend!r} (set reasoner.backend=lalm and reasoner.model to an audio LM)")
+    if reasoner.answer_mode != "score":
+        return f"{LALM_METHOD} scores choices: reasoner.answer_mode must be 'score', got {reasoner.answer_mode!r}"
+    return None
 
 
 def _powers_of_two(low: int, high: int) -> list[int]:
@@ -88,3 +99,9 @@ class StudyConfig:
         if self.reference_method not in ROUTER_METHODS or self.reference_method not in self.methods:
             raise StudyConfigError(f"study.reference_method {self.reference_method!r} must be a router method "
                                    f"listed in study.methods ({', '.join(self.methods)})")
+
+    def check_reasoner(self, reasoner) -> None:
+        """What the methods need of the reasoner (a ReasonerConfig): checked with the whole config."""
+        problem = lalm_reasoner_problem(reasoner) if LALM_METHOD in self.methods else None
+        if problem:
+            raise StudyConfigError(f"study.methods: {problem}")

@@ -1,5 +1,6 @@
-"""Study trials of the internalisation baselines (study/internalise.py), and what the
-driver prepares for them once.
+"""Study trials of the internalisation baselines (study/internalise.py, and
+study/internalise_lalm.py for ``internalise-lalm``), and what the driver prepares for
+the heads once.
 
 ``prepare_internalisation`` (driver, before the sweep): every study item's features
 (frozen YAMNet embeddings, log-mel statistics and matrix, MiniLM text vectors, parsed
@@ -10,7 +11,9 @@ item, asked once of the shared reasoner actors (and memoised like every outcome)
 ``train_and_score_internaliser`` (trial): fit on the trial's training items, with early
 stopping and the hyper-parameter grid chosen on the fixed validation split (which is
 not counted in ``train_size``: it gives the baselines their best chance), and score the
-test split.
+test split. ``internalise-lalm`` reads the items with their audio and fine-tunes a LoRA
+adapter on the lalm reasoner instead (saved as ``adapter/`` in the trial folder); it
+needs none of the prepared features.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from audiorouter.data.store import iter_items, split_files
 from audiorouter.study.context import StudyContext, TrialSpec
 from audiorouter.study.item_features import ItemFeatures, compute_item_features
 from audiorouter.study.items import load_items
+from audiorouter.study.results import LALM_METHOD
 
 log = logging.getLogger(__name__)
 FEATURES_FILE = "item_features.pkl"
@@ -45,6 +49,8 @@ def study_splits(ctx: StudyContext) -> tuple[str, ...]:
 
 def prepare_internalisation(ctx: StudyContext) -> None:
     folder = Path(ctx.study_dir)
+    if not any(m in KIND for m in ctx.config.study.methods):  # internalise-lalm alone needs no features
+        return
     wants_scores = "internalise-reasoner" in ctx.config.study.methods
     if (folder / FEATURES_FILE).exists() and (not wants_scores or (folder / SCORES_FILE).exists()):
         return
@@ -104,6 +110,8 @@ def merge_features(parts: list[ItemFeatures]) -> ItemFeatures:
 
 
 def train_and_score_internaliser(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[list[bool], dict]:
+    if spec.method == LALM_METHOD:
+        return train_and_score_lalm_adapter(spec, ctx, folder)
     from audiorouter.study.internalise import fit_internaliser
 
     study_dir = Path(ctx.study_dir)
@@ -117,6 +125,24 @@ def train_and_score_internaliser(spec: TrialSpec, ctx: StudyContext, folder: Pat
     fitted = fit_internaliser(KIND[spec.method], train, val, features, spec.seed, reasoner_scores=scores)
     picks = fitted.predict(test)
     torch.save(fitted.model.state_dict(), folder / "model.pt")
+    (folder / "fit.json").write_text(json.dumps(fitted.info, indent=1))
+    correct = [item.choices[pick] == item.answer for item, pick in zip(test, picks, strict=True)]
+    return correct, {"fit": fitted.info}
+
+
+def train_and_score_lalm_adapter(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[list[bool], dict]:
+    """``internalise-lalm``: a LoRA adapter on the lalm reasoner, fitted on the trial's
+    training items (with audio), early-stopped on the validation split, scored on the test split."""
+    from audiorouter.study.internalise_lalm import fit_lalm_adapter
+
+    data = ctx.data
+    train = load_items(data.data_dir, ("pool", "train"), data.training_ids(spec.train_size, spec.seed))
+    val = load_items(data.data_dir, ("validation",), data.validation_ids)
+    fitted = fit_lalm_adapter(ctx.config.reasoner, train, val, spec.seed)
+    del train, val  # their audio
+    test = load_items(data.data_dir, ("test",), data.test_ids)
+    picks = fitted.predict(test)
+    fitted.save(folder / "adapter")
     (folder / "fit.json").write_text(json.dumps(fitted.info, indent=1))
     correct = [item.choices[pick] == item.answer for item, pick in zip(test, picks, strict=True)]
     return correct, {"fit": fitted.info}

@@ -16,9 +16,10 @@ from dataclasses import asdict, dataclass, field
 
 ROUTER_METHODS = ("router-ppo", "router-group-relative")
 # internalise-no-audio is the control: the same head without audio (what text alone teaches).
-# Fine-tuning the audio-language model itself (an "internalise-lalm" line) is not built: it
-# needs a GPU and an adapter library; the heads above are the CPU stand-in.
-INTERNALISE_METHODS = ("internalise-pretrained", "internalise-scratch", "internalise-reasoner", "internalise-no-audio")
+# internalise-lalm fine-tunes the reasoner itself (a LoRA adapter; needs reasoner.backend=lalm).
+LALM_METHOD = "internalise-lalm"
+INTERNALISE_METHODS = ("internalise-pretrained", "internalise-scratch", "internalise-reasoner", "internalise-no-audio",
+                       LALM_METHOD)
 SUPERVISED_ROUTER = "supervised-router"
 LEARNED_METHODS = (*ROUTER_METHODS, *INTERNALISE_METHODS, SUPERVISED_ROUTER)
 CONSTANT_LINES = ("no-tools", "all-tools", "best-single-tool", "oracle-routing")
