@@ -189,3 +189,17 @@ def test_a_study_trial_fits_saves_and_scores(checkpoint, splits, tmp_path, monke
     assert len(correct) == len(test) and info["fit"]["train_items"] == 8
     assert (folder / "adapter" / "adapter_config.json").exists()
     assert json.loads((folder / "fit.json").read_text())["steps_run"] == info["fit"]["steps_run"] <= 2
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_adapter_trains_and_answers_on_gpu_in_bf16(checkpoint, splits):
+    """Where the method is meant to run: CUDA, bf16 (the reasoner's "auto" choices there)."""
+    train, val, test = splits
+    fitted = fit_lalm_adapter(config(checkpoint, dtype="auto", device="auto"), train, val, seed=0,
+                              budget=FAST, adapter=LEARN)
+    assert fitted.reasoner.device.type == "cuda" and fitted.reasoner.dtype == torch.bfloat16
+    assert fitted.info["steps_run"] > 0
+    picks = fitted.predict(test)
+    assert all(0 <= p < 4 for p in picks)
+    assert accuracy(picks, test) >= 0.75  # the fixed answer position, learnt in bf16 too
