@@ -24,6 +24,7 @@ from audiorouter.router.actions import ActionSpace
 from audiorouter.study.context import StudyContext, save_router_features
 from audiorouter.study.dataset import ensure_study_data
 from audiorouter.study.items import load_items
+from audiorouter.study.paths import with_absolute_paths
 from audiorouter.study.provenance import provenance
 from audiorouter.study.results import INTERNALISE_METHODS, ROUTER_METHODS, SUPERVISED_ROUTER, TrialResult
 from audiorouter.study.trials import load_result, trial_specs
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 
 class StudyRun:
     def __init__(self, config: Config) -> None:
-        self.config = config
+        self.config = with_absolute_paths(config)  # trials run in their own folders
         self.dir = Path(config.run.out_dir) / config.study.name
         self.counts: dict[str, int] = {}
 

@@ -23,6 +23,7 @@ import yaml
 
 from audiorouter.config import load_config
 from audiorouter.study.dataset import ensure_study_data
+from audiorouter.study.paths import with_absolute_paths
 
 pytestmark = pytest.mark.slow
 
@@ -30,18 +31,20 @@ METHODS = ["router-ppo", "supervised-router", "internalise-pretrained"]
 
 
 def study_config(root: Path) -> Path:
+    """Paths relative to ``root``, the commands' working directory, as users write them
+    (Tune runs each trial in its own folder: the driver must resolve them)."""
     config = {
         "data": {"synth": {"workers": 1}},
-        "tools": {"enabled": ["tempo", "loudness"], "cache_dir": str(root / "tool_cache"), "num_actors": 1},
-        "reasoner": {"backend": "reference", "memo_path": str(root / "memo.sqlite"), "actor_num_cpus": 0.25},
-        "router": {"feature_cache_dir": str(root / "features")},
+        "tools": {"enabled": ["tempo", "loudness"], "cache_dir": "tool_cache", "num_actors": 1},
+        "reasoner": {"backend": "reference", "memo_path": "memo.sqlite", "actor_num_cpus": 0.25},
+        "router": {"feature_cache_dir": "features"},
         "train": {"train_batch_size": 32, "num_envs_per_env_runner": 16, "minibatch_size": 32, "num_epochs": 2},
-        "run": {"out_dir": str(root / "runs")},
-        "study": {"name": "tiny", "data_dir": str(root / "data"), "families": ["tempo", "loudness_compare"],
+        "run": {"out_dir": "runs"},
+        "study": {"name": "tiny", "data_dir": "data", "families": ["tempo", "loudness_compare"],
                   "methods": METHODS, "router_sizes": [4, 8], "internalise_sizes": [4, 8], "seeds": 2,
                   "test_per_family": 4, "validation_per_family": 3, "episodes_per_item": 8,
                   "min_iterations": 1, "trial_cpus": 0.5, "resamples": 50},
-        "tracking": {"tracking_uri": str(root / "mlflow.db"), "artifact_dir": str(root / "mlartifacts")},
+        "tracking": {"tracking_uri": "mlflow.db", "artifact_dir": "mlartifacts"},
     }
     path = root / "study.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -65,7 +68,7 @@ def study(tmp_path_factory):
     env = os.environ | {"HF_HUB_OFFLINE": "1", "RAY_AUTH_MODE": "disabled"}
     env.pop("RAY_ADDRESS", None)
     first = subprocess.Popen(study_command(config), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True, start_new_session=True)
+                             text=True, start_new_session=True, cwd=root)
     deadline = time.monotonic() + 900
     while not (study_dir / "trials").exists() or not results(study_dir):
         assert first.poll() is None, f"run 1 ended before any trial finished:\n{first.stdout.read()[-4000:]}"
@@ -74,11 +77,11 @@ def study(tmp_path_factory):
     os.killpg(first.pid, signal.SIGINT)
     first_log, _ = first.communicate(timeout=300)
     finished_before = results(study_dir)
-    second = subprocess.run(study_command(config), env=env, capture_output=True, text=True, timeout=1200)
+    second = subprocess.run(study_command(config), env=env, capture_output=True, text=True, timeout=1200, cwd=root)
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
     sharing_second = json.loads((study_dir / "study_run.json").read_text())["sharing"]
     report_second = (study_dir / "study.md").read_text()
-    third = subprocess.run(study_command(config), env=env, capture_output=True, text=True, timeout=1200)
+    third = subprocess.run(study_command(config), env=env, capture_output=True, text=True, timeout=1200, cwd=root)
     assert third.returncode == 0, third.stdout[-4000:] + third.stderr[-4000:]
     return {"root": root, "config": config, "dir": study_dir, "first_log": first_log, "second": second,
             "third": third, "finished_before": finished_before, "sharing_second": sharing_second,
@@ -124,7 +127,7 @@ def test_rerunning_a_finished_study_prints_the_same_report(study):
 
 
 def test_training_sets_are_nested_per_seed(study):
-    config = load_config(study["config"])
+    config = with_absolute_paths(load_config(study["config"]), study["root"])
     data = ensure_study_data(config.study, progress=False)
     for seed in (0, 1):
         small, large = data.training_ids(4, seed), data.training_ids(8, seed)
