@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 class StudyRun:
     def __init__(self, config: Config) -> None:
         self.config = with_absolute_paths(config)  # trials run in their own folders
-        self.dir = Path(config.run.out_dir) / config.study.name
+        self.dir = Path(self.config.run.out_dir) / self.config.study.name
         self.counts: dict[str, int] = {}
 
     def run(self):
