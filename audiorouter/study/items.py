@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import pyarrow as pa
+
 from audiorouter.contracts import ITEM_SCHEMA, AudioQAItem
 from audiorouter.data.store import read_table, split_files
 
@@ -24,7 +26,7 @@ def load_items(data_dir: str | Path, splits: Sequence[str], item_ids: Sequence[s
     for split in [s for s in splits if split_files(data_dir, s)]:  # a split may be empty (no "train" beyond the pool)
         table = read_table(data_dir, split, None if audio else NO_AUDIO)
         keep = [i for i, item_id in enumerate(table.column("id").to_pylist()) if item_id in wanted]
-        for row in table.take(keep).to_pylist():
+        for row in table.take(pa.array(keep, type=pa.int64())).to_pylist():  # typed: keep may be empty
             row.setdefault("audio", None)
             found[row["id"]] = AudioQAItem.from_row(row)
     missing = [i for i in item_ids if i not in found]
