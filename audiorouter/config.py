@@ -75,6 +75,15 @@ class DataConfig:
         self.imports.validate()
 
 
+def _check_store(section: str, name: str, store: str, path_name: str, path: str) -> None:
+    if store not in ("sqlite", "service"):
+        raise ConfigError(f"{section}.{name} must be 'sqlite' or 'service', got {store!r}")
+    if store == "service" and path and not Path(path).is_absolute():
+        # a relative path would land in each job's temporary working directory on the head
+        raise ConfigError(f"{section}.{path_name} must be an absolute path on the head node when "
+                          f"{section}.{name} is 'service', got {path!r}")
+
+
 @dataclass
 class ToolsConfig:
     """Audio tools (see audiorouter.tools): which run, where, and their limits."""
@@ -82,6 +91,9 @@ class ToolsConfig:
     enabled: list[str] = field(default_factory=list)  # empty: every available tool
     plugins: list[str] = field(default_factory=list)  # modules or .py files registering more tools (every process)
     cache_dir: str = "runs/tool_cache"  # content-addressed results; "" disables the cache
+    # "sqlite": every process opens cache_dir's file (one machine); "service": one actor on the
+    # head node owns it for the whole cluster (cache_dir then an absolute path on the head)
+    cache_store: str = "sqlite"
     timeout_s: float = 60.0  # per tool call; a slower call becomes an error result
     max_duration_s: float = 120.0  # clips longer than this are cut or refused
     long_clips: str = "truncate"  # "truncate" (analyse the first max_duration_s) or "error"
@@ -95,6 +107,7 @@ class ToolsConfig:
     def validate(self) -> None:
         if self.long_clips not in ("truncate", "error"):
             raise ConfigError(f"tools.long_clips must be 'truncate' or 'error', got {self.long_clips!r}")
+        _check_store("tools", "cache_store", self.cache_store, "cache_dir", self.cache_dir)
         for name in ("timeout_s", "max_duration_s", "actor_num_cpus", "gpu_per_actor"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"tools.{name} must be > 0, got {getattr(self, name)}")
@@ -129,6 +142,7 @@ class ReasonerConfig:
     threads: int = 0
     max_prompt_tokens: int = 0  # longer prompts are refused per request; 0: the model's context
     memo_path: str = "runs/reasoner_memo.sqlite"  # outcomes shared across runs; "" disables it
+    memo_store: str = "sqlite"  # as tools.cache_store: "sqlite" (one machine) or "service" (a cluster)
     num_actors: int = 1  # reasoner actors / Serve replicas
     actor_num_cpus: float = 1.0
     actor_num_gpus: float = 0.0  # e.g. 1 for lalm on a GPU
@@ -149,6 +163,7 @@ class ReasonerConfig:
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
                 raise ConfigError(f"reasoner.{name} must be one of {', '.join(valid)}, got {getattr(self, name)!r}")
+        _check_store("reasoner", "memo_store", self.memo_store, "memo_path", self.memo_path)
         for name in ("max_new_tokens", "evidence_token_budget", "batch_size", "num_actors", "serve_max_batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"reasoner.{name} must be >= 1, got {getattr(self, name)}")

@@ -17,6 +17,7 @@ from audiorouter.cli import (
     infer_cmd,
     reason_cmd,
     serve_cmd,
+    store_cmd,
     study_cmd,
     tools_cmd,
     train_cmd,
@@ -24,7 +25,8 @@ from audiorouter.cli import (
 from audiorouter.cli.common import config_options
 from audiorouter.config import ConfigError
 
-COMMAND_GROUPS = (data_cmd, config_cmd, tools_cmd, reason_cmd, train_cmd, eval_cmd, infer_cmd, serve_cmd, study_cmd)
+COMMAND_GROUPS = (data_cmd, config_cmd, tools_cmd, reason_cmd, train_cmd, eval_cmd, infer_cmd, serve_cmd, study_cmd,
+                  store_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

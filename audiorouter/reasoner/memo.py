@@ -5,11 +5,12 @@ while one writes) mapping ``(reasoner_id, item_id, evidence fingerprint)`` to th
 outcome as JSON. ``MemoisedReasoner`` wraps any back-end with the same ``answer``
 signature: hits come from the file, only misses reach the model, and new outcomes
 are stored. Error outcomes are never stored (a failure may be transient), and neither
-are requests without a known item id. On a multi-node cluster give each node its own
-file on local disk: SQLite's WAL journal does not work on a network file system.
+are requests without a known item id. SQLite's WAL journal does not work on a network
+file system: on a cluster set ``reasoner.memo_store`` to "service" and one actor on the
+head node keeps this file for every node (``audiorouter.store``).
 
 ``build_reasoner(config)`` is what every caller uses: the configured back-end, memoised
-unless ``reasoner.memo_path`` is "".
+(in the file or the cluster's service) unless ``reasoner.memo_path`` is "".
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ class MemoisedReasoner:
 
 def build_reasoner(config: ReasonerConfig) -> Reasoner | MemoisedReasoner:
     """The configured back-end, memoised unless ``config.memo_path`` is empty."""
+    from audiorouter.store import open_outcome_memo
+
     backend = build_backend(config)
-    if not config.memo_path:
-        return backend
-    return MemoisedReasoner(backend, OutcomeMemo(config.memo_path))
+    memo = open_outcome_memo(config)
+    return backend if memo is None else MemoisedReasoner(backend, memo)

@@ -18,7 +18,7 @@ import json
 import logging
 from pathlib import Path
 
-from audiorouter.config import Config
+from audiorouter.config import Config, ReasonerConfig
 from audiorouter.ray_session import start_ray
 from audiorouter.router.actions import ActionSpace
 from audiorouter.study.context import StudyContext, save_router_features
@@ -50,9 +50,9 @@ class StudyRun:
     def prepare(self) -> None:
         cfg, study = self.config, self.config.study
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.counts["memo_rows_before"] = memo_rows(cfg.reasoner.memo_path)
         self.data = ensure_study_data(study, cfg.data.synth.workers)
         start_ray()
+        self.counts["memo_rows_before"] = memo_rows(cfg.reasoner)
         import audiorouter.tools as tools_registry
 
         tools_registry.load_tool_plugins(cfg.tools.plugins)
@@ -159,18 +159,19 @@ class StudyRun:
         stats = ray.get([h.stats.remote() for h in self.reasoner_handles])
         counts["reasoner_requests_received"] = sum(s["requested"] for s in stats)
         counts["reasoner_answers_computed"] = sum(s["answered_by_model"] for s in stats)
-        counts["memo_rows_after"] = memo_rows(self.config.reasoner.memo_path)
+        counts["memo_rows_after"] = memo_rows(self.config.reasoner)
         return counts
 
 
-def memo_rows(path: str) -> int:
-    """Outcomes in the memo file (0 without one): every answer the model computes adds one
+def memo_rows(reasoner: ReasonerConfig) -> int:
+    """Outcomes in the memo (0 without one): every answer the model computes adds one
     row, unless the same (reasoner, item, evidence) was computed before."""
-    if not path or not Path(path).exists():
+    path = reasoner.memo_path
+    if not path or (reasoner.memo_store == "sqlite" and not Path(path).exists()):
         return 0
-    from audiorouter.reasoner.memo import OutcomeMemo
+    from audiorouter.store import open_outcome_memo
 
-    memo = OutcomeMemo(path)
+    memo = open_outcome_memo(reasoner)
     try:
         return len(memo)
     finally:

@@ -4,8 +4,8 @@ One SQLite file (``DIR/tool_results.sqlite``) in WAL mode, so many processes on 
 (Ray actors, batch workers, rollouts of several runs) read and write it at once; a
 write is one ``INSERT OR REPLACE`` transaction, so a reader never sees half a result.
 Only successful results are stored: a timeout or a crash may not happen next time.
-For a multi-node cluster, point ``tools.cache_dir`` at node-local disk (each node then
-keeps its own cache) — SQLite must not live on a network file system.
+SQLite must not live on a network file system: on a cluster set ``tools.cache_store`` to
+"service" and one actor on the head node keeps this file for every node (``store``).
 
 Hits and misses are counted per ``ToolCache`` object (``stats()``).
 """
@@ -81,6 +81,21 @@ class ToolCache:
         )
         with self._lock:
             self.writes += 1
+
+    def get_many(self, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], ToolResult]:
+        """The stored result of each (clip, tool, version) key that has one."""
+        return {key: result for key in dict.fromkeys(keys) if (result := self.get(*key)) is not None}
+
+    def put_many(self, entries: list[tuple[tuple[str, str, str], ToolResult]]) -> None:
+        """Store results under their (clip, tool, version) keys in one transaction (ok ones only)."""
+        rows = [(key[0], result.tool, result.version, json.dumps(asdict(result), allow_nan=False), time.time())
+                for key, result in entries if result.ok]
+        conn = self._connect()
+        with conn:  # one transaction: isolation_level=None needs it spelled out
+            conn.execute("BEGIN")
+            conn.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?)", rows)
+        with self._lock:
+            self.writes += len(rows)
 
     def stats(self) -> dict[str, int]:
         return {"hits": self.hits, "misses": self.misses, "writes": self.writes}

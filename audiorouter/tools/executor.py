@@ -32,6 +32,7 @@ import ray
 from ray.exceptions import GetTimeoutError, RayActorError, RayError
 
 from audiorouter.contracts import ToolResult
+from audiorouter.store import open_tool_cache
 from audiorouter.tool_process import ToolProcess
 from audiorouter.tools.base import TOOLS, load_tool_plugins, resolve_tools
 from audiorouter.tools.cache import ToolCache
@@ -111,7 +112,7 @@ class ToolExecutorPool:
 
         self.config = config
         self.limits = ClipLimits.from_config(config)
-        self.cache = cache if cache is not None else (ToolCache(config.cache_dir) if config.cache_dir else None)
+        self.cache = cache if cache is not None else open_tool_cache(config)
         self.stats = PoolStats()
         self.health = ToolHealth(config.max_crashes)
         self.startup_timeout_s = startup_timeout_s
@@ -152,27 +153,29 @@ class ToolExecutorPool:
         results: list[list[ToolResult | None]] = [[None] * len(tools) for _ in clips]
         keys = [safe_clip_key(w, sr, self.limits) if self.cache is not None else None for w, sr in clips]
         queues: dict[str, deque[_Call]] = {"cpu": deque(), "gpu": deque()}
+        cached = self._lookup(keys, tools)
         for i in range(len(clips)):
             for j, tool in enumerate(tools):
-                cached = self._lookup(keys[i], tool)
-                if cached is not None:
-                    results[i][j] = cached
+                hit = cached.get((keys[i], tool, TOOLS[tool].version)) if tool in TOOLS else None
+                if hit is not None:
+                    results[i][j] = hit
                 else:
                     queues[self._group_of(tool)].append(_Call(i, j, tool))
         calls = [c for q in queues.values() for c in q]
         refs = {i: ray.put((clips[i][0], clips[i][1])) for i in {c.clip for c in calls}}  # once per clip
         self._drain(queues, refs, results)
-        for call in calls:
-            if self.cache is not None and keys[call.clip] is not None:
-                self.cache.put(keys[call.clip], results[call.clip][call.slot])  # ok results only
         if self.cache is not None:
+            self.cache.put_many([((keys[c.clip], c.tool, TOOLS[c.tool].version), results[c.clip][c.slot])
+                                 for c in calls if keys[c.clip] is not None and c.tool in TOOLS])  # ok ones only
             self.stats.cache = self.cache.stats()
         return results  # type: ignore[return-value]
 
-    def _lookup(self, key: str | None, tool: str) -> ToolResult | None:
-        if key is None or self.cache is None or tool not in TOOLS:
-            return None
-        return self.cache.get(key, tool, TOOLS[tool].version)
+    def _lookup(self, keys: list[str | None], tools: list[str]) -> dict:
+        """Cached results of every (clip, tool) in one batched read."""
+        if self.cache is None:
+            return {}
+        wanted = [(key, tool, TOOLS[tool].version) for key in keys if key is not None for tool in tools if tool in TOOLS]
+        return self.cache.get_many(wanted)
 
     def _next_call(self, queue: deque[_Call], results: list[list]) -> _Call | None:
         """The next call that may run; calls to disabled tools are answered on the way."""

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from audiorouter.contracts import ToolResult
+from audiorouter.store import open_tool_cache
 from audiorouter.tool_process import ToolProcess
 from audiorouter.tools.base import TOOLS, get_tool, load_tool_plugins
 from audiorouter.tools.cache import ToolCache
@@ -59,7 +60,7 @@ class ToolRunner:
     @classmethod
     def from_config(cls, config: Any) -> ToolRunner:
         """From a ``ToolsConfig``."""
-        cache = ToolCache(config.cache_dir) if config.cache_dir else None
+        cache = open_tool_cache(config)
         return cls(ClipLimits.from_config(config), cache, config.timeout_s, config.max_crashes,
                    tuple(config.plugins))
 
@@ -71,11 +72,11 @@ class ToolRunner:
                              tools: list[str]) -> list[tuple[ToolResult, bool]]:
         """Like ``run``, with whether each result came from the cache."""
         key = safe_clip_key(waveform, sample_rate, self.limits) if self.cache is not None else None
+        cached = self._lookup(key, tools)
         out = []
         for tool in tools:
-            cached = self._lookup(key, tool)
-            if cached is not None:
-                out.append((cached, True))
+            if tool in cached:
+                out.append((cached[tool], True))
                 continue
             result, _ = self.call(tool, waveform, sample_rate)
             self._store(key, result)
@@ -95,10 +96,12 @@ class ToolRunner:
     def close(self) -> None:
         self.process.stop()
 
-    def _lookup(self, key: str | None, tool: str) -> ToolResult | None:
-        if key is None or self.cache is None or tool not in TOOLS:
-            return None
-        return self.cache.get(key, tool, TOOLS[tool].version)
+    def _lookup(self, key: str | None, tools: list[str]) -> dict[str, ToolResult]:
+        """The clip's cached results by tool, in one batched read."""
+        if key is None or self.cache is None:
+            return {}
+        found = self.cache.get_many([(key, t, TOOLS[t].version) for t in tools if t in TOOLS])
+        return {tool: result for (_, tool, _), result in found.items()}
 
     def _store(self, key: str | None, result: ToolResult) -> None:
         if key is None or self.cache is None:

@@ -93,3 +93,13 @@ def test_runner_reports_bad_clips_per_tool(tmp_path):
     for bad, error in ((np.array([np.nan] * 100, dtype=np.float32), "NaN/inf"), (np.zeros(0), "no samples")):
         results = runner.run(bad, SR, ["segments", "pitch"])
         assert [r.ok for r in results] == [False, False] and all(error in r.error for r in results)
+
+
+def test_batched_reads_and_writes_match_single_ones(tmp_path):
+    cache = ToolCache(tmp_path)
+    good = ToolResult(tool="pitch", version="1", ok=True, summary="A4")
+    bad = ToolResult(tool="tempo", version="1", ok=False, error="timeout")
+    cache.put_many([(("c1", "pitch", "1"), good), (("c1", "tempo", "1"), bad)])
+    assert cache.get_many([("c1", "pitch", "1"), ("c1", "tempo", "1"), ("c2", "pitch", "1")]) == {("c1", "pitch", "1"): good}
+    assert cache.count() == 1 and cache.stats()["writes"] == 1
+    assert ToolCache(tmp_path).get("c1", "pitch", "1") == good  # committed, visible to another connection

@@ -1,0 +1,39 @@
+"""Where outcomes and tool results are kept: a SQLite file per machine, or one service per cluster.
+
+    memo = open_outcome_memo(config.reasoner)   # OutcomeMemo or ServiceOutcomeMemo, or None
+    cache = open_tool_cache(config.tools)       # ToolCache or ServiceToolCache, or None
+
+``reasoner.memo_store`` and ``tools.cache_store`` choose: "sqlite" (the default: every
+process opens the file at ``memo_path`` / ``cache_dir``; one machine) or "service" (one
+named actor on the head node owns that file and serves every node; see ``service``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def open_outcome_memo(config: Any):
+    """From a ``ReasonerConfig``; None when ``memo_path`` is empty."""
+    if not config.memo_path:
+        return None
+    if config.memo_store == "service":
+        from audiorouter.store.client import ServiceOutcomeMemo
+
+        return ServiceOutcomeMemo(config.memo_path)
+    from audiorouter.reasoner.memo import OutcomeMemo
+
+    return OutcomeMemo(config.memo_path)
+
+
+def open_tool_cache(config: Any):
+    """From a ``ToolsConfig``; None when ``cache_dir`` is empty."""
+    if not config.cache_dir:
+        return None
+    if config.cache_store == "service":
+        from audiorouter.store.client import ServiceToolCache
+
+        return ServiceToolCache(config.cache_dir)
+    from audiorouter.tools.cache import ToolCache
+
+    return ToolCache(config.cache_dir)
