@@ -75,6 +75,13 @@ class DataConfig:
         self.imports.validate()
 
 
+def _check_resources(key: str, resources: dict[str, float]) -> None:
+    from audiorouter.placement import resources_problem
+
+    if problem := resources_problem(key, resources):
+        raise ConfigError(problem)
+
+
 def _check_store(section: str, name: str, store: str, path_name: str, path: str) -> None:
     if store not in ("sqlite", "service"):
         raise ConfigError(f"{section}.{name} must be 'sqlite' or 'service', got {store!r}")
@@ -99,6 +106,7 @@ class ToolsConfig:
     long_clips: str = "truncate"  # "truncate" (analyse the first max_duration_s) or "error"
     num_actors: int = 2  # tool-executor actors (and batch workers)
     actor_num_cpus: float = 1.0  # CPU share of each actor (fractions allowed)
+    actor_resources: dict[str, float] = field(default_factory=dict)  # custom resources per CPU actor (placement.py)
     gpu_actors: int = 0  # extra actors for tools that use a GPU (0: they run on CPU actors)
     gpu_per_actor: float = 1.0  # GPU share of each GPU actor
     batch_size: int = 8  # clips per Ray Data batch
@@ -108,6 +116,7 @@ class ToolsConfig:
         if self.long_clips not in ("truncate", "error"):
             raise ConfigError(f"tools.long_clips must be 'truncate' or 'error', got {self.long_clips!r}")
         _check_store("tools", "cache_store", self.cache_store, "cache_dir", self.cache_dir)
+        _check_resources("tools.actor_resources", self.actor_resources)
         for name in ("timeout_s", "max_duration_s", "actor_num_cpus", "gpu_per_actor"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"tools.{name} must be > 0, got {getattr(self, name)}")
@@ -146,6 +155,7 @@ class ReasonerConfig:
     num_actors: int = 1  # reasoner actors / Serve replicas
     actor_num_cpus: float = 1.0
     actor_num_gpus: float = 0.0  # e.g. 1 for lalm on a GPU
+    actor_resources: dict[str, float] = field(default_factory=dict)  # custom resources per actor (placement.py)
     max_restarts: int = 3  # a dead actor is restarted this often
     serve_max_batch_size: int = 16  # Serve: requests gathered into one answer() call
     serve_batch_wait_s: float = 0.01
@@ -164,6 +174,7 @@ class ReasonerConfig:
             if getattr(self, name) not in valid:
                 raise ConfigError(f"reasoner.{name} must be one of {', '.join(valid)}, got {getattr(self, name)!r}")
         _check_store("reasoner", "memo_store", self.memo_store, "memo_path", self.memo_path)
+        _check_resources("reasoner.actor_resources", self.actor_resources)
         for name in ("max_new_tokens", "evidence_token_budget", "batch_size", "num_actors", "serve_max_batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"reasoner.{name} must be >= 1, got {getattr(self, name)}")
@@ -206,6 +217,7 @@ class TrainConfig:
     num_env_runners: int = 1  # rollout workers (0: sample in the driver)
     num_envs_per_env_runner: int = 16  # sub-envs per worker, scored by one batched call
     cpus_per_env_runner: float = 1.0  # CPU share of each rollout worker (fractions allowed)
+    env_runner_resources: dict[str, float] = field(default_factory=dict)  # custom resources per rollout worker
     train_batch_size: int = 128  # episodes per iteration
     minibatch_size: int = 64
     num_epochs: int = 4
@@ -217,6 +229,7 @@ class TrainConfig:
     sample_timeout_s: float = 1800.0
     num_learners: int = 0  # 0: learn in the driver; >= 1: learner actors
     num_gpus_per_learner: float = 0.0
+    learner_resources: dict[str, float] = field(default_factory=dict)  # custom resources per learner actor
     seed: int = 0
 
     def validate(self) -> None:
@@ -239,6 +252,8 @@ class TrainConfig:
             raise ConfigError(f"train.cpus_per_env_runner must be > 0, got {self.cpus_per_env_runner}")
         if self.lr <= 0 or not 0 < self.clip_param < 1:
             raise ConfigError(f"train.lr must be > 0 and train.clip_param in (0, 1), got {self.lr}, {self.clip_param}")
+        _check_resources("train.env_runner_resources", self.env_runner_resources)
+        _check_resources("train.learner_resources", self.learner_resources)
         self._validate_batching()
 
     def _validate_batching(self) -> None:

@@ -11,6 +11,7 @@ import logging
 import sys
 
 from audiorouter.cli import (
+    cluster_cmd,
     config_cmd,
     data_cmd,
     eval_cmd,
@@ -26,7 +27,7 @@ from audiorouter.cli.common import config_options
 from audiorouter.config import ConfigError
 
 COMMAND_GROUPS = (data_cmd, config_cmd, tools_cmd, reason_cmd, train_cmd, eval_cmd, infer_cmd, serve_cmd, study_cmd,
-                  store_cmd)
+                  store_cmd, cluster_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -67,6 +67,7 @@ class Pool:
     size: int = 1
     num_cpus: float = 1.0
     num_gpus: float = 0.0
+    resources: dict[str, float] = field(default_factory=dict)  # custom resources per worker (placement.py)
 
 
 def split_ids(data_dir: str | Path, split: str, limit: int | None = None) -> list[str]:
@@ -94,6 +95,7 @@ def run_stage(stage: str, out: Path, data_dir: str | Path, split: str, item_ids:
         mapped = dataset.map_batches(
             pool.worker, fn_constructor_kwargs=pool.kwargs, batch_size=chunk_size, batch_format="pyarrow",
             concurrency=workers, num_cpus=worker_cpu_share(pool.num_cpus, workers), num_gpus=pool.num_gpus,
+            resources=pool.resources,
         )
         with tqdm(total=len(todo), desc=stage, unit="item", disable=not progress) as bar:
             for block in mapped.iter_batches(batch_format="pyarrow", batch_size=None):
@@ -129,7 +131,7 @@ def tools_stage(data_dir: str | Path, split: str, out: str | Path, tools_config:
                          f"(e.g. {unknown[0]!r})")
     routed = [i for i in ids if i in decisions]
     pool = Pool(ToolsWorker, {"out": str(out), "tools_config": tools_config, "data_dir": str(data_dir)},
-                tools_config.num_actors, tools_config.actor_num_cpus)
+                tools_config.num_actors, tools_config.actor_num_cpus, resources=dict(tools_config.actor_resources))
     report = run_stage(EVIDENCE, out, data_dir, split, routed, pool, EVIDENCE_SCHEMA, chunk_size, progress)
     if len(routed) < len(ids):
         report.notes.append(f"{len(ids) - len(routed)} items have no routing decision yet (run `infer route`)")
@@ -145,7 +147,8 @@ def reason_stage(data_dir: str | Path, split: str, out: str | Path, reasoner_con
     decisions, finished = read_decisions(out), done_ids(out / EVIDENCE)
     ready = [i for i in ids if i in decisions and i in finished]
     pool = Pool(ReasonWorker, {"out": str(out), "reasoner_config": reasoner_config, "data_dir": str(data_dir)},
-                reasoner_config.num_actors, reasoner_config.actor_num_cpus, reasoner_config.actor_num_gpus)
+                reasoner_config.num_actors, reasoner_config.actor_num_cpus, reasoner_config.actor_num_gpus,
+                dict(reasoner_config.actor_resources))
     report = run_stage(ANSWERS, out, data_dir, split, ready, pool, ANSWERS_SCHEMA, chunk_size, progress)
     if len(ready) < len(ids):
         report.notes.append(f"{len(ids) - len(ready)} items have no evidence yet (run `infer route` and "

@@ -56,6 +56,7 @@ def start_reasoner_actors(config: ReasonerConfig, prefix: str = ACTOR_PREFIX) ->
             get_if_exists=True,
             num_cpus=config.actor_num_cpus,
             num_gpus=config.actor_num_gpus,
+            resources=dict(config.actor_resources),
             max_restarts=config.max_restarts,
             max_task_retries=config.max_restarts,
         ).remote(config)

@@ -52,7 +52,8 @@ def reasoner_deployment(config: ReasonerConfig):
     (``deploy_reasoner``) or bind it into another application as a child handle."""
     return ReasonerDeployment.options(
         num_replicas=config.num_actors,
-        ray_actor_options={"num_cpus": config.actor_num_cpus, "num_gpus": config.actor_num_gpus},
+        ray_actor_options={"num_cpus": config.actor_num_cpus, "num_gpus": config.actor_num_gpus,
+                           "resources": dict(config.actor_resources)},
         max_ongoing_requests=max(4 * config.serve_max_batch_size, 32),
     ).bind(config)
 

@@ -69,11 +69,13 @@ def algorithm_config(train: TrainConfig, router: RouterConfig, spec: RouterEnvSp
             gym_env_vectorize_mode="vector_entry_point",
             rollout_fragment_length=train.train_batch_size // (runners * train.num_envs_per_env_runner),
             num_cpus_per_env_runner=train.cpus_per_env_runner,
+            custom_resources_per_env_runner=dict(train.env_runner_resources),
             sample_timeout_s=train.sample_timeout_s,
         )
         .learners(
             num_learners=train.num_learners,
             num_gpus_per_learner=train.num_gpus_per_learner,
+            custom_resources_per_learner=dict(train.learner_resources),
             learner_class=learner_class(train.algorithm),
         )
         .training(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from audiorouter.placement import resources_problem
 from audiorouter.study.results import INTERNALISE_METHODS, LALM_METHOD, LEARNED_METHODS, ROUTER_METHODS
 
 
@@ -55,6 +56,7 @@ class StudyConfig:
     min_iterations: int = 4
     trial_cpus: float = 0.5  # Ray CPUs per trial (fractions let trials share a core)
     trial_gpus: float = 0.0  # GPUs per trial (on a cluster with GPU methods)
+    trial_resources: dict[str, float] = field(default_factory=dict)  # custom resources per trial (placement.py)
     max_concurrent_trials: int = 0  # 0: as many as the resources allow
     targets: list[float] = field(default_factory=list)  # absolute accuracy targets, besides 95% of the plateau
     plateau_fraction: float = 0.95
@@ -94,6 +96,8 @@ class StudyConfig:
                 raise StudyConfigError(f"study.{name} must be >= 1, got {getattr(self, name)}")
         if self.trial_cpus <= 0 or self.trial_gpus < 0 or self.max_concurrent_trials < 0:
             raise StudyConfigError("study.trial_cpus must be > 0, trial_gpus and max_concurrent_trials >= 0")
+        if problem := resources_problem("study.trial_resources", self.trial_resources):
+            raise StudyConfigError(problem)
         if not 0 < self.plateau_fraction <= 1 or any(not 0 < t <= 1 for t in self.targets):
             raise StudyConfigError("study.plateau_fraction and study.targets must lie in (0, 1]")
         if self.reference_method not in ROUTER_METHODS or self.reference_method not in self.methods:

@@ -44,7 +44,8 @@ def experiment_path(specs: list[TrialSpec], context: StudyContext) -> Path:
 
 def run_sweep(specs: list[TrialSpec], context: StudyContext) -> tune.ResultGrid:
     study = context.config.study
-    resources = {"cpu": study.trial_cpus} | ({"gpu": study.trial_gpus} if study.trial_gpus else {})
+    bundle = {"CPU": study.trial_cpus, "GPU": study.trial_gpus, **study.trial_resources}
+    resources = tune.PlacementGroupFactory([{k: v for k, v in bundle.items() if v}])
     trainable = tune.with_resources(tune.with_parameters(study_trial, context=context), resources)
     path = experiment_path(specs, context)
     if tune.Tuner.can_restore(str(path)):

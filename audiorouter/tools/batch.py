@@ -113,6 +113,7 @@ def run_batch(data_dir: str | Path, out_path: str | Path, tools: list[str], conf
     evidence = dataset.map_batches(
         EvidenceMapper, fn_constructor_kwargs={"tools": tools, "config": config, "data_dir": str(data_dir)},
         batch_size=config.batch_size, batch_format="numpy", concurrency=workers, num_cpus=worker_cpus,
+        resources=dict(config.actor_resources),
     )
     tables = [pa.Table.from_batches([b]) if isinstance(b, pa.RecordBatch) else b
               for b in evidence.iter_batches(batch_format="pyarrow", batch_size=None)]

@@ -133,9 +133,11 @@ class ToolExecutorPool:
         return dict(self.health.disabled)
 
     def _start(self, group: str) -> _Slot:
-        options = {"num_cpus": self.config.actor_num_cpus, "max_concurrency": 1}
+        options: dict[str, Any] = {"num_cpus": self.config.actor_num_cpus, "max_concurrency": 1}
         if group == "gpu":
-            options["num_gpus"] = self.config.gpu_per_actor
+            options["num_gpus"] = self.config.gpu_per_actor  # lands where GPUs are; no marker needed
+        else:
+            options["resources"] = dict(self.config.actor_resources)
         actor = ToolExecutor.options(**options).remote(self.limits, self.config.timeout_s, tuple(self.config.plugins))
         tools = [t for t in self._warm if self._group_of(t) == group and t not in self.health.disabled]
         return _Slot(actor, group, starting=actor.warmup.remote(tools),
