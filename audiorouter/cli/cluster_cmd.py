@@ -21,8 +21,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 def show_plan(args: argparse.Namespace) -> int:
     import yaml
 
-    from audiorouter.cluster_plan import PlanError, nodes_from_manifest, pack, phase_demands, totals
     from audiorouter.config import load_config
+    from audiorouter.placement import PlanError, nodes_from_manifest, pack, phase_demands, totals
 
     config = load_config(args.config, args.overrides)
     nodes = nodes_from_manifest(yaml.safe_load(Path(args.manifest).read_text())) if args.manifest else None

@@ -1,5 +1,5 @@
 """Cluster manifests: KubeRay's required fields, and resource totals that fit the configs
-they run (cluster_plan packs every phase of a job onto the manifest's nodes)."""
+they run (placement packs every phase of a job onto the manifest's nodes)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from audiorouter.cluster_plan import Bundle, Node, PlanError, nodes_from_manifest, pack, phase_demands, totals
 from audiorouter.config import load_config
+from audiorouter.placement import Bundle, Node, PlanError, nodes_from_manifest, pack, phase_demands, totals
 
 ROOT = Path(__file__).resolve().parents[1]
 KUBERAY = ROOT / "cluster" / "kuberay"
