@@ -227,6 +227,7 @@ class TrainConfig:
     # RLlib discards a rollout worker's samples when sample() takes longer than this: with a
     # language-model reasoner one step's batched call takes tens of seconds on CPU
     sample_timeout_s: float = 1800.0
+    restart_delay_s: float = 5.0  # a dead rollout worker (or its node) is replaced after this wait
     num_learners: int = 0  # 0: learn in the driver; >= 1: learner actors
     num_gpus_per_learner: float = 0.0
     learner_resources: dict[str, float] = field(default_factory=dict)  # custom resources per learner actor
@@ -246,8 +247,9 @@ class TrainConfig:
         for name in ("tool_cost_weight", "num_env_runners", "entropy_coeff", "num_learners", "num_gpus_per_learner"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"train.{name} must be >= 0, got {getattr(self, name)}")
-        if self.sample_timeout_s <= 0:
-            raise ConfigError(f"train.sample_timeout_s must be > 0, got {self.sample_timeout_s}")
+        if self.sample_timeout_s <= 0 or self.restart_delay_s < 0:
+            raise ConfigError(f"train.sample_timeout_s must be > 0 and train.restart_delay_s >= 0, got "
+                              f"{self.sample_timeout_s}, {self.restart_delay_s}")
         if self.cpus_per_env_runner <= 0:
             raise ConfigError(f"train.cpus_per_env_runner must be > 0, got {self.cpus_per_env_runner}")
         if self.lr <= 0 or not 0 < self.clip_param < 1:

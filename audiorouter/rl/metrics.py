@@ -72,6 +72,9 @@ class IterationMetrics:
     env_steps_per_s: float  # episodes (= env steps) of the iteration / its wall time (sample + learn)
     source_stats: dict[str, float] = field(default_factory=dict)  # RewardSource.stats() growth
     learner: dict[str, float] = field(default_factory=dict)  # loss terms of the update
+    # rollout workers answering after the iteration, and restarts so far (a lost node shows here)
+    healthy_env_runners: int = 0
+    env_runner_restarts: int = 0
 
     @classmethod
     def from_result(

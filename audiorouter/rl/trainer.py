@@ -89,6 +89,7 @@ def algorithm_config(train: TrainConfig, router: RouterConfig, spec: RouterEnvSp
             lambda_=1.0,
         )
         .rl_module(rl_module_spec=RLModuleSpec(module_class=RouterRLModule, model_config=model_config))
+        .fault_tolerance(restart_failed_env_runners=True, delay_between_env_runner_restarts_s=train.restart_delay_s)
         .callbacks(RouterMetricsCallback)
         .debugging(seed=train.seed)
     )
@@ -131,7 +132,12 @@ class RouterTrainer:
         result = self.algo.train()
         self.iteration += 1
         wall_s = time.perf_counter() - start
-        return IterationMetrics.from_result(result, self.iteration, self.seen, self.actions.tools, wall_s)
+        metrics = IterationMetrics.from_result(result, self.iteration, self.seen, self.actions.tools, wall_s)
+        runners = self.algo.env_runner_group
+        if runners is not None:
+            metrics.healthy_env_runners = runners.num_healthy_remote_env_runners()
+            metrics.env_runner_restarts = runners.num_remote_worker_restarts()
+        return metrics
 
     def train(self, iterations: int | None = None) -> list[IterationMetrics]:
         return [self.train_iteration() for _ in range(iterations or self.train_cfg.iterations)]
