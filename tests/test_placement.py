@@ -131,8 +131,9 @@ def test_placement_knobs_reach_rllib():
     from audiorouter.rl.env import RouterEnvSpec
     from audiorouter.rl.trainer import action_space, algorithm_config
 
-    config = load_config(ROOT / "configs" / "cluster.yaml")
     import numpy as np
+
+    config = load_config(ROOT / "configs" / "cluster.yaml", ["train.learner_resources={cpu_worker: 0.01}"])
 
     spec = RouterEnvSpec(["i"], np.zeros((1, 3), np.float32), action_space(config.router, ["pitch"]), None)
     algo = algorithm_config(config.train, config.router, spec)
