@@ -153,6 +153,9 @@ class ReasonerConfig:
     memo_path: str = "runs/reasoner_memo.sqlite"  # outcomes shared across runs; "" disables it
     memo_store: str = "sqlite"  # as tools.cache_store: "sqlite" (one machine) or "service" (a cluster)
     num_actors: int = 1  # reasoner actors / Serve replicas
+    # how rollouts and evaluation reach it (when run.use_actors): named "actors" or the Serve
+    # application "serve" (batches requests from every rollout worker together)
+    hosting: str = "actors"
     actor_num_cpus: float = 1.0
     actor_num_gpus: float = 0.0  # e.g. 1 for lalm on a GPU
     actor_resources: dict[str, float] = field(default_factory=dict)  # custom resources per actor (placement.py)
@@ -167,7 +170,7 @@ class ReasonerConfig:
             raise ConfigError(f"reasoner.backend {self.backend!r} unknown; valid: {', '.join(known_backends())}")
         if self.backend != "reference" and not self.model:
             raise ConfigError(f"reasoner.model must be set for the {self.backend!r} back-end")
-        choices = {"answer_mode": ("score", "generate"), "score_target": ("auto", "letter", "text", "letter_text"),
+        choices = {"answer_mode": ("score", "generate"), "hosting": ("actors", "serve"), "score_target": ("auto", "letter", "text", "letter_text"),
                    "calibration": ("auto", "none", "content_free"),
                    "dtype": ("auto", "bfloat16", "float16", "float32")}
         for name, valid in choices.items():

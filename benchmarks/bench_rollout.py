@@ -30,8 +30,8 @@ def measure(overrides: list[str], iterations: int) -> dict:
         wall = time.perf_counter() - start
     finally:
         run.trainer.stop()
-        for handle in getattr(run, "reasoner_handles", []):
-            __import__("ray").kill(handle)
+        if run.hosted is not None:
+            run.hosted.stop()
     steps = sum(m.episodes for m in metrics)
     asked = sum(m.source_stats.get("reasoner_requests", 0.0) for m in metrics)
     return {"env_steps_per_s": round(steps / wall, 1), "reasoner_requests_per_s": round(asked / wall, 1),

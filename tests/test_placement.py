@@ -128,10 +128,10 @@ def test_custom_resources_are_read_in_both_quotings():
 
 
 def test_placement_knobs_reach_rllib():
+    import numpy as np
+
     from audiorouter.rl.env import RouterEnvSpec
     from audiorouter.rl.trainer import action_space, algorithm_config
-
-    import numpy as np
 
     config = load_config(ROOT / "configs" / "cluster.yaml", ["train.learner_resources={cpu_worker: 0.01}"])
 

@@ -52,7 +52,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if reason := stale_suite_reason(cfg.data.dir, cfg.run.eval_split):
         raise SystemExit(reason)
     out = Path(args.out or Path(cfg.run.out_dir) / f"eval-{cfg.run.eval_split}")
-    handles = start_reasoner(cfg)
+    hosted = start_reasoner(cfg)
     spec = EvidenceSourceSpec(cfg.data.dir, (cfg.run.eval_split,), tuple(i.id for i in items), cfg.tools,
                               cfg.reasoner, use_actors=cfg.run.use_actors)
     source = EvidenceOutcomeSource(spec)
@@ -62,7 +62,8 @@ def run_eval(args: argparse.Namespace) -> int:
     report, routed = evaluate_router(policy, items, source, tools, oracle_subsets(policy.actions),
                                      cfg.run.eval_split, reasoner_label(cfg), out, settings)
     files = write_predictions(items, routed, source, out)
-    del handles
+    if hosted is not None:
+        hosted.stop()
     tracker = Tracker(cfg.tracking, f"eval-{cfg.run.eval_split}")
     tracker.log_params({"router": str(args.router), "data.dir": cfg.data.dir, "split": cfg.run.eval_split,
                         "items": len(items), "reasoner": reasoner_label(cfg), "resamples": args.resamples})
@@ -77,14 +78,14 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def start_reasoner(cfg):
-    """Named reasoner actors on local Ray when ``run.use_actors`` (kept alive by the handles)."""
+    """The reasoner on Ray (``reasoner.hosting``) when ``run.use_actors``, else None."""
     if not cfg.run.use_actors:
         return None
     from audiorouter.ray_session import start_ray
-    from audiorouter.reasoner.actor import start_reasoner_actors
+    from audiorouter.reasoner.hosting import host_reasoner
 
     start_ray()
-    return start_reasoner_actors(cfg.reasoner)
+    return host_reasoner(cfg.reasoner)
 
 
 def write_predictions(items, routed, source, out: Path) -> list[Path]:

@@ -116,19 +116,19 @@ class EvidenceOutcomeSource(OutcomeSource):
 
                 self._reasoner = build_reasoner(self.spec.reasoner)
             return self._reasoner.answer(requests)
-        from ray.exceptions import RayActorError
+        from ray.exceptions import RayError
 
-        from audiorouter.reasoner.actor import answer_with_actors, reasoner_actors
+        from audiorouter.reasoner.hosting import answer_hosted
 
+        hosting = self.spec.reasoner.hosting
         for attempt in range(RETRIES):
             try:
-                handles = reasoner_actors(self.spec.reasoner.num_actors)
-                return answer_with_actors(handles, requests, self.spec.reasoner.batch_size * 4)
-            except (RayActorError, ValueError) as exc:  # ValueError: name not (yet) registered
-                log.warning("reasoner actors unavailable (%s); retry %d/%d", exc, attempt + 1, RETRIES)
+                return answer_hosted(self.spec.reasoner, requests)
+            except (RayError, ValueError, KeyError) as exc:  # ValueError/KeyError: name or app not (yet) there
+                log.warning("reasoner %s unavailable (%s); retry %d/%d", hosting, exc, attempt + 1, RETRIES)
                 self.counters["reasoner_retries"] += 1
                 time.sleep(1.0 + attempt)
-        raise RuntimeError(f"reasoner actors still unavailable after {RETRIES} tries")
+        raise RuntimeError(f"reasoner {hosting} still unavailable after {RETRIES} tries")
 
     # ------------------------------------------------------------------ outcomes
 

@@ -75,6 +75,7 @@ class IterationMetrics:
     # rollout workers answering after the iteration, and restarts so far (a lost node shows here)
     healthy_env_runners: int = 0
     env_runner_restarts: int = 0
+    empty_rounds: int = 0  # rounds before this iteration that sampled nothing (no rollout worker alive)
 
     @classmethod
     def from_result(

@@ -20,6 +20,7 @@ with PPO's learner and value baseline, ``group_relative`` with
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +41,7 @@ from audiorouter.router.actions import ActionSpace
 from audiorouter.router.features import FeatureSpec, ItemFeatures
 from audiorouter.router.policy import RouterNet, RouterPolicy, feature_stats
 
+log = logging.getLogger(__name__)
 MODULE_ID = "default_policy"
 ENV_NAME = "audiorouter-router"
 
@@ -127,12 +129,30 @@ class RouterTrainer:
         return self.spec.actions
 
     def train_iteration(self) -> IterationMetrics:
-        """One RLlib iteration: ``train_batch_size`` episodes sampled, then one update."""
+        """One RLlib iteration: ``train_batch_size`` episodes sampled, then one update.
+
+        When no rollout worker answered (all lost with their node), the round sampled
+        nothing; it is not counted, and is tried again once replacements had time to start
+        (``train.restart_delay_s``), for at most ``train.sample_timeout_s``: every counted
+        iteration learns from a full batch."""
         start = time.perf_counter()
-        result = self.algo.train()
+        empty_rounds = 0
+        while True:
+            result = self.algo.train()
+            metrics = IterationMetrics.from_result(result, self.iteration + 1, self.seen, self.actions.tools,
+                                                   time.perf_counter() - start)
+            if metrics.episodes or not self.train_cfg.num_env_runners:
+                break
+            empty_rounds += 1
+            if time.perf_counter() - start > self.train_cfg.sample_timeout_s:
+                raise RuntimeError(f"no rollout worker sampled for {self.train_cfg.sample_timeout_s:.0f} s "
+                                   f"({empty_rounds} empty rounds)")
+            log.warning("iteration %d sampled nothing (%d of %d rollout workers healthy); retrying in %.0f s",
+                        self.iteration + 1, self.algo.env_runner_group.num_healthy_remote_env_runners(),
+                        self.train_cfg.num_env_runners, self.train_cfg.restart_delay_s)
+            time.sleep(self.train_cfg.restart_delay_s)
         self.iteration += 1
-        wall_s = time.perf_counter() - start
-        metrics = IterationMetrics.from_result(result, self.iteration, self.seen, self.actions.tools, wall_s)
+        metrics.empty_rounds = empty_rounds
         runners = self.algo.env_runner_group
         if runners is not None:
             metrics.healthy_env_runners = runners.num_healthy_remote_env_runners()

@@ -18,7 +18,7 @@ import json
 import logging
 from pathlib import Path
 
-from audiorouter.config import Config, ReasonerConfig
+from audiorouter.config import Config, ConfigError, ReasonerConfig
 from audiorouter.ray_session import start_ray
 from audiorouter.router.actions import ActionSpace
 from audiorouter.study.context import StudyContext, save_router_features
@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 class StudyRun:
     def __init__(self, config: Config) -> None:
+        if config.reasoner.hosting != "actors":  # checked before any work: the report counts the actors' calls
+            raise ConfigError(f"the study hosts the reasoner on named actors and counts their calls; "
+                             f"reasoner.hosting={config.reasoner.hosting!r} is not supported there (use actors)")
         self.config = with_absolute_paths(config)  # trials run in their own folders
         self.dir = Path(self.config.run.out_dir) / self.config.study.name
         self.counts: dict[str, int] = {}

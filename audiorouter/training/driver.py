@@ -53,6 +53,8 @@ class TrainingRun:
             raise
         finally:
             self.trainer.stop()
+            if self.hosted is not None:
+                self.hosted.stop()
         return report
 
     # ------------------------------------------------------------------ phases
@@ -74,11 +76,12 @@ class TrainingRun:
             evidence = prepare_evidence(cfg.tools, self.train_items + self.eval_items, self.tools)
             latency, self.disabled_tools = mean_latency_s(evidence.results), evidence.disabled
             self.drop_disabled_tools()
+        self.hosted = None
         if cfg.run.use_actors:
-            from audiorouter.reasoner.actor import start_reasoner_actors
+            from audiorouter.reasoner.hosting import host_reasoner
 
             # Named actors live only while a handle does: the driver keeps them.
-            self.reasoner_handles = start_reasoner_actors(cfg.reasoner)
+            self.hosted = host_reasoner(cfg.reasoner)
         self.cost = ToolCost(cfg.train.tool_cost_weight, latency)
         self.feature_spec = FeatureSpec(n_mels=cfg.router.n_mels)
         features = featurize(self.train_items, self.feature_spec, cfg.router.feature_cache_dir or None)

@@ -19,14 +19,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from local_cluster import LocalCluster
 from mlflow.tracking import MlflowClient
+
+from audiorouter.local_cluster import LocalCluster
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 MARKERS = {"cpu_worker": 10, "gpu_worker": 10}
-ITERATIONS = 150  # long enough for the lost rollout workers to come back before the end
-CHECKPOINT_EVERY = 50
+ITERATIONS = 40
+CHECKPOINT_EVERY = 10
 
 HOLD_HEAD = """
 import ray
@@ -163,9 +164,9 @@ def test_training_survives_losing_the_worker_node(cluster, root):
     assert {a["cls"] for a in restarted} == {"ReasonerActor", "SingleAgentEnvRunner"}
     assert all(a["node"] == head and a["restarts"] >= 1 for a in restarted), restarted  # restarted on the head
     lines = [json.loads(line) for line in metrics.read_text().splitlines()]
-    healthy = [m["healthy_env_runners"] for m in lines]
-    assert healthy[:lost_at] == [2] * lost_at and min(healthy[lost_at:]) < 2 and healthy[-1] == 2, healthy
-    assert lines[-1]["env_runner_restarts"] >= 2
+    assert all(m["episodes"] == 32 for m in lines)  # rounds with no rollout worker alive were not counted
+    assert sum(m["empty_rounds"] for m in lines[:lost_at]) == 0 < sum(m["empty_rounds"] for m in lines[lost_at:])
+    assert lines[-1]["env_runner_restarts"] >= 2 and lines[-1]["healthy_env_runners"] == 2
 
     state = json.loads((run_dir / "state.json").read_text())
     assert state["iteration"] == ITERATIONS

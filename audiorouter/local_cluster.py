@@ -1,4 +1,5 @@
-"""A two-node Ray cluster on this machine, started with ``ray start`` as users start one.
+"""A multi-node Ray cluster on one machine, started with ``ray start`` as users start one:
+for the cluster tests and benchmarks, and for trying node loss locally.
 
     with LocalCluster(tmp_path) as cluster:        # head (token auth on, loopback only)
         cluster.add_worker(num_gpus=1, resources={"gpu_worker": 10})
@@ -38,7 +39,7 @@ def free_port() -> int:
 
 
 class LocalCluster:
-    def __init__(self, log_dir: Path, head_cpus: int = 2, head_gpus: int = 0,
+    def __init__(self, log_dir: str | Path, head_cpus: int = 2, head_gpus: int = 0,
                  head_resources: dict[str, float] | None = None) -> None:
         self.log_dir = Path(log_dir)
         # one folder per node, short (Unix socket paths are limited): nodes sharing one would

@@ -1,0 +1,66 @@
+"""Hosting the reasoner for rollouts and evaluation: named actors or the Serve application.
+
+    hosted = host_reasoner(config.reasoner)        # what reasoner.hosting says, on Ray
+    outcomes = answer_hosted(config.reasoner, requests)   # from any process of the cluster
+    hosted.stop()
+
+``actors``: ``reasoner.num_actors`` named actors ("reasoner-0", ...); each call is split
+into contiguous batches spread over them (``actor.answer_with_actors``). ``serve``: the
+Serve application "reasoner" (``serve.py``); each request is sent alone and Serve gathers
+requests from every rollout worker into batches (``serve_max_batch_size``). Both answer
+through the memo, and Ray (actors) or Serve (replicas) replaces what dies; a call that
+fails meanwhile raises here and the caller retries it (answering is idempotent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from audiorouter.config import ReasonerConfig
+from audiorouter.contracts import ReasonerOutcome, ReasonerRequest
+
+HOSTINGS = ("actors", "serve")
+
+
+@dataclass
+class HostedReasoner:
+    """Keeps what ``host_reasoner`` started alive (actor handles) until ``stop``."""
+
+    hosting: str
+    handles: list = field(default_factory=list)
+    app: Any = None
+
+    def stop(self) -> None:
+        if self.hosting == "serve" and self.app is not None:
+            from ray import serve
+
+            from audiorouter.reasoner.serve import APP_NAME
+
+            serve.delete(APP_NAME)
+        self.handles, self.app = [], None  # named actors end with their last handle
+
+
+def host_reasoner(config: ReasonerConfig) -> HostedReasoner:
+    if config.hosting == "serve":
+        from audiorouter.reasoner.serve import deploy_reasoner
+
+        return HostedReasoner("serve", app=deploy_reasoner(config))
+    from audiorouter.reasoner.actor import start_reasoner_actors
+
+    return HostedReasoner("actors", handles=start_reasoner_actors(config))
+
+
+def answer_hosted(config: ReasonerConfig, requests: list[ReasonerRequest]) -> list[ReasonerOutcome]:
+    """Outcomes, in order, from the hosted reasoner; raises when it cannot be reached."""
+    if config.hosting == "serve":
+        from ray import serve
+
+        from audiorouter.reasoner.serve import APP_NAME
+
+        handle = serve.get_app_handle(APP_NAME)
+        responses = [handle.remote(request) for request in requests]  # Serve batches across callers
+        return [response.result() for response in responses]
+    from audiorouter.reasoner.actor import answer_with_actors, reasoner_actors
+
+    return answer_with_actors(reasoner_actors(config.num_actors), requests, config.batch_size * 4)
