@@ -26,8 +26,8 @@ from audiorouter.local_cluster import LocalCluster
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 MARKERS = {"cpu_worker": 10, "gpu_worker": 10}
-ITERATIONS = 40
-CHECKPOINT_EVERY = 10
+ITERATIONS = 300  # iterations take well under a second: the node must be lost mid-run
+CHECKPOINT_EVERY = 100
 
 HOLD_HEAD = """
 import ray
@@ -153,6 +153,7 @@ def test_training_survives_losing_the_worker_node(cluster, root):
     assert acknowledged
 
     lost_at = len(metrics.read_text().splitlines())
+    assert status(cluster, "train-two-nodes") == "RUNNING" and lost_at < ITERATIONS, "the job ended too soon"
     cluster.kill_worker_raylet()
     cluster.run_python(RELEASE_HEAD)
     wait(lambda: status(cluster, "train-two-nodes") in ("SUCCEEDED", "FAILED", "STOPPED"), "the job to end", 900)
