@@ -42,6 +42,7 @@ class LocalCluster:
     def __init__(self, log_dir: str | Path, head_cpus: int = 2, head_gpus: int = 0,
                  head_resources: dict[str, float] | None = None) -> None:
         self.log_dir = Path(log_dir)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
         # one folder per node, short (Unix socket paths are limited): nodes sharing one would
         # share runtime_resources, and one node's clean-up would delete another's job files
         self.temp_dirs = [tempfile.mkdtemp(prefix="ar2n", dir="/tmp")]
