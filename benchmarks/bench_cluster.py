@@ -69,6 +69,30 @@ def measure_topology(nodes: int, scratch: Path, iterations: int, cases: dict) ->
     return results
 
 
+MEMO_ROUND_TRIP = """
+import json, tempfile, time, ray
+from audiorouter.contracts import ReasonerOutcome
+from audiorouter.reasoner.memo import OutcomeMemo
+from audiorouter.store.client import RemoteStore
+from audiorouter.store.service import stop_service
+ray.init()
+folder = tempfile.mkdtemp()
+entries = [(("ref", f"item-{i}", "none"), ReasonerOutcome(f"item-{i}", 1, [0.0, 1.0], True, "B", 1.0))
+           for i in range(6400)]
+timings = {}
+for name, store in (("sqlite_file", OutcomeMemo(folder + "/local.sqlite")),
+                    ("service", RemoteStore("outcomes", folder + "/service.sqlite", local_entries=0))):
+    store.put_many(entries)
+    keys = [k for k, _ in entries]
+    start = time.perf_counter()
+    for b in range(0, len(keys), 64):
+        store.get_many(keys[b:b + 64])
+    timings[name] = round(1000 * (time.perf_counter() - start) / (len(keys) // 64), 3)
+stop_service("outcomes")
+print(json.dumps({"ms_per_get_of_64_outcomes": timings}))
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=4)
@@ -78,13 +102,17 @@ def main() -> None:
     cases = {f"workers{w}_actors_sqlite": (w, "actors", "sqlite") for w in (1, 2, 4)}
     cases |= {"workers2_serve_sqlite": (2, "serve", "sqlite"), "workers2_actors_service": (2, "actors", "service")}
     one = measure_topology(1, scratch, args.iterations, cases)
+    from audiorouter.local_cluster import LocalCluster
+
+    with LocalCluster(scratch / "logs-memo") as cluster:  # the cluster memo's round trip, cache off
+        memo = json.loads(cluster.run_python(MEMO_ROUND_TRIP).strip().splitlines()[-1])
     two = measure_topology(2, scratch, args.iterations, cases)
     naive = one["workers1_actors_sqlite"]["env_steps_per_s"]
     result = {
         "benchmark": "cluster_rollout_throughput", "reasoner": "reference reasoner",
         "machine": f"{os.cpu_count()} cores; both topologies share them",
         "naive_baseline": "1 rollout worker, one node, actors, SQLite memo",
-        "one_node": one, "two_nodes": two,
+        "one_node": one, "two_nodes": two, "memo_round_trip": memo,
         "ratio_vs_naive": {f"{topology}/{name}": round(case["env_steps_per_s"] / naive, 2)
                            for topology, cases_ in (("one_node", one), ("two_nodes", two))
                            for name, case in cases_.items()},
