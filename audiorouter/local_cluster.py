@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -161,6 +162,17 @@ class LocalCluster:
             except psutil.NoSuchProcess:
                 pass
         psutil.wait_procs(still, timeout=10)
+        self._keep_ray_logs_and_remove_temp_dirs()
+
+    def _keep_ray_logs_and_remove_temp_dirs(self) -> None:
+        # the temp folders sit in /tmp (short socket paths): move Ray's logs next to the
+        # nodes' own logs, where a failing test can still be read, and leave nothing behind
+        for index, folder in enumerate(self.temp_dirs):
+            logs = Path(folder) / "session_latest" / "logs"
+            if logs.is_dir():
+                shutil.copytree(logs, self.log_dir / f"ray-logs-node{index}", dirs_exist_ok=True,
+                                ignore_dangling_symlinks=True)
+            shutil.rmtree(folder, ignore_errors=True)
 
     def leftovers(self) -> list[str]:
         """Processes of this cluster still running (there should be none after stop)."""

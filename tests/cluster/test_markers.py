@@ -5,6 +5,7 @@ the tool executors and the rollout workers' resource requests all land on the wo
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +44,6 @@ def test_markers_put_each_role_on_its_node_group(tmp_path):
     assert found["rollout"] == found["reasoner"]
     assert found["tools"] == [found["reasoner"]] * 2
     assert not cluster.leftovers()
+    assert not any(Path(folder).exists() for folder in cluster.temp_dirs), "the nodes' temp folders are removed"
+    assert (tmp_path / "ray-logs-node1").is_dir(), "Ray's logs are kept with the test's"
+

@@ -5,7 +5,7 @@ runner used by Ray Data workers, rollout workers and the Serve app)."""
 from __future__ import annotations
 
 import numpy as np
-from tool_doubles import PATH
+from tool_doubles import CRASH_DIR_ENV, PATH
 
 from audiorouter.tools.probe_signals import SR, pure_tone
 from audiorouter.tools.runner import ToolRunner
@@ -27,7 +27,8 @@ def test_a_segfaulting_tool_becomes_an_error_result_then_is_disabled():
     runner.close()
 
 
-def test_a_tool_that_crashed_once_works_in_the_replacement_process():
+def test_a_tool_that_crashed_once_works_in_the_replacement_process(tmp_path, monkeypatch):
+    monkeypatch.setenv(CRASH_DIR_ENV, str(tmp_path))  # before the runner starts its process
     runner = ToolRunner(timeout_s=60.0, max_crashes=3, plugins=(PATH,))
     clip = (np.random.default_rng().standard_normal(SR) * 0.1).astype(np.float32)  # a clip never seen
     crashed, = runner.run(clip, SR, ["crash_once"])

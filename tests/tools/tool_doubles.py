@@ -7,7 +7,6 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from audiorouter.tools.base import Tool, register_tool
 
 PATH = str(Path(__file__).resolve())
 COUNT_FILE_ENV = "AUDIOROUTER_TEST_COUNT_FILE"  # set before the runner starts its process
+CRASH_DIR_ENV = "AUDIOROUTER_TEST_CRASH_DIR"  # where crash_once marks the clips it crashed on
 
 
 def segfault() -> None:
@@ -45,7 +45,7 @@ class CrashOnceTool(Tool):
 
     def analyse(self, waveform, sample_rate):
         digest = hashlib.sha256(np.ascontiguousarray(waveform).tobytes()).hexdigest()[:16]
-        marker = Path(tempfile.gettempdir()) / f"audiorouter-crash-once-{digest}"
+        marker = Path(os.environ[CRASH_DIR_ENV]) / f"crashed-once-{digest}"
         if not marker.exists():
             marker.touch()
             segfault()
