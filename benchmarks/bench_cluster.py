@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -121,6 +122,7 @@ def main() -> None:
     print(text)
     if args.out:
         Path(args.out).write_text(text)
+    shutil.rmtree(scratch, ignore_errors=True)  # kept when a case fails: its logs are there
 
 
 if __name__ == "__main__":

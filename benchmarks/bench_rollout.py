@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import tempfile
 import time
 
@@ -65,6 +66,7 @@ def main() -> None:
         "speedup_memo_vs_naive_1_worker": round(cases["workers1_memo"]["env_steps_per_s"] / naive, 2),
         "speedup_2_workers_memo_vs_naive": round(cases["workers2_memo"]["env_steps_per_s"] / naive, 2),
     }, indent=2))
+    shutil.rmtree(scratch, ignore_errors=True)  # kept when a case fails
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import argparse
 import io
 import json
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -118,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         levels = [run_level(url, int(c), args.requests, payloads) for c in args.levels.split(",")]
     finally:
         ray.shutdown()  # ends Serve with the session (serve.shutdown() prints controller retries to stdout)
+        shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps({"router": args.router or "tiny random", "requests_from": args.data or "sine clips",
                       "clip_seconds": None if args.data else args.seconds, "cpus": os.cpu_count(),
                       "tools": list(tools), "reasoner": f"{cfg.reasoner.backend} reasoner",

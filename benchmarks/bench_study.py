@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import replace
@@ -104,6 +105,7 @@ def main() -> None:
         "speedup_shared_vs_naive": round(shared["trials_per_hour"] / naive["trials_per_hour"], 2),
         "bound_trials_per_hour": round(bound, 1),
     }, indent=2))
+    shutil.rmtree(scratch, ignore_errors=True)  # kept when a case fails
 
 
 if __name__ == "__main__":
