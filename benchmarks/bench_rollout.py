@@ -22,10 +22,25 @@ from audiorouter.training.driver import TrainingRun
 
 
 def measure(overrides: list[str], iterations: int) -> dict:
+    """Env steps/s over ``iterations`` timed iterations after one warm-up, and where the
+    time went: the learner's update (timed around RLlib's own call) and the rollout
+    workers' waits for outcomes (their ``outcome_wait_s`` counters)."""
     run = TrainingRun(load_config(None, overrides))
     run.build()
+    learner_s = [0.0]
     try:
         run.trainer.train_iteration()  # warm-up: workers start, first outcomes
+        learner = run.trainer.algo.learner_group
+        update = learner.update
+
+        def timed_update(*args, **kwargs):
+            begin = time.perf_counter()
+            try:
+                return update(*args, **kwargs)
+            finally:
+                learner_s[0] += time.perf_counter() - begin
+
+        learner.update = timed_update  # an instrument on the real call, nothing replaced
         start = time.perf_counter()
         metrics = [run.trainer.train_iteration() for _ in range(iterations)]
         wall = time.perf_counter() - start
@@ -35,9 +50,13 @@ def measure(overrides: list[str], iterations: int) -> dict:
             run.hosted.stop()
     steps = sum(m.episodes for m in metrics)
     asked = sum(m.source_stats.get("reasoner_requests", 0.0) for m in metrics)
+    waited = sum(m.source_stats.get("outcome_wait_s", 0.0) for m in metrics)
+    workers = max(run.config.train.num_env_runners, 1)
     return {"env_steps_per_s": round(steps / wall, 1), "reasoner_requests_per_s": round(asked / wall, 1),
             "reasoner_requests_per_step": round(asked / max(steps, 1), 3), "episodes": steps,
-            "seconds": round(wall, 2)}
+            "seconds": round(wall, 2), "learner_share": round(learner_s[0] / wall, 3),
+            # of the rollout workers' time (workers x wall), the part spent waiting for outcomes
+            "outcome_wait_share": round(waited / (workers * wall), 3)}
 
 
 def main() -> None:

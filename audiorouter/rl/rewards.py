@@ -23,6 +23,7 @@ Each minus the cost of the tools called: ``cost = sum_t weight * mean_latency_s[
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -107,11 +108,16 @@ class OutcomeRewardSource(RewardSource):
         self.reward_name = reward
         self.reward_fn = get_reward(reward)
         self.cost = cost or ToolCost()
+        # seconds this process waited for outcomes (reasoner, memo, tools): a rollout
+        # worker's share of time bound by the reasoner rather than by its own compute
+        self.outcome_wait_s = 0.0
 
     def rewards(self, item_ids: list[str], subsets: list[tuple[str, ...]]) -> list[RewardInfo]:
         if len(item_ids) != len(subsets):
             raise ValueError(f"{len(item_ids)} item ids but {len(subsets)} subsets")
+        start = time.perf_counter()
         outcomes = self.outcome_source.outcomes(item_ids, subsets)
+        self.outcome_wait_s += time.perf_counter() - start
         return [self.score(o, s) for o, s in zip(outcomes, subsets, strict=True)]
 
     def score(self, outcome: Outcome, subset: tuple[str, ...]) -> RewardInfo:
@@ -120,7 +126,7 @@ class OutcomeRewardSource(RewardSource):
         return RewardInfo(reward, outcome.correct_with, outcome.correct_without, tuple(subset), cost)
 
     def stats(self) -> dict[str, float]:
-        return self.outcome_source.stats()
+        return self.outcome_source.stats() | {"outcome_wait_s": self.outcome_wait_s}
 
     def disabled_tools(self) -> dict[str, str]:
         return self.outcome_source.disabled_tools()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from audiorouter.contracts import AudioQAItem
@@ -49,6 +51,20 @@ def test_outcome_source_scores_with_reward_minus_cost():
     assert infos[1].reward == 0.0 and not infos[1].correct_with
     with pytest.raises(ValueError, match="2 item ids but 1 subsets"):
         source.rewards(["x", "y"], [()])
+
+
+class SlowOutcomes(FixedOutcomes):
+    def outcomes(self, item_ids, subsets):
+        time.sleep(0.05)  # a reasoner that takes its time
+        return super().outcomes(item_ids, subsets)
+
+
+def test_outcome_source_counts_the_seconds_it_waited_for_outcomes():
+    source = OutcomeRewardSource(SlowOutcomes())
+    assert source.stats() == {"outcome_wait_s": 0.0}
+    source.rewards(["x"], [()])
+    source.rewards(["y"], [()])
+    assert source.stats()["outcome_wait_s"] >= 0.1
 
 
 def test_standin_needs_the_right_tool_and_few_distractors():
