@@ -6,6 +6,9 @@ A tiny suite (three families, cheap tools), the reference reasoner on named acto
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -134,3 +137,49 @@ def test_a_tool_that_keeps_crashing_is_disabled_and_the_run_says_so(tmp_path_fac
     mlrun = MlflowClient(tracking_uri(config.tracking)).get_run(run.tracker.run_id)
     assert mlrun.info.status == "FINISHED"
     assert "SIGSEGV" in json.loads(mlrun.data.params["tools.disabled"])["segfault"]
+
+
+def memo_keys(path) -> set[tuple]:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        return set(db.execute("SELECT reasoner_id, item_id, evidence FROM outcomes"))
+
+
+def test_training_goes_on_while_the_memo_service_restarts(tmp_path_factory, ray_session):
+    from audiorouter.store.service import NAMESPACE, service_name, stop_service
+
+    root = tmp_path_factory.mktemp("memo-restart")
+    config = tiny_config(root, name="memo-restart", iterations=8)
+    config.train.train_size = 24  # 24 items x 8 subsets: new outcomes keep coming after the restart
+    config.reasoner.memo_store = "service"
+    config.run.local_memo = False  # every episode reaches the reasoner actor and its memo
+    metrics = root / "runs" / "memo-restart" / "metrics.jsonl"
+    killed: dict = {}
+
+    def kill_the_service_mid_run() -> None:
+        deadline = time.monotonic() + 600
+        while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 2):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+        killed["acknowledged"] = memo_keys(root / "memo.sqlite")  # committed: the service acknowledged them
+        handle = ray.get_actor(service_name("outcomes"), namespace=NAMESPACE)
+        killed["pid"] = ray.get(handle.info.remote())["pid"]
+        ray.kill(handle, no_restart=False)  # Ray restarts it; callers retry meanwhile
+
+    killer = threading.Thread(target=kill_the_service_mid_run, daemon=True)
+    killer.start()
+    try:
+        run = TrainingRun(config)
+        run.run()
+        killer.join(timeout=60)
+        handle = ray.get_actor(service_name("outcomes"), namespace=NAMESPACE)
+        pid_after = ray.get(handle.info.remote())["pid"]
+    finally:
+        stop_service("outcomes")
+    assert "pid" in killed and pid_after != killed["pid"], "the service was killed and restarted mid-run"
+    lines = [json.loads(line) for line in metrics.read_text().splitlines()]
+    assert [m["iteration"] for m in lines] == list(range(1, 9))
+    assert all(m["episodes"] == config.train.train_batch_size for m in lines)
+    final = memo_keys(root / "memo.sqlite")
+    assert killed["acknowledged"] <= final, "an acknowledged outcome was lost"
+    assert len(final) > len(killed["acknowledged"]), "outcomes were written after the restart"
