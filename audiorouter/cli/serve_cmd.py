@@ -40,7 +40,10 @@ def run_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` and job stops shut down cleanly too
     try:
         while True:
-            time.sleep(3600)
+            # short sleeps: a signal that the kernel hands to one of Ray's threads instead of
+            # this one does not wake a long sleep, and Python runs its handler (which raises
+            # KeyboardInterrupt here) only when this thread next wakes
+            time.sleep(0.5)
     except KeyboardInterrupt:
         from ray import serve
 
