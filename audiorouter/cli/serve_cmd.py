@@ -37,12 +37,14 @@ def run_serve(args: argparse.Namespace) -> int:
           max_upload_bytes=int(served.max_upload_mb * 1024 * 1024), num_cpus=served.num_cpus)
     print(f"serving on http://{served.host}:{served.port}  (POST /v1/answer, GET /healthz); Ctrl-C stops",
           flush=True)
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` and job stops shut down cleanly too
+    # `kill` and job stops shut down cleanly too; SIGINT explicitly, as servers do, because a
+    # process started in the background of a non-interactive shell inherits it ignored
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         while True:
-            # short sleeps: a signal that the kernel hands to one of Ray's threads instead of
-            # this one does not wake a long sleep, and Python runs its handler (which raises
-            # KeyboardInterrupt here) only when this thread next wakes
+            # short sleeps: a signal the kernel hands to another thread (Ray's) does not wake
+            # this one, and Python runs the handler only when this thread wakes
             time.sleep(0.5)
     except KeyboardInterrupt:
         from ray import serve
