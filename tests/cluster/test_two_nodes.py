@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 import yaml
+from memo_helpers import memo_keys
 from mlflow.tracking import MlflowClient
 
 from audiorouter.local_cluster import LocalCluster
@@ -112,10 +112,6 @@ def actors(cluster: LocalCluster) -> tuple[str, list[dict]]:
     found = json.loads(cluster.run_python(ACTORS).strip().splitlines()[-1])
     return found["head"], found["actors"]
 
-
-def memo_keys(path: Path) -> set[tuple]:
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        return set(db.execute("SELECT reasoner_id, item_id, evidence FROM outcomes"))
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,13 @@ A tiny suite (three families, cheap tools), the reference reasoner on named acto
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 
 import numpy as np
 import pytest
 import ray
+from memo_helpers import memo_keys
 from mlflow.tracking import MlflowClient
 
 from audiorouter.config import load_config
@@ -138,10 +138,6 @@ def test_a_tool_that_keeps_crashing_is_disabled_and_the_run_says_so(tmp_path_fac
     assert mlrun.info.status == "FINISHED"
     assert "SIGSEGV" in json.loads(mlrun.data.params["tools.disabled"])["segfault"]
 
-
-def memo_keys(path) -> set[tuple]:
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        return set(db.execute("SELECT reasoner_id, item_id, evidence FROM outcomes"))
 
 
 def test_training_goes_on_while_the_memo_service_restarts(tmp_path_factory, ray_session):
