@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml requirements.lock requirements-nodeps.lock
 	$(PY) -m pip install --quiet --no-deps --require-hashes -r $(VENV)/uv-requirement.txt
 	$(VENV)/bin/uv pip sync --quiet --python $(PY) --require-hashes requirements.lock requirements-nodeps.lock
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
-	$(PY) -m audiorouter.numba_cache --ensure || echo "numba warm-up failed: each tool process will compile for itself (slower)"
+	$(PY) -m audiorouter.tools.numba_cache --ensure || echo "numba warm-up failed: each tool process will compile for itself (slower)"
 	touch $(STAMP)
 
 # The speech families need espeak-ng (a Debian package). Installed when we are root

@@ -50,7 +50,7 @@ def case_overrides(scratch: Path, name: str, workers: int, hosting: str, store: 
 
 
 def measure_topology(nodes: int, scratch: Path, iterations: int, cases: dict) -> dict:
-    from audiorouter.local_cluster import LocalCluster
+    from audiorouter.cluster.local import LocalCluster
 
     results = {}
     with LocalCluster(scratch / f"logs-{nodes}", head_cpus=4 if nodes == 1 else 2,
@@ -73,7 +73,7 @@ def measure_topology(nodes: int, scratch: Path, iterations: int, cases: dict) ->
 MEMO_ROUND_TRIP = """
 import json, tempfile, time, ray
 from audiorouter.contracts import ReasonerOutcome
-from audiorouter.reasoner.memo import OutcomeMemo
+from audiorouter.store.outcome_memo import OutcomeMemo
 from audiorouter.store.client import RemoteStore
 from audiorouter.store.service import stop_service
 ray.init()
@@ -103,7 +103,7 @@ def main() -> None:
     cases = {f"workers{w}_actors_sqlite": (w, "actors", "sqlite") for w in (1, 2, 4)}
     cases |= {"workers2_serve_sqlite": (2, "serve", "sqlite"), "workers2_actors_service": (2, "actors", "service")}
     one = measure_topology(1, scratch, args.iterations, cases)
-    from audiorouter.local_cluster import LocalCluster
+    from audiorouter.cluster.local import LocalCluster
 
     with LocalCluster(scratch / "logs-memo") as cluster:  # the cluster memo's round trip, cache off
         memo = json.loads(cluster.run_python(MEMO_ROUND_TRIP).strip().splitlines()[-1])

@@ -244,7 +244,7 @@ def gpu_benchmark(args) -> dict:
     """Full-size random ``args.lalm`` in bf16 on CUDA: batched without shared spans
     against batched with them, both loaded at once and timed in alternating rounds after
     a warm-up at the full batch size (the fastest round of each counts)."""
-    from audiorouter.reasoner.synthetic_models import save_synthetic_model
+    from audiorouter.testing.synthetic_models import save_synthetic_model
 
     requests = workload(args.questions)
     result: dict = {"benchmark": f"reasoner scoring, full-size random {args.lalm} via lalm (bf16, letter scoring)",

@@ -16,8 +16,8 @@ import shutil
 import tempfile
 import time
 
+from audiorouter.cluster.session import start_ray
 from audiorouter.config import load_config
-from audiorouter.ray_session import start_ray
 from audiorouter.training.driver import TrainingRun
 
 

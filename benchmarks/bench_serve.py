@@ -55,7 +55,7 @@ def sine_requests(seconds: float) -> list[tuple[bytes, str, list[str], str | Non
 
 
 def dataset_requests(data_dir: str, split: str, n: int) -> list[tuple[bytes, str, list[str], str | None]]:
-    from audiorouter.data.store import iter_items
+    from audiorouter.data.items import iter_items
 
     items = [item for _, item in zip(range(n), iter_items(data_dir, split), strict=False)]
     return [(item.audio, item.question, list(item.choices), item.answer) for item in items]
@@ -99,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import ray
 
+    from audiorouter.cluster.session import start_ray
     from audiorouter.config import load_config
-    from audiorouter.ray_session import start_ray
     from audiorouter.router.policy import RouterPolicy, policy_dir
     from audiorouter.serving.app import start
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from audiorouter.numba_cache import ensure_warm, shared_cache_dir
+from audiorouter.tools.numba_cache import ensure_warm, shared_cache_dir
 
 pytestmark = pytest.mark.slow
 PROCESSES, ROUNDS = 3, 2
@@ -18,7 +18,7 @@ PROCESSES, ROUNDS = 3, 2
 # A tool process's start: private cache first, then the tools; tempo's beat tracker is
 # the gufunc pair seen crashing on fresh machines (librosa #1998).
 CHILD = """
-from audiorouter.numba_cache import use_private_cache
+from audiorouter.tools.numba_cache import use_private_cache
 private = use_private_cache()
 import audiorouter.tools as t
 from audiorouter.tools.probe_signals import SR, drum_pattern
@@ -48,7 +48,7 @@ def test_processes_compiling_together_on_an_empty_cache_never_crash(tmp_path):
 
 def test_the_warm_up_compiles_once_and_tool_processes_start_from_its_copy(tmp_path):
     env = os.environ | {"NUMBA_CACHE_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1"}
-    warm = subprocess.run([sys.executable, "-m", "audiorouter.numba_cache", "--ensure"], env=env,
+    warm = subprocess.run([sys.executable, "-m", "audiorouter.tools.numba_cache", "--ensure"], env=env,
                           capture_output=True, text=True, timeout=900)
     assert warm.returncode == 0, warm.stderr[-3000:]
     assert list(tmp_path.glob(".warm-*")) and any(tmp_path.rglob("guf-beat.*.nbi"))

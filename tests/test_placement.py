@@ -9,8 +9,16 @@ from pathlib import Path
 import pytest
 import yaml
 
+from audiorouter.cluster.placement import (
+    Bundle,
+    Node,
+    PlanError,
+    nodes_from_manifest,
+    pack,
+    phase_demands,
+    totals,
+)
 from audiorouter.config import load_config
-from audiorouter.placement import Bundle, Node, PlanError, nodes_from_manifest, pack, phase_demands, totals
 
 ROOT = Path(__file__).resolve().parents[1]
 KUBERAY = ROOT / "cluster" / "kuberay"

@@ -2,7 +2,7 @@
 
 import multiprocessing as mp
 
-from audiorouter.sqlite_files import open_shared_sqlite
+from audiorouter.store.sqlite_files import open_shared_sqlite
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS rows (who INTEGER)"
 

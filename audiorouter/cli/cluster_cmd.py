@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from audiorouter.cli.common import add_leaf
+from audiorouter.cli.common import add_leaf, load_checked
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -21,10 +21,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 def show_plan(args: argparse.Namespace) -> int:
     import yaml
 
-    from audiorouter.config import load_config
-    from audiorouter.placement import PlanError, nodes_from_manifest, pack, phase_demands, totals
+    from audiorouter.cluster.placement import PlanError, nodes_from_manifest, pack, phase_demands, totals
 
-    config = load_config(args.config, args.overrides)
+    config = load_checked(args.config, args.overrides)
     nodes = nodes_from_manifest(yaml.safe_load(Path(args.manifest).read_text())) if args.manifest else None
     status = 0
     for phase, bundles in phase_demands(config, args.job).items():

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from audiorouter.config import Config, load_config
+from audiorouter.reasoner.registry import check_backend
+from audiorouter.rl.registry import check_train
 
 
 def config_options(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
@@ -33,7 +38,14 @@ def add_leaf(sub: argparse._SubParsersAction, name: str, **kwargs) -> argparse.A
 def load_with_flags(args: argparse.Namespace, flags: dict[str, object]):
     """The config from ``--config`` and ``--set``, then each command flag that was given
     (``{"dotted.key": value}``; None means not given), so flags win over ``--set``."""
-    from audiorouter.config import load_config
-
     overrides = list(args.overrides) + [f"{key}={value}" for key, value in flags.items() if value is not None]
-    return load_config(args.config, overrides)
+    return load_checked(args.config, overrides)
+
+
+def load_checked(path: str | Path | None, overrides: list[str] | None = None) -> Config:
+    """``load_config``, then the names only the registries know (reasoner back-end,
+    reward, algorithm): every command checks its whole config before any work starts."""
+    config = load_config(path, overrides)
+    check_backend(config.reasoner)
+    check_train(config.train)
+    return config

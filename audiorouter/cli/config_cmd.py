@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from audiorouter.cli.common import add_leaf
-from audiorouter.config import flatten, load_config, to_yaml
+from audiorouter.cli.common import add_leaf, load_checked
+from audiorouter.config import flatten, to_yaml
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -17,7 +17,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def show_config(args: argparse.Namespace) -> int:
-    config = load_config(args.config, args.overrides)
+    config = load_checked(args.config, args.overrides)
     if args.flat:
         for key, value in flatten(config).items():
             print(f"{key}={value}")

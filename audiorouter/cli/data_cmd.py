@@ -6,8 +6,7 @@ import argparse
 import sys
 import time
 
-from audiorouter.cli.common import add_leaf, load_with_flags
-from audiorouter.config import load_config
+from audiorouter.cli.common import add_leaf, load_checked, load_with_flags
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -74,9 +73,9 @@ def run_synth(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from audiorouter.data.store import dataset_info
+    from audiorouter.data.items import dataset_info
 
-    folder = args.dir or load_config(args.config, args.overrides).data.dir
+    folder = args.dir or load_checked(args.config, args.overrides).data.dir
     try:
         print(dataset_info(folder).render())
     except FileNotFoundError as exc:

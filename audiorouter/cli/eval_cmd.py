@@ -36,7 +36,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from audiorouter.data.store import iter_items
+    from audiorouter.data.items import iter_items
     from audiorouter.data.synth.staleness import stale_suite_reason
     from audiorouter.evaluation.evaluate import EvalSettings, evaluate_router
     from audiorouter.outcomes.evidence import EvidenceOutcomeSource, EvidenceSourceSpec
@@ -81,7 +81,7 @@ def start_reasoner(cfg):
     """The reasoner on Ray (``reasoner.hosting``) when ``run.use_actors``, else None."""
     if not cfg.run.use_actors:
         return None
-    from audiorouter.ray_session import start_ray
+    from audiorouter.cluster.session import start_ray
     from audiorouter.reasoner.hosting import host_reasoner
 
     start_ray()

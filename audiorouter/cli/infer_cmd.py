@@ -12,8 +12,8 @@ import argparse
 from pathlib import Path
 
 from audiorouter.cli.common import add_leaf, load_with_flags
-from audiorouter.data.store import split_files
-from audiorouter.ray_session import ray_running
+from audiorouter.cluster.session import ray_running
+from audiorouter.data.items import split_files
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -7,9 +7,8 @@ import argparse
 import json
 from pathlib import Path
 
-from audiorouter.cli.common import add_leaf
-from audiorouter.config import load_config
-from audiorouter.data.store import split_files
+from audiorouter.cli.common import add_leaf, load_checked
+from audiorouter.data.items import split_files
 from audiorouter.data.synth.staleness import stale_suite_reason
 
 
@@ -27,7 +26,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def evaluate_reasoner(args: argparse.Namespace) -> int:
     from audiorouter.reasoner.evaluate import evaluate  # loads models only when asked
 
-    config = load_config(args.config, args.overrides)
+    config = load_checked(args.config, args.overrides)
     if not split_files(args.data, args.split):  # before any model loads
         raise SystemExit(f"no items in split {args.split!r} under {args.data}: generate the built-in suite with "
                          f"`audiorouter data synth --out {args.data}` (make demo does it for data/perception)")

@@ -24,7 +24,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     import ray
 
-    from audiorouter.ray_session import start_ray
+    from audiorouter.cluster.session import start_ray
     from audiorouter.router.policy import policy_dir
     from audiorouter.serving.app import start
 

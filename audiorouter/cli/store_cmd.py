@@ -25,7 +25,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def show_info(args: argparse.Namespace) -> int:
     import ray
 
-    from audiorouter.ray_session import ray_running
+    from audiorouter.cluster.session import ray_running
     from audiorouter.store.service import KINDS, NAMESPACE, service_name
 
     with ray_running():
@@ -41,7 +41,7 @@ def show_info(args: argparse.Namespace) -> int:
 
 
 def stop(args: argparse.Namespace) -> int:
-    from audiorouter.ray_session import ray_running
+    from audiorouter.cluster.session import ray_running
     from audiorouter.store.service import KINDS, stop_service
 
     with ray_running():

@@ -8,9 +8,8 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from audiorouter.cli.common import add_leaf
-from audiorouter.config import load_config
-from audiorouter.ray_session import ray_running
+from audiorouter.cli.common import add_leaf, load_checked
+from audiorouter.cluster.session import ray_running
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -54,9 +53,9 @@ def list_tools(args: argparse.Namespace) -> int:
 
 def analyse_file(args: argparse.Namespace) -> int:
     from audiorouter.data.audio_io import AudioError, decode_audio
-    from audiorouter.tools import ToolRunner
+    from audiorouter.tools.runner import ToolRunner
 
-    config = load_config(args.config, args.overrides)
+    config = load_checked(args.config, args.overrides)
     names = _tool_names(args.tools, config.tools.enabled)
     try:
         waveform, sample_rate = decode_audio(args.audio)
@@ -76,7 +75,7 @@ def analyse_file(args: argparse.Namespace) -> int:
 def run_tools(args: argparse.Namespace) -> int:
     from audiorouter.tools.batch import run_batch
 
-    config = load_config(args.config, args.overrides)
+    config = load_checked(args.config, args.overrides)
     names = _tool_names(args.tools, config.tools.enabled)
     data_dir = Path(args.data or config.data.dir)
     out = Path(args.out) if args.out else data_dir / "evidence.parquet"

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from audiorouter.contracts import EVIDENCE_SCHEMA, RoutingDecision, ToolResult
-from audiorouter.data.store import write_table_atomic
+from audiorouter.data.items import write_table_atomic
 
 IDS_KEY = b"audiorouter.item_ids"
 DECISIONS, EVIDENCE, ANSWERS = "decisions", "evidence", "answers"

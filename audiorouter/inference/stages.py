@@ -25,8 +25,8 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from audiorouter.contracts import EVIDENCE_SCHEMA
+from audiorouter.data.items import read_table, split_files
 from audiorouter.data.ray_io import item_dataset, worker_cpu_share
-from audiorouter.data.store import read_table, split_files
 from audiorouter.inference.parts import (
     ANSWERS,
     ANSWERS_SCHEMA,

@@ -29,7 +29,7 @@ import numpy as np
 from audiorouter.config import ReasonerConfig, ToolsConfig
 from audiorouter.contracts import ReasonerOutcome, ReasonerRequest, ToolResult
 from audiorouter.data.audio_io import decode_audio
-from audiorouter.data.store import iter_items
+from audiorouter.data.items import iter_items
 from audiorouter.outcomes.base import Outcome, OutcomeSource
 
 log = logging.getLogger(__name__)
@@ -94,8 +94,7 @@ class EvidenceOutcomeSource(OutcomeSource):
 
     def runner(self):
         if self._runner is None:
-            import audiorouter.tools  # noqa: F401  (registers the tools in this process)
-            from audiorouter.tools import ToolRunner
+            from audiorouter.tools.runner import ToolRunner
 
             self._runner = ToolRunner.from_config(self.spec.tools)
             self._runner.health.merge(self.spec.disabled_tools)

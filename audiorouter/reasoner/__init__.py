@@ -9,20 +9,19 @@ rendered in one place (evidence.py). Hosting on Ray: actor.py (actors) and serve
 (a Serve deployment).
 """
 
-from audiorouter.reasoner.base import (
+from audiorouter.reasoner.base import Answer, Reasoner, build_backend
+from audiorouter.reasoner.evidence import count_tokens, evidence_fingerprint, render_evidence
+from audiorouter.reasoner.memo import MemoisedReasoner, build_reasoner
+from audiorouter.reasoner.registry import (
     REASONERS,
-    Answer,
-    Reasoner,
-    build_backend,
+    check_backend,
     known_backends,
     reasoner_class,
     register_reasoner,
 )
-from audiorouter.reasoner.evidence import count_tokens, evidence_fingerprint, render_evidence
-from audiorouter.reasoner.memo import MemoisedReasoner, OutcomeMemo, build_reasoner
 
 __all__ = [
-    "REASONERS", "Answer", "MemoisedReasoner", "OutcomeMemo", "Reasoner",
-    "build_backend", "build_reasoner", "count_tokens", "evidence_fingerprint", "known_backends",
+    "REASONERS", "Answer", "MemoisedReasoner", "Reasoner",
+    "build_backend", "build_reasoner", "check_backend", "count_tokens", "evidence_fingerprint", "known_backends",
     "reasoner_class", "register_reasoner", "render_evidence",
 ]

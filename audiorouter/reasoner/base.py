@@ -1,4 +1,4 @@
-"""The reasoner interface and the registry of back-ends.
+"""The reasoner interface; back-ends register by name in ``registry``.
 
 A back-end is one ``Reasoner`` subclass plus ``@register_reasoner``::
 
@@ -21,25 +21,18 @@ the batch is still answered. ``reasoner_id`` names everything that changes answe
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from dataclasses import dataclass
 from typing import ClassVar
 
-from audiorouter.config import ConfigError, ReasonerConfig
+from audiorouter.config import ReasonerConfig
 from audiorouter.contracts import ReasonerOutcome, ReasonerRequest, ToolResult
 from audiorouter.reasoner.evidence import render_evidence
+from audiorouter.reasoner.registry import reasoner_class
 from audiorouter.validation import AudioError, ValidationError, check_request
 
 log = logging.getLogger(__name__)
-
-REASONERS: dict[str, type[Reasoner]] = {}
-BUILTIN_MODULES = {  # back-ends registered on first use, so importing one never loads the others
-    "reference": "audiorouter.reasoner.reference",
-    "cascade": "audiorouter.reasoner.cascade",
-    "lalm": "audiorouter.reasoner.lalm",
-}
 
 
 @dataclass
@@ -140,31 +133,6 @@ def request_problem(request: ReasonerRequest) -> str | None:
     if not isinstance(request.evidence, list) or not all(isinstance(r, ToolResult) for r in request.evidence):
         return "bad request: evidence must be a list of ToolResult"
     return None
-
-
-# ----------------------------------------------------------------------- registry
-
-
-def register_reasoner(cls: type[Reasoner]) -> type[Reasoner]:
-    REASONERS[cls.name] = cls
-    return cls
-
-
-def known_backends() -> list[str]:
-    return sorted(set(BUILTIN_MODULES) | set(REASONERS))
-
-
-def reasoner_class(name: str) -> type[Reasoner]:
-    if name not in REASONERS and name in BUILTIN_MODULES:
-        try:
-            importlib.import_module(BUILTIN_MODULES[name])
-        except ModuleNotFoundError as exc:
-            if exc.name != BUILTIN_MODULES[name]:
-                raise
-            raise ConfigError(f"reasoner back-end {name!r} is not available: {exc}") from exc
-    if name not in REASONERS:
-        raise ConfigError(f"unknown reasoner back-end {name!r}; valid: {', '.join(known_backends())}")
-    return REASONERS[name]
 
 
 def build_backend(config: ReasonerConfig) -> Reasoner:

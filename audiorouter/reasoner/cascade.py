@@ -27,7 +27,7 @@ import numpy as np
 
 from audiorouter.config import ReasonerConfig
 from audiorouter.contracts import ReasonerRequest
-from audiorouter.reasoner.base import Answer, register_reasoner
+from audiorouter.reasoner.base import Answer
 from audiorouter.reasoner.loading import load_causal_lm
 from audiorouter.reasoner.model_backend import ModelReasoner
 from audiorouter.reasoner.prompting import (
@@ -37,6 +37,7 @@ from audiorouter.reasoner.prompting import (
     parse_answer,
     user_message,
 )
+from audiorouter.reasoner.registry import register_reasoner
 from audiorouter.reasoner.scoring import generate_texts
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from pathlib import Path
 from audiorouter.config import ReasonerConfig, ToolsConfig
 from audiorouter.contracts import AudioQAItem, ReasonerRequest, ToolResult
 from audiorouter.data.audio_io import decode_item_audio
-from audiorouter.data.store import iter_items
+from audiorouter.data.items import iter_items
 from audiorouter.evaluation.stats import wilson_interval
 from audiorouter.reasoner.memo import build_reasoner
 
@@ -38,7 +38,8 @@ def tool_evidence(items: list[AudioQAItem], cache_path: Path | None, tools_confi
                   data_dir: str | Path | None = None) -> dict[str, list[ToolResult]]:
     """item id -> every available tool's result (read from / added to ``cache_path``),
     run with ``tools_config`` (its cache, timeouts and clip limits; default: defaults)."""
-    from audiorouter.tools import ToolRunner, available_tools
+    from audiorouter.tools import available_tools
+    from audiorouter.tools.runner import ToolRunner
 
     runner = ToolRunner.from_config(tools_config or ToolsConfig())
 

@@ -40,10 +40,11 @@ import torch
 
 from audiorouter.config import ConfigError, ReasonerConfig
 from audiorouter.contracts import ReasonerRequest
-from audiorouter.reasoner.base import Answer, register_reasoner
+from audiorouter.reasoner.base import Answer
 from audiorouter.reasoner.loading import resolve_model
 from audiorouter.reasoner.model_backend import ModelReasoner
 from audiorouter.reasoner.prompting import chatml, parse_answer, user_message
+from audiorouter.reasoner.registry import register_reasoner
 from audiorouter.reasoner.scoring import pad_left
 
 AUDIO_TOKEN = "<|AUDIO|>"

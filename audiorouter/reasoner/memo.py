@@ -1,8 +1,7 @@
 """Outcome memoisation: the reasoner is frozen, so each question is answered once.
 
-``OutcomeMemo`` is a SQLite file (WAL journal, so many processes on one machine read
-while one writes) mapping ``(reasoner_id, item_id, evidence fingerprint)`` to the
-outcome as JSON. ``MemoisedReasoner`` wraps any back-end with the same ``answer``
+``store.outcome_memo.OutcomeMemo`` is a SQLite file mapping ``(reasoner_id, item_id,
+evidence fingerprint)`` to the outcome. ``MemoisedReasoner`` wraps any back-end with the same ``answer``
 signature: hits come from the file, only misses reach the model, and new outcomes
 are stored. Error outcomes are never stored (a failure may be transient), and neither
 are requests without a known item id. SQLite's WAL journal does not work on a network
@@ -15,66 +14,16 @@ head node keeps this file for every node (``audiorouter.store``).
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
-from dataclasses import asdict
-from pathlib import Path
 
 from audiorouter.config import ReasonerConfig
 from audiorouter.contracts import ReasonerOutcome, ReasonerRequest
 from audiorouter.reasoner.base import Reasoner, build_backend, request_problem
 from audiorouter.reasoner.evidence import evidence_fingerprint, render_evidence
-from audiorouter.sqlite_files import open_shared_sqlite
+from audiorouter.store import open_outcome_memo
+from audiorouter.store.outcome_memo import MemoKey, OutcomeMemo
 
 log = logging.getLogger(__name__)
-
-MemoKey = tuple[str, str, str]  # (reasoner_id, item_id, evidence fingerprint)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS outcomes (
-    reasoner_id TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    evidence TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    PRIMARY KEY (reasoner_id, item_id, evidence)
-)
-"""
-
-
-class OutcomeMemo:
-    """Outcomes on disk, shared by every process that opens the same file."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()  # one connection, used from Serve's and Ray's threads
-        self._db = open_shared_sqlite(self.path, _SCHEMA, check_same_thread=False)
-
-    def get_many(self, keys: list[MemoKey]) -> dict[MemoKey, ReasonerOutcome]:
-        found: dict[MemoKey, ReasonerOutcome] = {}
-        with self._lock:
-            for key in dict.fromkeys(keys):
-                row = self._db.execute(
-                    "SELECT outcome FROM outcomes WHERE reasoner_id=? AND item_id=? AND evidence=?", key
-                ).fetchone()
-                if row is not None:
-                    found[key] = ReasonerOutcome(**json.loads(row[0]))
-        return found
-
-    def put_many(self, entries: list[tuple[MemoKey, ReasonerOutcome]]) -> None:
-        rows = [(*key, json.dumps(asdict(outcome))) for key, outcome in entries]
-        with self._lock:
-            self._db.executemany("INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?)", rows)
-            self._db.commit()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM outcomes").fetchone()[0])
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
 
 class MemoisedReasoner:
     """A back-end behind the memo; same ``answer`` and ``reasoner_id`` as the back-end."""
@@ -114,8 +63,6 @@ class MemoisedReasoner:
 
 def build_reasoner(config: ReasonerConfig) -> Reasoner | MemoisedReasoner:
     """The configured back-end, memoised unless ``config.memo_path`` is empty."""
-    from audiorouter.store import open_outcome_memo
-
     backend = build_backend(config)
     memo = open_outcome_memo(config)
     return backend if memo is None else MemoisedReasoner(backend, memo)

@@ -1,4 +1,4 @@
-"""Names the config may use, importable without Ray: rewards and learning algorithms.
+"""The registries of rewards and learning algorithms, importable without Ray.
 
 ``REWARDS`` maps a name to ``(correct_with, correct_without) -> float`` (see rewards).
 ``ALGORITHMS`` maps a name to the ``"module:Class"`` of the RLlib Learner it trains
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 
+from audiorouter.config import ConfigError, TrainConfig
 from audiorouter.rl.rewards import REWARDS, register_reward
 
 ALGORITHMS: dict[str, str] = {
@@ -24,4 +25,13 @@ def learner_class(algorithm: str) -> type:
     return getattr(importlib.import_module(module), name)
 
 
-__all__ = ["ALGORITHMS", "REWARDS", "learner_class", "register_reward"]
+def check_train(config: TrainConfig) -> None:
+    """ConfigError naming the valid ones when ``train.algorithm`` or ``train.reward`` is
+    unknown: a driver calls it before any work starts (the config does not know registries)."""
+    if config.algorithm not in ALGORITHMS:
+        raise ConfigError(f"train.algorithm {config.algorithm!r} unknown; valid: {', '.join(ALGORITHMS)}")
+    if config.reward not in REWARDS:
+        raise ConfigError(f"train.reward {config.reward!r} unknown; valid: {', '.join(REWARDS)}")
+
+
+__all__ = ["ALGORITHMS", "REWARDS", "check_train", "learner_class", "register_reward"]

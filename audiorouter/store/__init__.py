@@ -6,11 +6,18 @@
 ``reasoner.memo_store`` and ``tools.cache_store`` choose: "sqlite" (the default: every
 process opens the file at ``memo_path`` / ``cache_dir``; one machine) or "service" (one
 named actor on the head node owns that file and serves every node; see ``service``).
+
+The package depends on nothing of audiorouter but ``contracts``: the reasoner and the
+tools import down into it (``outcome_memo``, ``tool_cache``, ``sqlite_files``).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from audiorouter.store.client import ServiceOutcomeMemo, ServiceToolCache
+from audiorouter.store.outcome_memo import OutcomeMemo
+from audiorouter.store.tool_cache import ToolCache
 
 
 def open_outcome_memo(config: Any):
@@ -18,11 +25,7 @@ def open_outcome_memo(config: Any):
     if not config.memo_path:
         return None
     if config.memo_store == "service":
-        from audiorouter.store.client import ServiceOutcomeMemo
-
         return ServiceOutcomeMemo(config.memo_path)
-    from audiorouter.reasoner.memo import OutcomeMemo
-
     return OutcomeMemo(config.memo_path)
 
 
@@ -31,9 +34,5 @@ def open_tool_cache(config: Any):
     if not config.cache_dir:
         return None
     if config.cache_store == "service":
-        from audiorouter.store.client import ServiceToolCache
-
         return ServiceToolCache(config.cache_dir)
-    from audiorouter.tools.cache import ToolCache
-
     return ToolCache(config.cache_dir)

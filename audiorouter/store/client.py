@@ -20,6 +20,8 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from audiorouter.store.service import start_service
+
 log = logging.getLogger(__name__)
 RETRY_S = 120.0  # how long a call waits for a restarting service before it fails
 LOCAL_ENTRIES = 100_000  # per process; outcomes are ~200 bytes, tool results a few kB
@@ -82,8 +84,6 @@ class RemoteStore:
     def _call(self, method: str, *args: Any) -> Any:
         import ray
         from ray.exceptions import ActorUnavailableError, RayActorError
-
-        from audiorouter.store.service import start_service
 
         deadline = time.monotonic() + RETRY_S
         attempt = 0

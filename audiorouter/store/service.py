@@ -25,6 +25,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from audiorouter.store.outcome_memo import OutcomeMemo
+from audiorouter.store.tool_cache import ToolCache
+
 KINDS = ("outcomes", "tool_results")
 NAMESPACE = "audiorouter"
 
@@ -43,12 +46,8 @@ class StoreService:
         self.path = path
         self.calls = {"get_many": 0, "put_many": 0, "keys_read": 0, "entries_written": 0}
         if kind == "outcomes":
-            from audiorouter.reasoner.memo import OutcomeMemo
-
             self.store: Any = OutcomeMemo(path)
         else:
-            from audiorouter.tools.cache import ToolCache
-
             self.store = ToolCache(path)
 
     def get_many(self, keys: list[tuple]) -> list[Any]:

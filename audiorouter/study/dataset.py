@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from audiorouter.data.store import ShardWriter, read_table, split_files
+from audiorouter.config import StudyConfig
+from audiorouter.data.items import ShardWriter, read_table, split_files
 from audiorouter.data.synth import generate_items, resolve_families
 from audiorouter.data.synth.staleness import stale_suite_reason
-from audiorouter.study.config import StudyConfig
 
 log = logging.getLogger(__name__)
 MANIFEST = "study_items.json"

@@ -48,10 +48,10 @@ import numpy as np
 import torch
 
 from audiorouter.config import ReasonerConfig
+from audiorouter.config.study import lalm_reasoner_problem
 from audiorouter.contracts import AudioQAItem, ReasonerOutcome, ReasonerRequest
 from audiorouter.data.audio_io import decode_item_audio
 from audiorouter.reasoner.lalm import LalmReasoner, Prepared
-from audiorouter.study.config import lalm_reasoner_problem
 from audiorouter.study.threads import one_thread
 
 ANSWER_CHUNK = 64  # items decoded and answered together (bounds the audio held at once)

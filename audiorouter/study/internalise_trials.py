@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from audiorouter.contracts import ReasonerRequest
 from audiorouter.data.audio_io import decode_audio
-from audiorouter.data.store import iter_items, split_files
+from audiorouter.data.items import iter_items, split_files
 from audiorouter.study.context import StudyContext, TrialSpec
 from audiorouter.study.item_features import ItemFeatures, compute_item_features
 from audiorouter.study.items import load_items

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from audiorouter.contracts import ITEM_SCHEMA, AudioQAItem
-from audiorouter.data.store import read_table, split_files
+from audiorouter.data.items import read_table, split_files
 
 NO_AUDIO = [name for name in ITEM_SCHEMA.names if name != "audio"]
 

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-ROUTER_METHODS = ("router-ppo", "router-group-relative")
-# internalise-no-audio is the control: the same head without audio (what text alone teaches).
-# internalise-lalm fine-tunes the reasoner itself (a LoRA adapter; needs reasoner.backend=lalm).
-LALM_METHOD = "internalise-lalm"
-INTERNALISE_METHODS = ("internalise-pretrained", "internalise-scratch", "internalise-reasoner", "internalise-no-audio",
-                       LALM_METHOD)
-SUPERVISED_ROUTER = "supervised-router"
-LEARNED_METHODS = (*ROUTER_METHODS, *INTERNALISE_METHODS, SUPERVISED_ROUTER)
+from audiorouter.config.study import (  # noqa: F401  (the study's names, defined beside its config)
+    INTERNALISE_METHODS,
+    LALM_METHOD,
+    LEARNED_METHODS,
+    ROUTER_METHODS,
+    SUPERVISED_ROUTER,
+)
+
 CONSTANT_LINES = ("no-tools", "all-tools", "best-single-tool", "oracle-routing")
 
 

@@ -18,8 +18,8 @@ import json
 import logging
 from pathlib import Path
 
+from audiorouter.cluster.session import start_ray
 from audiorouter.config import Config, ConfigError, ReasonerConfig
-from audiorouter.ray_session import start_ray
 from audiorouter.router.actions import ActionSpace
 from audiorouter.study.context import StudyContext, save_router_features
 from audiorouter.study.dataset import ensure_study_data

@@ -23,7 +23,7 @@ import importlib.util
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, MutableMapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -36,7 +36,6 @@ from audiorouter.tools.inputs import ClipLimits, prepare_clip
 
 log = logging.getLogger(__name__)
 
-TOOLS: dict[str, type[Tool]] = {}
 SILENT_SUMMARY = "silent: no sound above -80 dBFS"
 
 
@@ -81,14 +80,67 @@ class Tool:
         )
 
 
+# The built-in tools' modules, imported on the registry's first use: importing this module
+# (or ``audiorouter.tools``) loads no analysis library, so a tool process can switch numba
+# to its private cache first (``numba_cache``) and light users pay nothing.
+BUILTIN_MODULES = ("asr", "chords", "faults", "loudness", "onsets", "pitch", "segments", "spectral", "speech",
+                   "tagger", "tempo")
+
+
+class ToolRegistry(MutableMapping):
+    """Tool name -> class; reading it first imports the built-in tools (which register)."""
+
+    def __init__(self) -> None:
+        self._classes: dict[str, type[Tool]] = {}
+        self._builtins_loaded = False
+
+    def load_builtins(self) -> None:
+        """Import the built-in tools' modules (once); every read does it first."""
+        if not self._builtins_loaded:
+            self._builtins_loaded = True  # first: the modules' own registrations come back here
+            for module in BUILTIN_MODULES:
+                importlib.import_module(f"audiorouter.tools.{module}")
+
+    def register(self, cls: type[Tool]) -> None:
+        """Add without loading the built-ins (they register through here while loading)."""
+        known = self._classes.get(cls.name)
+        if known is not None and known is not cls:
+            raise ValueError(f"tool name {cls.name!r} is already registered by {known.__name__}")
+        self._classes[cls.name] = cls
+
+    def __getitem__(self, name: str) -> type[Tool]:
+        self.load_builtins()
+        return self._classes[name]
+
+    def __setitem__(self, name: str, cls: type[Tool]) -> None:
+        self.load_builtins()
+        self._classes[name] = cls
+
+    def __delitem__(self, name: str) -> None:
+        del self._classes[name]
+
+    def __iter__(self) -> Iterator[str]:
+        self.load_builtins()
+        return iter(dict(self._classes))
+
+    def __len__(self) -> int:
+        self.load_builtins()
+        return len(self._classes)
+
+    def __contains__(self, name: object) -> bool:
+        self.load_builtins()
+        return name in self._classes
+
+
+TOOLS = ToolRegistry()
+
+
 def register_tool(cls: type[Tool]) -> type[Tool]:
     """Class decorator: make ``cls`` available by its ``name``."""
     for attr in ("name", "version", "description"):
         if not isinstance(getattr(cls, attr, None), str) or not getattr(cls, attr):
             raise TypeError(f"tool {cls.__name__} must set a non-empty string {attr!r}")
-    if cls.name in TOOLS and TOOLS[cls.name] is not cls:
-        raise ValueError(f"tool name {cls.name!r} is already registered by {TOOLS[cls.name].__name__}")
-    TOOLS[cls.name] = cls
+    TOOLS.register(cls)
     return cls
 
 
@@ -164,6 +216,19 @@ def describe_tools(names: list[str] | None = None) -> list[dict[str, str]]:
     return [
         {"name": n, "version": TOOLS[n].version, "description": TOOLS[n].description} for n in chosen
     ]
+
+
+def error_result(tool: str, error: str, elapsed_ms: float = 0.0) -> ToolResult:
+    """The result of a call that could not produce one (unknown, disabled, crashed, timed out)."""
+    version = TOOLS[tool].version if tool in TOOLS else "?"
+    return ToolResult(tool=tool, version=version, ok=False, error=error, elapsed_ms=elapsed_ms)
+
+
+def run_tool(tool: str, waveform: np.ndarray, sample_rate: int, limits: ClipLimits | None) -> ToolResult:
+    """``get_tool(tool).run(...)`` in this process; an unknown tool is an error result."""
+    if tool not in TOOLS:
+        return error_result(tool, f"unknown tool {tool!r}")
+    return get_tool(tool).run(waveform, sample_rate, limits)
 
 
 def to_jsonable(value: Any) -> Any:

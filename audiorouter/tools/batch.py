@@ -26,8 +26,8 @@ import pyarrow.parquet as pq
 from audiorouter import contracts
 from audiorouter.contracts import ToolResult
 from audiorouter.data.audio_io import decode_item_audio
+from audiorouter.data.items import available_splits, split_files, write_table_atomic
 from audiorouter.data.ray_io import item_dataset, worker_cpu_share
-from audiorouter.data.store import available_splits, split_files, write_table_atomic
 
 log = logging.getLogger(__name__)
 

@@ -33,13 +33,13 @@ from ray.exceptions import GetTimeoutError, RayActorError, RayError
 
 from audiorouter.contracts import ToolResult
 from audiorouter.store import open_tool_cache
-from audiorouter.tool_process import ToolProcess
-from audiorouter.tools.base import TOOLS, load_tool_plugins, resolve_tools
-from audiorouter.tools.cache import ToolCache
+from audiorouter.store.tool_cache import ToolCache
+from audiorouter.tools.base import TOOLS, error_result, load_tool_plugins, resolve_tools
 from audiorouter.tools.health import ToolHealth
 from audiorouter.tools.inputs import ClipLimits
 from audiorouter.tools.probe_signals import SR, quiet_noise
-from audiorouter.tools.runner import error_result, safe_clip_key
+from audiorouter.tools.process import ToolProcess
+from audiorouter.tools.runner import safe_clip_key
 
 log = logging.getLogger(__name__)
 MAX_FAILED_STARTS = 5  # replacement actors that may fail to start before a slot is given up
@@ -108,7 +108,7 @@ class ToolExecutorPool:
                  startup_timeout_s: float = 600.0) -> None:
         """From a ``ToolsConfig``; ``cache`` defaults to one at ``config.cache_dir``; the
         ``warm`` tools run once on every actor at start (models load, kernels compile)."""
-        from audiorouter.numba_cache import ensure_warm
+        from audiorouter.tools.numba_cache import ensure_warm
 
         self.config = config
         self.limits = ClipLimits.from_config(config)

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from audiorouter.contracts import ToolResult
+from audiorouter.tools.base import error_result
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,4 @@ class ToolHealth:
         """The error result of a disabled tool; None when the tool may run."""
         if tool not in self.disabled:
             return None
-        from audiorouter.tools.runner import error_result
-
         return error_result(tool, f"tool {tool} is disabled: {self.disabled[tool]}")

@@ -2,7 +2,7 @@
 
 ``ToolRunner`` is what every in-place tool user has (Ray Data batch workers, rollout
 workers, the Serve app, the CLI, the tool-executor actors). The tools themselves run
-in a ``tool_process.ToolProcess`` child: a tool that segfaults, is OOM-killed or hangs
+in a ``tools.process.ToolProcess`` child: a tool that segfaults, is OOM-killed or hangs
 past ``timeout_s`` costs that one call (an error result naming the tool and the
 cause), the next call gets a fresh child, and a tool that crashes ``max_crashes``
 times is disabled for the rest of the run (``tools.health``).
@@ -17,18 +17,13 @@ import numpy as np
 
 from audiorouter.contracts import ToolResult
 from audiorouter.store import open_tool_cache
-from audiorouter.tool_process import ToolProcess
-from audiorouter.tools.base import TOOLS, get_tool, load_tool_plugins
-from audiorouter.tools.cache import ToolCache
+from audiorouter.store.tool_cache import ToolCache
+from audiorouter.tools.base import TOOLS, error_result, load_tool_plugins
 from audiorouter.tools.health import ToolHealth
 from audiorouter.tools.inputs import ClipLimits, clip_key
+from audiorouter.tools.process import ToolProcess
 
 log = logging.getLogger(__name__)
-
-
-def error_result(tool: str, error: str, elapsed_ms: float = 0.0) -> ToolResult:
-    version = TOOLS[tool].version if tool in TOOLS else "?"
-    return ToolResult(tool=tool, version=version, ok=False, error=error, elapsed_ms=elapsed_ms)
 
 
 def safe_clip_key(waveform: Any, sample_rate: Any, limits: ClipLimits) -> str | None:
@@ -38,13 +33,6 @@ def safe_clip_key(waveform: Any, sample_rate: Any, limits: ClipLimits) -> str | 
     except Exception as exc:  # the tools themselves will report what is wrong
         log.debug("clip cannot be hashed: %s", exc)
         return None
-
-
-def run_tool(tool: str, waveform: np.ndarray, sample_rate: int, limits: ClipLimits | None) -> ToolResult:
-    """``get_tool(tool).run(...)`` in this process; an unknown tool is an error result."""
-    if tool not in TOOLS:
-        return error_result(tool, f"unknown tool {tool!r}")
-    return get_tool(tool).run(waveform, sample_rate, limits)
 
 
 class ToolRunner:

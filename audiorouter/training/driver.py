@@ -17,13 +17,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from audiorouter.cluster.session import start_ray
 from audiorouter.config import Config, flatten
-from audiorouter.data.store import iter_items, split_files
+from audiorouter.data.items import iter_items, split_files
 from audiorouter.data.synth import synthesize_dataset
 from audiorouter.data.synth.staleness import stale_suite_reason
 from audiorouter.evaluation.report import EvaluationReport
 from audiorouter.outcomes.evidence import EvidenceOutcomeSource, EvidenceSourceSpec
-from audiorouter.ray_session import start_ray
 from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
 from audiorouter.rl.trainer import RouterTrainer, pick_training_items
 from audiorouter.router.features import FeatureSpec, featurize

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from audiorouter.local_cluster import LocalCluster
+from audiorouter.cluster.local import LocalCluster
 
 pytestmark = pytest.mark.slow
 

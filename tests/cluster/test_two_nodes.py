@@ -21,7 +21,7 @@ import yaml
 from memo_helpers import memo_keys
 from mlflow.tracking import MlflowClient
 
-from audiorouter.local_cluster import LocalCluster
+from audiorouter.cluster.local import LocalCluster
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

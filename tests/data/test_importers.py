@@ -13,7 +13,7 @@ import soundfile as sf
 from audiorouter.config import ImportConfig
 from audiorouter.data.audio_io import decode_audio
 from audiorouter.data.importers import NothingValidError, import_mmar, import_mmau
-from audiorouter.data.store import iter_items, read_rejects
+from audiorouter.data.items import iter_items, read_rejects
 
 TONE_HZ = 440.0
 # (relative path, seconds, sample rate, channels): proves resampling and downmix

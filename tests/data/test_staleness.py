@@ -5,11 +5,10 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 import pytest
 
-from audiorouter.config import SynthConfig
-from audiorouter.data.store import split_files
+from audiorouter.config import StudyConfig, SynthConfig
+from audiorouter.data.items import split_files
 from audiorouter.data.synth import FAMILIES, synthesize_dataset
 from audiorouter.data.synth.staleness import stale_suite_reason
-from audiorouter.study.config import StudyConfig
 from audiorouter.study.dataset import ensure_study_data
 
 

@@ -10,7 +10,7 @@ import pytest
 from audiorouter.config import ConfigError, SynthConfig
 from audiorouter.contracts import SPLITS
 from audiorouter.data.audio_io import decode_audio
-from audiorouter.data.store import dataset_info, iter_items
+from audiorouter.data.items import dataset_info, iter_items
 from audiorouter.data.synth import (
     FAMILIES,
     LEVELS,

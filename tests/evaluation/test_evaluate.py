@@ -10,8 +10,8 @@ import pytest
 from audiorouter.evaluation.evaluate import EvalSettings, score_policies, write_outputs
 from audiorouter.evaluation.report import EvaluationReport, ItemGroups
 from audiorouter.evaluation.stats import paired_bootstrap, random_matched
-from audiorouter.outcomes.standin import ToolMatchingStandIn
 from audiorouter.outcomes.table import build_outcome_table, candidate_subsets
+from audiorouter.testing.standin import ToolMatchingStandIn
 
 TOOLS = ("a", "b", "c")
 NEEDS = {f"i{k}": ("a", "b", "c", None)[k % 4] for k in range(40)}

@@ -12,7 +12,7 @@ import pytest
 
 from audiorouter.cli.main import main
 from audiorouter.config import ReasonerConfig, SynthConfig, ToolsConfig
-from audiorouter.data.store import iter_items
+from audiorouter.data.items import iter_items
 from audiorouter.data.synth import synthesize_dataset
 from audiorouter.inference import (
     ANSWERS_SCHEMA,

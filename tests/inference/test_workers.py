@@ -13,7 +13,7 @@ import pytest
 
 from audiorouter.config import ReasonerConfig, SynthConfig, ToolsConfig
 from audiorouter.contracts import EVIDENCE_SCHEMA
-from audiorouter.data.store import iter_items
+from audiorouter.data.items import iter_items
 from audiorouter.data.synth import synthesize_dataset
 from audiorouter.inference.parts import DECISIONS_SCHEMA, write_part
 from audiorouter.inference.workers import ReasonWorker, RouteWorker, ToolsWorker

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from audiorouter.evaluation.report import EvaluationReport, baseline_policies, policy_result
-from audiorouter.outcomes.standin import ToolMatchingStandIn
 from audiorouter.outcomes.table import build_outcome_table, candidate_subsets
+from audiorouter.testing.standin import ToolMatchingStandIn
 
 TOOLS = ("a", "b", "c")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from audiorouter.reasoner.synthetic_models import save_synthetic_model
+from audiorouter.testing.synthetic_models import save_synthetic_model
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,14 @@ import pytest
 from reasoner_helpers import model_config, request
 
 from audiorouter.config import ConfigError, ReasonerConfig, load_config
-from audiorouter.reasoner import Answer, Reasoner, build_backend, reasoner_class, register_reasoner
+from audiorouter.reasoner import (
+    Answer,
+    Reasoner,
+    build_backend,
+    check_backend,
+    reasoner_class,
+    register_reasoner,
+)
 
 
 @register_reasoner
@@ -23,7 +30,7 @@ class FirstChoice(Reasoner):
 def test_default_backend_is_reference_and_unknown_names_list_the_valid_ones():
     assert load_config().reasoner.backend == "reference"
     with pytest.raises(ConfigError, match="valid: .*cascade.*lalm.*reference"):
-        load_config(overrides=["reasoner.backend=lalmm"])
+        check_backend(load_config(overrides=["reasoner.backend=lalmm"]).reasoner)
     with pytest.raises(ConfigError, match="reasoner.model must be set"):
         load_config(overrides=["reasoner.backend=cascade"])
     with pytest.raises(ConfigError, match="answer_mode"):

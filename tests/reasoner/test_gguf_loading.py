@@ -13,7 +13,7 @@ import torch
 
 from audiorouter.reasoner import loading
 from audiorouter.reasoner.loading import CACHE_ENV, dequantised_gguf_dir, load_causal_lm
-from audiorouter.reasoner.synthetic_models import byte_level_tokenizer, synthetic_model
+from audiorouter.testing.synthetic_models import byte_level_tokenizer, synthetic_model
 
 CHAT_TEMPLATE = "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
 SAMPLE_TEXT = "<|im_start|>user\nWhich note? Ça sonne: A4, 440 Hz<|im_end|>\n"

@@ -7,7 +7,7 @@ from reasoner_helpers import model_config, pitch_result, request, tone
 
 from audiorouter.reasoner import build_backend
 from audiorouter.reasoner.lalm import AUDIO_TOKEN
-from audiorouter.reasoner.synthetic_models import save_synthetic_model
+from audiorouter.testing.synthetic_models import save_synthetic_model
 
 KINDS = ["qwen2_audio", "qwen2_5_omni_thinker"]
 

@@ -6,7 +6,8 @@ import pytest
 from reasoner_helpers import model_config, pitch_result, request
 
 from audiorouter.contracts import ToolResult
-from audiorouter.reasoner import MemoisedReasoner, OutcomeMemo, build_reasoner
+from audiorouter.reasoner import MemoisedReasoner, build_reasoner
+from audiorouter.store.outcome_memo import OutcomeMemo
 
 
 @pytest.fixture

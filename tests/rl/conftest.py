@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from audiorouter.outcomes.standin import ToolMatchingStandIn
 from audiorouter.rl.rewards import OutcomeRewardSource
 from audiorouter.router.features import ItemFeatures
+from audiorouter.testing.standin import ToolMatchingStandIn
 
 TOOLS = ("a", "b", "c")
 

@@ -6,6 +6,7 @@ import pytest
 
 from audiorouter.config import ConfigError, load_config
 from audiorouter.contracts import AudioQAItem
+from audiorouter.rl.registry import check_train
 from audiorouter.rl.trainer import pick_training_items
 
 
@@ -36,7 +37,7 @@ def test_invalid_values_name_what_is_allowed(override, message):
     if override.startswith(("train.num_envs", "train.num_learners", "train.group_size")):
         overrides.append("train.algorithm=group_relative")
     with pytest.raises(ConfigError, match=message):
-        load_config(None, overrides)
+        check_train(load_config(None, overrides).train)  # registry names are checked by their owner
 
 
 def _items(task_counts: dict[str, int]) -> list[AudioQAItem]:

@@ -8,7 +8,6 @@ import pytest
 
 from audiorouter.contracts import AudioQAItem
 from audiorouter.outcomes.base import Outcome, OutcomeSource
-from audiorouter.outcomes.standin import ToolMatchingStandIn
 from audiorouter.rl.rewards import (
     REWARDS,
     OutcomeRewardSource,
@@ -16,6 +15,7 @@ from audiorouter.rl.rewards import (
     get_reward,
     register_reward,
 )
+from audiorouter.testing.standin import ToolMatchingStandIn
 
 
 def test_registered_rewards():

@@ -18,11 +18,11 @@ import torch
 
 from audiorouter.config import RouterConfig, TrainConfig
 from audiorouter.data.synth import generate_family_items
-from audiorouter.outcomes.standin import ToolMatchingStandIn
 from audiorouter.rl.evaluate import routing_accuracy
 from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
 from audiorouter.rl.trainer import RouterTrainer
 from audiorouter.router.features import FeatureSpec, featurize
+from audiorouter.testing.standin import ToolMatchingStandIn
 
 pytestmark = pytest.mark.slow
 

@@ -12,11 +12,12 @@ import ray
 
 from audiorouter.config import ReasonerConfig, ToolsConfig
 from audiorouter.contracts import ReasonerOutcome, ReasonerRequest, ToolResult
-from audiorouter.reasoner.memo import MemoisedReasoner, OutcomeMemo, build_reasoner
+from audiorouter.reasoner.memo import MemoisedReasoner, build_reasoner
 from audiorouter.store import open_outcome_memo, open_tool_cache
 from audiorouter.store.client import RemoteStore, ServiceOutcomeMemo, ServiceToolCache
+from audiorouter.store.outcome_memo import OutcomeMemo
 from audiorouter.store.service import KINDS, NAMESPACE, service_name, start_service, stop_service
-from audiorouter.tools.cache import ToolCache
+from audiorouter.store.tool_cache import ToolCache
 
 
 @pytest.fixture(autouse=True)

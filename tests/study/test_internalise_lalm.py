@@ -18,10 +18,9 @@ import torch
 from audiorouter.config import ConfigError, ReasonerConfig, load_config
 from audiorouter.contracts import AudioQAItem
 from audiorouter.data.audio_io import encode_flac
-from audiorouter.data.store import write_items
+from audiorouter.data.items import write_items
 from audiorouter.reasoner import build_backend
 from audiorouter.reasoner.lalm import load_audio_lm
-from audiorouter.reasoner.synthetic_models import save_synthetic_model
 from audiorouter.study import internalise_lalm
 from audiorouter.study.context import StudyContext, TrialSpec
 from audiorouter.study.dataset import StudyData
@@ -37,6 +36,7 @@ from audiorouter.study.internalise_trials import (
     prepare_internalisation,
     train_and_score_internaliser,
 )
+from audiorouter.testing.synthetic_models import save_synthetic_model
 
 SR = 16_000
 FAST = AdapterBudget(batch_size=8, max_steps=10, min_eval_every=5, patience=2)

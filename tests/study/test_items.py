@@ -3,7 +3,7 @@
 import pytest
 
 from audiorouter.config import SynthConfig
-from audiorouter.data.store import iter_items
+from audiorouter.data.items import iter_items
 from audiorouter.data.synth import synthesize_dataset
 from audiorouter.study.items import load_items
 

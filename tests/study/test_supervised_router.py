@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from audiorouter.outcomes.standin import ToolMatchingStandIn
 from audiorouter.outcomes.table import OutcomeTable, build_outcome_table
 from audiorouter.router.actions import ActionSpace
 from audiorouter.router.features import ItemFeatures
 from audiorouter.router.policy import RouterPolicy
 from audiorouter.study.supervised_router import SupervisedSettings, fit_supervised_router, oracle_labels
+from audiorouter.testing.standin import ToolMatchingStandIn
 
 TOOLS = ("a", "b", "c")
 NEEDS = ("a", "b", "c", None)  # kind k of an item needs tool NEEDS[k]; None: no tool helps

@@ -9,7 +9,7 @@ import ray
 from audiorouter.cli.main import main
 from audiorouter.config import ToolsConfig
 from audiorouter.contracts import AudioQAItem
-from audiorouter.data.store import write_items
+from audiorouter.data.items import write_items
 from audiorouter.data.synth import generate_family_items
 from audiorouter.tools.batch import EVIDENCE_SCHEMA, read_evidence, run_batch
 

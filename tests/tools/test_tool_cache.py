@@ -11,7 +11,7 @@ from tool_doubles import COUNT_FILE_ENV, PATH, calls
 from tool_signals import SR, tone
 
 from audiorouter.contracts import ToolResult
-from audiorouter.tools.cache import ToolCache
+from audiorouter.store.tool_cache import ToolCache
 from audiorouter.tools.inputs import ClipLimits, clip_key
 from audiorouter.tools.runner import ToolRunner
 

@@ -10,7 +10,7 @@ import ray
 from tool_signals import SR, tone
 
 from audiorouter.config import ToolsConfig
-from audiorouter.tools.cache import ToolCache
+from audiorouter.store.tool_cache import ToolCache
 from audiorouter.tools.executor import ToolExecutorPool
 
 TIMEOUT_S = 10.0  # a call after a kill pays a fresh tool process its first loads

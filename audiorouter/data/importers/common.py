@@ -20,7 +20,7 @@ from tqdm import tqdm
 from audiorouter.config import ImportConfig
 from audiorouter.contracts import SAMPLE_RATE, AudioQAItem
 from audiorouter.data.audio_io import AudioError, decode_audio, encode_flac, to_mono_16k
-from audiorouter.data.store import REJECTS_FILE, RejectLog, ShardWriter, read_rejects
+from audiorouter.data.items import REJECTS_FILE, RejectLog, ShardWriter, read_rejects
 from audiorouter.validation import ValidationError, check_audio
 
 

@@ -25,7 +25,7 @@ from tqdm import tqdm
 from audiorouter.config import ConfigError, SynthConfig
 from audiorouter.contracts import SAMPLE_RATE, SPLITS, AudioQAItem
 from audiorouter.data.audio_io import encode_flac
-from audiorouter.data.store import ShardWriter
+from audiorouter.data.items import ShardWriter
 from audiorouter.data.synth.base import FAMILIES, LEVELS, SynthClip
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from audiorouter.data.store import split_files
+from audiorouter.data.items import split_files
 from audiorouter.data.synth.base import FAMILIES
 from audiorouter.data.synth.generator import SOURCE, make_item
 

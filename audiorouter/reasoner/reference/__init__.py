@@ -40,10 +40,11 @@ from collections import Counter, OrderedDict
 import numpy as np
 
 from audiorouter.contracts import ReasonerRequest
-from audiorouter.reasoner.base import Answer, Reasoner, register_reasoner
+from audiorouter.reasoner.base import Answer, Reasoner
 from audiorouter.reasoner.reference.hearing import hearing_scores, perceive
 from audiorouter.reasoner.reference.questions import Question, nearest_choice, parse_question
 from audiorouter.reasoner.reference.reading import evidence_lines, read_value
+from audiorouter.reasoner.registry import register_reasoner
 
 VOTE_WEIGHT = 10.0
 PERCEPT_CACHE_SIZE = 4096

@@ -33,17 +33,6 @@ from dataclasses import dataclass
 from typing import Any
 
 JOBS = ("train", "study")
-RESERVED = {"CPU", "GPU", "memory", "object_store_memory"}  # each has its own knob
-
-
-def resources_problem(key: str, resources: dict[str, float]) -> str | None:
-    """Why ``resources`` (a config knob named ``key``) cannot be passed to Ray, or None."""
-    for name, amount in resources.items():
-        if name in RESERVED or name.lower() in {"cpu", "gpu"}:
-            return f"{key}: {name!r} has its own setting; list custom resources only (node-group markers)"
-        if not name or not amount > 0:
-            return f"{key}: every custom resource needs a name and an amount > 0, got {name!r}: {amount}"
-    return None
 
 
 class PlanError(ValueError):

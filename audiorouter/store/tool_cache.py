@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from audiorouter.contracts import ToolResult
-from audiorouter.sqlite_files import open_shared_sqlite
+from audiorouter.store.sqlite_files import open_shared_sqlite
 
 FILE_NAME = "tool_results.sqlite"
 SCHEMA = """

@@ -1,24 +1,14 @@
-"""Typed configuration: dataclasses, loaded from YAML, overridden by dotted keys.
+"""The configuration sections of each role (the study's is in ``study``).
 
-    cfg = load_config("configs/quickstart.yaml", ["data.synth.n=200"])
-
-Every section is a dataclass with defaults, so the embedded defaults need no file.
-Loading validates once: an unknown key names the valid ones, a value of the wrong type
-names the expected type, and each section's ``validate`` checks ranges.
+Plain dataclasses with defaults and a ``validate`` that checks ranges and choices. Names
+that a registry owns (reasoner back-ends, rewards, learning algorithms) are checked by
+the layer that owns the registry (``reasoner.registry``, ``rl.registry``).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
-
-from audiorouter.study.config import StudyConfig, StudyConfigError
 
 
 class ConfigError(ValueError):
@@ -75,9 +65,21 @@ class DataConfig:
         self.imports.validate()
 
 
-def _check_resources(key: str, resources: dict[str, float]) -> None:
-    from audiorouter.placement import resources_problem
+RESERVED_RESOURCES = {"CPU", "GPU", "memory", "object_store_memory"}  # each has its own knob
 
+
+def resources_problem(key: str, resources: dict[str, float]) -> str | None:
+    """Why ``resources`` (a custom-resources knob named ``key``, see cluster.placement)
+    cannot be passed to Ray, or None."""
+    for name, amount in resources.items():
+        if name in RESERVED_RESOURCES or name.lower() in {"cpu", "gpu"}:
+            return f"{key}: {name!r} has its own setting; list custom resources only (node-group markers)"
+        if not name or not amount > 0:
+            return f"{key}: every custom resource needs a name and an amount > 0, got {name!r}: {amount}"
+    return None
+
+
+def _check_resources(key: str, resources: dict[str, float]) -> None:
     if problem := resources_problem(key, resources):
         raise ConfigError(problem)
 
@@ -106,7 +108,7 @@ class ToolsConfig:
     long_clips: str = "truncate"  # "truncate" (analyse the first max_duration_s) or "error"
     num_actors: int = 2  # tool-executor actors (and batch workers)
     actor_num_cpus: float = 1.0  # CPU share of each actor (fractions allowed)
-    actor_resources: dict[str, float] = field(default_factory=dict)  # custom resources per CPU actor (placement.py)
+    actor_resources: dict[str, float] = field(default_factory=dict)  # custom resources per CPU actor (cluster/placement.py)
     gpu_actors: int = 0  # extra actors for tools that use a GPU (0: they run on CPU actors)
     gpu_per_actor: float = 1.0  # GPU share of each GPU actor
     batch_size: int = 8  # clips per Ray Data batch
@@ -125,6 +127,9 @@ class ToolsConfig:
                 raise ConfigError(f"tools.{name} must be >= 1, got {getattr(self, name)}")
         if self.gpu_actors < 0:
             raise ConfigError(f"tools.gpu_actors must be >= 0, got {self.gpu_actors}")
+
+
+MODEL_BACKENDS = ("cascade", "lalm")  # the built-in back-ends that load reasoner.model
 
 
 @dataclass
@@ -158,17 +163,16 @@ class ReasonerConfig:
     hosting: str = "actors"
     actor_num_cpus: float = 1.0
     actor_num_gpus: float = 0.0  # e.g. 1 for lalm on a GPU
-    actor_resources: dict[str, float] = field(default_factory=dict)  # custom resources per actor (placement.py)
+    actor_resources: dict[str, float] = field(default_factory=dict)  # custom resources per actor (cluster/placement.py)
     max_restarts: int = 3  # a dead actor is restarted this often
     serve_max_batch_size: int = 16  # Serve: requests gathered into one answer() call
     serve_batch_wait_s: float = 0.01
 
     def validate(self) -> None:
-        from audiorouter.reasoner.base import known_backends  # the registry's names
-
-        if self.backend not in known_backends():
-            raise ConfigError(f"reasoner.backend {self.backend!r} unknown; valid: {', '.join(known_backends())}")
-        if self.backend != "reference" and not self.model:
+        # the back-end's name is checked by its registry (reasoner.registry.check_backend)
+        if not self.backend:
+            raise ConfigError("reasoner.backend must not be empty")
+        if self.backend in MODEL_BACKENDS and not self.model:
             raise ConfigError(f"reasoner.model must be set for the {self.backend!r} back-end")
         choices = {"answer_mode": ("score", "generate"), "hosting": ("actors", "serve"), "score_target": ("auto", "letter", "text", "letter_text"),
                    "calibration": ("auto", "none", "content_free"),
@@ -237,12 +241,7 @@ class TrainConfig:
     seed: int = 0
 
     def validate(self) -> None:
-        from audiorouter.rl.registry import ALGORITHMS, REWARDS  # the registries' names
-
-        if self.algorithm not in ALGORITHMS:
-            raise ConfigError(f"train.algorithm {self.algorithm!r} unknown; valid: {', '.join(ALGORITHMS)}")
-        if self.reward not in REWARDS:
-            raise ConfigError(f"train.reward {self.reward!r} unknown; valid: {', '.join(REWARDS)}")
+        # algorithm and reward names are checked by their registries (rl.registry.check_train)
         for name in ("train_size", "iterations", "group_size", "num_envs_per_env_runner",
                      "train_batch_size", "minibatch_size", "num_epochs"):
             if getattr(self, name) < 1:
@@ -330,135 +329,3 @@ class ServeConfig:
         for name in ("max_upload_mb", "num_cpus"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"serve.{name} must be > 0, got {getattr(self, name)}")
-
-
-@dataclass
-class Config:
-    """The whole run, one section per role."""
-
-    data: DataConfig = field(default_factory=DataConfig)
-    tools: ToolsConfig = field(default_factory=ToolsConfig)
-    reasoner: ReasonerConfig = field(default_factory=ReasonerConfig)
-    router: RouterConfig = field(default_factory=RouterConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    tracking: TrackingConfig = field(default_factory=TrackingConfig)
-    run: RunConfig = field(default_factory=RunConfig)
-    serve: ServeConfig = field(default_factory=ServeConfig)
-    study: StudyConfig = field(default_factory=StudyConfig)
-
-    def validate(self) -> None:
-        self.data.validate()
-        self.tools.validate()
-        self.reasoner.validate()
-        self.router.validate()
-        self.train.validate()
-        self.tracking.validate()
-        self.run.validate()
-        self.serve.validate()
-        try:
-            self.study.validate()
-            self.study.check_reasoner(self.reasoner)
-        except StudyConfigError as exc:
-            raise ConfigError(str(exc)) from None
-
-
-# --------------------------------------------------------------------------- loading
-
-
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Defaults, then the YAML file, then ``key.path=value`` overrides; validated."""
-    raw: dict[str, Any] = {}
-    if path is not None:
-        text = Path(path).read_text()
-        raw = yaml.safe_load(text) or {}
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{path}: the top level must be a mapping, got {type(raw).__name__}")
-    for override in overrides or []:
-        _apply_override(raw, override)
-    config = build(Config, raw, prefix="")
-    config.validate()
-    return config
-
-
-def _apply_override(raw: dict[str, Any], override: str) -> None:
-    key, sep, value = override.partition("=")
-    if not sep or not key.strip():
-        raise ConfigError(f"override {override!r} must look like section.key=value")
-    parts = key.strip().split(".")
-    node = raw
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"override {override!r}: {part!r} is not a section")
-    node[parts[-1]] = yaml.safe_load(value) if value.strip() else ""
-
-
-def build(cls: type, raw: dict[str, Any], prefix: str) -> Any:
-    """Build dataclass ``cls`` from a mapping, checking keys and value types."""
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{prefix.rstrip('.') or 'config'} must be a mapping, got {raw!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - set(fields))
-    if unknown:
-        where = prefix or "the top level"
-        raise ConfigError(
-            f"unknown key {prefix + unknown[0]!r}; valid keys at {where}: {', '.join(fields)}"
-        )
-    hints = typing.get_type_hints(cls)
-    values = {}
-    for name, value in raw.items():
-        values[name] = _coerce(hints[name], value, f"{prefix}{name}")
-    return cls(**values)
-
-
-def _coerce(hint: Any, value: Any, key: str) -> Any:
-    if dataclasses.is_dataclass(hint):
-        return build(hint, value, prefix=f"{key}.")
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(inner[0], value, key)
-    if origin is list:
-        if not isinstance(value, list):
-            raise ConfigError(f"{key} must be a list, got {value!r}")
-        return [_coerce(args[0], v, f"{key}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{key} must be a mapping, got {value!r}")
-        return {str(k): _coerce(args[1], v, f"{key}.{k}") for k, v in value.items()}
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if hint in (int, float, str, bool) and not (
-        isinstance(value, hint) and not (hint is int and isinstance(value, bool))
-    ):
-        raise ConfigError(f"{key} must be {hint.__name__}, got {value!r}")
-    return value
-
-
-# ----------------------------------------------------------------------- presenting
-
-
-def to_dict(config: Any) -> dict[str, Any]:
-    return dataclasses.asdict(config)
-
-
-def to_yaml(config: Any) -> str:
-    return yaml.safe_dump(to_dict(config), sort_keys=False)
-
-
-def flatten(config: Any) -> dict[str, Any]:
-    """``{"data.synth.n": 1200, ...}``: one entry per leaf, for experiment tracking."""
-    flat: dict[str, Any] = {}
-
-    def walk(node: Any, prefix: str) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                walk(value, f"{prefix}{key}.")
-        else:
-            flat[prefix[:-1]] = ",".join(map(str, node)) if isinstance(node, list) else node
-
-    walk(to_dict(config), "")
-    return flat

@@ -3,15 +3,16 @@
     process = ToolProcess(limits)
     result, crashed = process.call("tempo", waveform, 16_000, timeout_s=60.0)
 
-The child (``python -m audiorouter.tool_process``) switches numba to a private copy of
+The child (``python -m audiorouter.tools.process``) switches numba to a private copy of
 the warmed kernel cache (``numba_cache.use_private_cache``) before it imports any tool,
 then answers one call at a time over a pipe. When it dies during a call, that call
 becomes an error result naming the tool and the signal, ``crashed`` is True (the caller
 counts crashes per tool, see ``tools.health``) and the next call starts a fresh child.
 A call past its deadline kills the child: the limit is hard, unlike a thread's.
 
-This module sits outside ``audiorouter.tools`` on purpose: importing that package
-imports librosa and so numba, which must not happen in the child before the switch.
+Importing ``audiorouter.tools`` loads no analysis library (the built-in tools are
+imported on the registry's first use), so the child switches numba's cache before
+librosa, and so numba, is imported.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ import threading
 import time
 from multiprocessing.connection import Connection
 from typing import Any
+
+from audiorouter.tools.base import TOOLS, error_result, load_tool_plugins, run_tool
+from audiorouter.tools.numba_cache import ensure_warm, use_private_cache
 
 log = logging.getLogger(__name__)
 STARTUP_TIMEOUT_S = 600.0  # imports and the first model loads are not part of a call's deadline
@@ -61,8 +65,6 @@ class ToolProcess:
 
     def call(self, tool: str, waveform: Any, sample_rate: Any, timeout_s: float | None) -> tuple[Any, bool]:
         """(ToolResult, whether the child died). Never raises for what the tool does."""
-        from audiorouter.tools.runner import error_result
-
         with self._lock:
             try:
                 self._ensure_started()
@@ -85,8 +87,6 @@ class ToolProcess:
     def _ensure_started(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
             return
-        from audiorouter.numba_cache import ensure_warm
-
         ensure_warm()  # compile once, by one process, before any tool process uses the cache
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
@@ -95,7 +95,7 @@ class ToolProcess:
         # what this process can import, the child can (plugin modules included)
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "audiorouter.tool_process", str(to_child_r), str(from_child_w),
+            [sys.executable, "-m", "audiorouter.tools.process", str(to_child_r), str(from_child_w),
              *self.plugins],
             pass_fds=(to_child_r, from_child_w), env=env,
         )
@@ -150,14 +150,10 @@ def _die_with_parent() -> None:
 
 
 def _child_main(read_fd: int, write_fd: int, plugins: list[str]) -> None:
-    from audiorouter.numba_cache import use_private_cache
-
     _die_with_parent()
 
     use_private_cache()  # before numba is imported (by librosa, through the tools)
-    from audiorouter.tools import load_tool_plugins  # registers every tool
-    from audiorouter.tools.runner import run_tool
-
+    TOOLS.load_builtins()  # imports librosa and friends, now on the private cache
     load_tool_plugins(plugins)
 
     inbox, outbox = Connection(read_fd, writable=False), Connection(write_fd, readable=False)

@@ -1,19 +1,21 @@
-"""The scaling study's configuration section (``study:`` in a config file).
-
-Kept beside the study rather than in audiorouter/config.py, which imports it as one
-section of ``Config``; it imports nothing heavy.
+"""The scaling study's configuration section (``study:`` in a config file), and the
+names of the study's methods (the study's harness and its methods import them from here).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from audiorouter.placement import resources_problem
-from audiorouter.study.results import INTERNALISE_METHODS, LALM_METHOD, LEARNED_METHODS, ROUTER_METHODS
+from audiorouter.config.sections import ConfigError, resources_problem
 
-
-class StudyConfigError(ValueError):
-    """Raised by ``StudyConfig.validate`` and ``check_reasoner``; audiorouter.config turns it into a ConfigError."""
+ROUTER_METHODS = ("router-ppo", "router-group-relative")
+# internalise-no-audio is the control: the same head without audio (what text alone teaches).
+# internalise-lalm fine-tunes the reasoner itself (a LoRA adapter; needs reasoner.backend=lalm).
+LALM_METHOD = "internalise-lalm"
+INTERNALISE_METHODS = ("internalise-pretrained", "internalise-scratch", "internalise-reasoner", "internalise-no-audio",
+                       LALM_METHOD)
+SUPERVISED_ROUTER = "supervised-router"
+LEARNED_METHODS = (*ROUTER_METHODS, *INTERNALISE_METHODS, SUPERVISED_ROUTER)
 
 
 def lalm_reasoner_problem(reasoner) -> str | None:
@@ -56,7 +58,7 @@ class StudyConfig:
     min_iterations: int = 4
     trial_cpus: float = 0.5  # Ray CPUs per trial (fractions let trials share a core)
     trial_gpus: float = 0.0  # GPUs per trial (on a cluster with GPU methods)
-    trial_resources: dict[str, float] = field(default_factory=dict)  # custom resources per trial (placement.py)
+    trial_resources: dict[str, float] = field(default_factory=dict)  # custom resources per trial (cluster/placement.py)
     max_concurrent_trials: int = 0  # 0: as many as the resources allow
     targets: list[float] = field(default_factory=list)  # absolute accuracy targets, besides 95% of the plateau
     plateau_fraction: float = 0.95
@@ -80,32 +82,32 @@ class StudyConfig:
 
     def validate(self) -> None:
         if not self.name or "/" in self.name:
-            raise StudyConfigError(f"study.name must be a plain folder name, got {self.name!r}")
+            raise ConfigError(f"study.name must be a plain folder name, got {self.name!r}")
         unknown = [m for m in self.methods if m not in LEARNED_METHODS]
         if unknown or not self.methods:
-            raise StudyConfigError(f"study.methods: unknown {unknown or 'empty list'}; valid: {', '.join(LEARNED_METHODS)}")
+            raise ConfigError(f"study.methods: unknown {unknown or 'empty list'}; valid: {', '.join(LEARNED_METHODS)}")
         for name in ("router_sizes", "internalise_sizes"):
             sizes = getattr(self, name)
             if not sizes or min(sizes) < 1 or len(set(sizes)) != len(sizes):
-                raise StudyConfigError(f"study.{name} must be distinct sizes >= 1, got {sizes}")
+                raise ConfigError(f"study.{name} must be distinct sizes >= 1, got {sizes}")
         if self.router_pool and self.router_pool < self.max_router_size:
-            raise StudyConfigError(f"study.router_pool ({self.router_pool}) must be >= the largest router size")
+            raise ConfigError(f"study.router_pool ({self.router_pool}) must be >= the largest router size")
         for name in ("seeds", "test_per_family", "validation_per_family", "episodes_per_item", "min_iterations",
                      "resamples"):
             if getattr(self, name) < 1:
-                raise StudyConfigError(f"study.{name} must be >= 1, got {getattr(self, name)}")
+                raise ConfigError(f"study.{name} must be >= 1, got {getattr(self, name)}")
         if self.trial_cpus <= 0 or self.trial_gpus < 0 or self.max_concurrent_trials < 0:
-            raise StudyConfigError("study.trial_cpus must be > 0, trial_gpus and max_concurrent_trials >= 0")
+            raise ConfigError("study.trial_cpus must be > 0, trial_gpus and max_concurrent_trials >= 0")
         if problem := resources_problem("study.trial_resources", self.trial_resources):
-            raise StudyConfigError(problem)
+            raise ConfigError(problem)
         if not 0 < self.plateau_fraction <= 1 or any(not 0 < t <= 1 for t in self.targets):
-            raise StudyConfigError("study.plateau_fraction and study.targets must lie in (0, 1]")
+            raise ConfigError("study.plateau_fraction and study.targets must lie in (0, 1]")
         if self.reference_method not in ROUTER_METHODS or self.reference_method not in self.methods:
-            raise StudyConfigError(f"study.reference_method {self.reference_method!r} must be a router method "
+            raise ConfigError(f"study.reference_method {self.reference_method!r} must be a router method "
                                    f"listed in study.methods ({', '.join(self.methods)})")
 
     def check_reasoner(self, reasoner) -> None:
         """What the methods need of the reasoner (a ReasonerConfig): checked with the whole config."""
         problem = lalm_reasoner_problem(reasoner) if LALM_METHOD in self.methods else None
         if problem:
-            raise StudyConfigError(f"study.methods: {problem}")
+            raise ConfigError(f"study.methods: {problem}")

@@ -38,7 +38,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from importlib.metadata import version
 from pathlib import Path
+
+from audiorouter.tools.base import TOOLS, available_tools, get_tool
+from audiorouter.tools.probe_signals import SR, WARMUP
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +58,6 @@ def shared_cache_dir() -> Path:
 
 
 def _stamp_name() -> str:
-    from importlib.metadata import version
-
-    from audiorouter.tools.base import TOOLS
-
     tools = ",".join(f"{name}={cls.version}" for name, cls in sorted(TOOLS.items()))
     # numba keys its cache files by the source file's path: another venv needs its own warm-up
     where = importlib.util.find_spec("librosa").origin
@@ -75,8 +75,6 @@ def _locked(folder: Path, mode: int):
 def ensure_warm() -> bool:
     """Compile the tools' kernels into the shared folder unless its stamp says they are
     there. True when the cache is warm afterwards. Safe to call from many processes."""
-    import audiorouter.tools  # noqa: F401  (the stamp names every registered tool)
-
     folder = shared_cache_dir()
     stamp = folder / _stamp_name()
     if stamp.exists():
@@ -94,7 +92,7 @@ def _warm_under_lock(folder: Path, stamp: Path) -> bool:
             return True
         log.info("compiling the tools' numba kernels once into %s (about half a minute)", folder)
         env = {k: v for k, v in os.environ.items() if k != SHARED_ENV} | {"NUMBA_CACHE_DIR": str(folder)}
-        done = subprocess.run([sys.executable, "-m", "audiorouter.numba_cache"], env=env,
+        done = subprocess.run([sys.executable, "-m", "audiorouter.tools.numba_cache"], env=env,
                               timeout=WARMUP_TIMEOUT_S, capture_output=True, text=True)
         if done.returncode != 0:
             log.error("kernel warm-up failed (exit %s); each tool process will compile on its own:\n%s",
@@ -148,9 +146,6 @@ def compile_kernels() -> list[str]:
     """Run every core tool on every warm-up signal in this process (its numba cache is
     the shared folder). Returns one line per tool for the stamp."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from audiorouter.tools import TOOLS, available_tools, get_tool
-    from audiorouter.tools.probe_signals import SR, WARMUP
-
     lines = []
     for tool in available_tools():
         if TOOLS[tool].optional:  # the packaged-model extras compile no numba kernels
