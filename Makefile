@@ -42,6 +42,8 @@ demo: setup
 
 test: setup
 	$(VENV)/bin/ruff check audiorouter tests benchmarks ray_jobs
+	$(VENV)/bin/lint-imports  # the layers and no import cycles (pyproject.toml)
+	$(VENV)/bin/vulture  # no unused code (pyproject.toml, vulture_whitelist.py)
 	$(PY) -m pytest -q
 
 study: setup

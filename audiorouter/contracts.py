@@ -52,15 +52,6 @@ EVIDENCE_SCHEMA = pa.schema(
     ]
 )
 
-REJECT_SCHEMA = pa.schema(
-    [
-        pa.field("id", pa.string()),
-        pa.field("reason", pa.string()),
-        pa.field("source", pa.string()),
-    ]
-)
-
-
 @dataclass
 class AudioQAItem:
     """One audio question. ``answer`` is always one of ``choices``."""

@@ -38,11 +38,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_eval(args: argparse.Namespace) -> int:
     from audiorouter.data.items import iter_items
     from audiorouter.data.synth.staleness import stale_suite_reason
-    from audiorouter.evaluation.evaluate import EvalSettings, evaluate_router
+    from audiorouter.evaluation.evaluate import EvalSettings, evaluate_router, oracle_subsets, reasoner_label
     from audiorouter.outcomes.evidence import EvidenceOutcomeSource, EvidenceSourceSpec
     from audiorouter.router.policy import RouterPolicy, policy_dir
     from audiorouter.tracking.mlflow_tracker import Tracker
-    from audiorouter.training.evaluate_router import oracle_subsets, reasoner_label
 
     cfg = load_with_flags(args, {"data.dir": args.data, "run.eval_split": args.split, "run.eval_limit": args.limit})
     policy = RouterPolicy.load(policy_dir(args.router))
@@ -60,13 +59,13 @@ def run_eval(args: argparse.Namespace) -> int:
     settings = EvalSettings(resamples=args.resamples, seed=cfg.train.seed,
                             feature_cache_dir=cfg.router.feature_cache_dir or None)
     report, routed = evaluate_router(policy, items, source, tools, oracle_subsets(policy.actions),
-                                     cfg.run.eval_split, reasoner_label(cfg), out, settings)
+                                     cfg.run.eval_split, reasoner_label(cfg.reasoner), out, settings)
     files = write_predictions(items, routed, source, out)
     if hosted is not None:
         hosted.stop()
     tracker = Tracker(cfg.tracking, f"eval-{cfg.run.eval_split}")
     tracker.log_params({"router": str(args.router), "data.dir": cfg.data.dir, "split": cfg.run.eval_split,
-                        "items": len(items), "reasoner": reasoner_label(cfg), "resamples": args.resamples})
+                        "items": len(items), "reasoner": reasoner_label(cfg.reasoner), "resamples": args.resamples})
     tracker.log_metrics(report.metrics(), step=0)
     for path in sorted(out.iterdir()):
         tracker.log_artifact(path)

@@ -24,7 +24,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def evaluate_reasoner(args: argparse.Namespace) -> int:
-    from audiorouter.reasoner.evaluate import evaluate  # loads models only when asked
+    from audiorouter.evaluation.reasoner_eval import evaluate  # loads models only when asked
 
     config = load_checked(args.config, args.overrides)
     if not split_files(args.data, args.split):  # before any model loads

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from audiorouter.config import ReasonerConfig
 from audiorouter.contracts import AudioQAItem
 from audiorouter.evaluation.plots import accuracy_by_task, tool_usage
 from audiorouter.evaluation.report import (
@@ -36,11 +37,38 @@ from audiorouter.evaluation.report import (
 from audiorouter.evaluation.stats import paired_bootstrap, random_matched
 from audiorouter.outcomes.base import OutcomeSource
 from audiorouter.outcomes.table import OutcomeTable, Subset, build_outcome_table, candidate_subsets
+from audiorouter.router.actions import ActionSpace
 from audiorouter.router.features import featurize
 from audiorouter.router.policy import RouterPolicy
 
 log = logging.getLogger(__name__)
 OUTPUT_FILES = ("report.txt", "report.json", "accuracy_by_task.png", "tool_usage.png")
+
+
+ORACLE_MAX_TOOLS = 2  # per_tool routers: the oracle searches subsets of up to this size
+
+
+def oracle_subsets(actions: ActionSpace) -> list[tuple[str, ...]]:
+    if actions.kind == "subsets":
+        return list(actions.subsets)
+    return [s for s in ActionSpace(actions.tools, "subsets", ORACLE_MAX_TOOLS).subsets]
+
+
+def reasoner_label(config: ReasonerConfig) -> str:
+    """Which reasoner produced a table's numbers: the reference program, or the model and
+    how it answered (e.g. "cascade reasoner (qwen2.5-coder-1.5b, letter scoring)")."""
+    reasoner = config
+    if reasoner.backend == "reference":
+        return "reference reasoner"
+    from audiorouter.reasoner.model_backend import (
+        resolve_answering,  # torch and transformers: only for models
+    )
+
+    answering = resolve_answering(reasoner)
+    how = f"{answering.score_target} scoring" if answering.answer_mode == "score" else "generated answers"
+    if answering.answer_mode == "score" and answering.calibration != "none":
+        how += f", {answering.calibration.replace('_', '-')} calibration"
+    return f"{reasoner.backend} reasoner ({reasoner.model}, {how})"
 
 
 @dataclass

@@ -20,8 +20,6 @@ from typing import Any
 from audiorouter.config import ReasonerConfig
 from audiorouter.contracts import ReasonerOutcome, ReasonerRequest
 
-HOSTINGS = ("actors", "serve")
-
 
 @dataclass
 class HostedReasoner:

@@ -61,8 +61,3 @@ def reasoner_deployment(config: ReasonerConfig):
 def deploy_reasoner(config: ReasonerConfig, app_name: str = APP_NAME):
     """Run the deployment as application ``app_name`` and return its handle."""
     return serve.run(reasoner_deployment(config), name=app_name, route_prefix=None)
-
-
-def reasoner_app_handle(app_name: str = APP_NAME):
-    """The handle of a running reasoner application, from any process in the cluster."""
-    return serve.get_app_handle(app_name)

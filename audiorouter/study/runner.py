@@ -20,6 +20,9 @@ from pathlib import Path
 
 from audiorouter.cluster.session import start_ray
 from audiorouter.config import Config, ConfigError, ReasonerConfig
+from audiorouter.evaluation.evaluate import reasoner_label
+from audiorouter.reasoner.registry import check_backend
+from audiorouter.rl.registry import check_train
 from audiorouter.router.actions import ActionSpace
 from audiorouter.study.context import StudyContext, save_router_features
 from audiorouter.study.dataset import ensure_study_data
@@ -28,12 +31,16 @@ from audiorouter.study.paths import with_absolute_paths
 from audiorouter.study.provenance import provenance
 from audiorouter.study.results import INTERNALISE_METHODS, ROUTER_METHODS, SUPERVISED_ROUTER, TrialResult
 from audiorouter.study.trials import load_result, trial_specs
+from audiorouter.tools import load_tool_plugins, resolve_tools
+from audiorouter.tools.evidence_pass import mean_latency_s, prepare_evidence
 
 log = logging.getLogger(__name__)
 
 
 class StudyRun:
     def __init__(self, config: Config) -> None:
+        check_backend(config.reasoner)  # the registries' names, before any work starts
+        check_train(config.train)
         if config.reasoner.hosting != "actors":  # checked before any work: the report counts the actors' calls
             raise ConfigError(f"the study hosts the reasoner on named actors and counts their calls; "
                              f"reasoner.hosting={config.reasoner.hosting!r} is not supported there (use actors)")
@@ -56,10 +63,8 @@ class StudyRun:
         self.data = ensure_study_data(study, cfg.data.synth.workers)
         start_ray()
         self.counts["memo_rows_before"] = memo_rows(cfg.reasoner)
-        import audiorouter.tools as tools_registry
-
-        tools_registry.load_tool_plugins(cfg.tools.plugins)
-        tools = tools_registry.resolve_tools(cfg.tools.enabled or None)
+        load_tool_plugins(cfg.tools.plugins)
+        tools = resolve_tools(cfg.tools.enabled or None)
         router_ids = self.data.router_item_ids(study.router_sizes) if self.needs_routers() else []
         evidence_items = load_items(self.data.data_dir, ("pool", "test"), router_ids + self.data.test_ids)
         latency, disabled = self.tool_pass(evidence_items, tools)
@@ -118,10 +123,9 @@ class StudyRun:
         from audiorouter.study.analysis import analyse
         from audiorouter.study.report import write_study_outputs
         from audiorouter.study.tracking import log_study
-        from audiorouter.training.evaluate_router import reasoner_label
 
         study = self.config.study
-        analysis = analyse(results, reasoner_label(self.config), study.reference_method, study.targets,
+        analysis = analyse(results, reasoner_label(self.config.reasoner), study.reference_method, study.targets,
                            study.plateau_fraction, study.resamples, seed=0)
         sharing = self.sharing_counts(results)
         outputs = write_study_outputs(analysis, self.dir)
@@ -136,7 +140,6 @@ class StudyRun:
         return any(m in ROUTER_METHODS or m == SUPERVISED_ROUTER for m in self.config.study.methods)
 
     def tool_pass(self, items, tools: list[str]) -> tuple[dict[str, float], dict[str, str]]:
-        from audiorouter.training.evidence import mean_latency_s, prepare_evidence
 
         evidence = prepare_evidence(self.config.tools, items, tools)
         self.counts |= {"tool_runs_requested_by_pass": evidence.requested, "tool_runs_made_by_pass": evidence.computed}

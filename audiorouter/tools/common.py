@@ -34,10 +34,6 @@ def span_text(start: float, end: float) -> str:
     return f"{start:.2f}-{end:.2f} s"
 
 
-def frame_times(n_frames: int, sample_rate: int, hop: int = HOP) -> np.ndarray:
-    return librosa.frames_to_time(np.arange(n_frames), sr=sample_rate, hop_length=hop)
-
-
 def frame_db(waveform: np.ndarray, hop: int = HOP, frame: int = FRAME, center: bool = True) -> np.ndarray:
     """RMS level per frame in dBFS (50 ms frames on the 10 ms grid by default)."""
     if waveform.size < frame:

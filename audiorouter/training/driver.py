@@ -22,20 +22,32 @@ from audiorouter.config import Config, flatten
 from audiorouter.data.items import iter_items, split_files
 from audiorouter.data.synth import synthesize_dataset
 from audiorouter.data.synth.staleness import stale_suite_reason
+from audiorouter.evaluation.evaluate import (
+    OUTPUT_FILES,
+    EvalSettings,
+    evaluate_router,
+    oracle_subsets,
+    reasoner_label,
+)
+from audiorouter.evaluation.plots import learning_curve
 from audiorouter.evaluation.report import EvaluationReport
 from audiorouter.outcomes.evidence import EvidenceOutcomeSource, EvidenceSourceSpec
+from audiorouter.reasoner.registry import check_backend
+from audiorouter.rl.registry import check_train
 from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
 from audiorouter.rl.trainer import RouterTrainer, pick_training_items
 from audiorouter.router.features import FeatureSpec, featurize
+from audiorouter.tools import load_tool_plugins, resolve_tools
+from audiorouter.tools.evidence_pass import mean_latency_s, prepare_evidence
 from audiorouter.tracking.mlflow_tracker import Tracker
-from audiorouter.training.evaluate_router import evaluate_router
-from audiorouter.training.evidence import mean_latency_s, prepare_evidence
 
 log = logging.getLogger(__name__)
 
 
 class TrainingRun:
     def __init__(self, config: Config, resume: bool = False) -> None:
+        check_backend(config.reasoner)  # the registries' names, before any work starts
+        check_train(config.train)
         self.config = config
         self.resume = resume
         self.dir = Path(config.run.out_dir) / config.run.name
@@ -63,10 +75,8 @@ class TrainingRun:
         cfg = self.config
         self.ensure_dataset()
         start_ray()
-        import audiorouter.tools as tools_registry  # registers the tools (imports librosa etc.)
-
-        tools_registry.load_tool_plugins(cfg.tools.plugins)
-        self.tools = tools_registry.resolve_tools(cfg.tools.enabled or None)
+        load_tool_plugins(cfg.tools.plugins)
+        self.tools = resolve_tools(cfg.tools.enabled or None)
         self.train_items = pick_training_items(list(iter_items(cfg.data.dir, "train")), cfg.train.train_size,
                                                cfg.train.seed)
         self.eval_items = list(iter_items(cfg.data.dir, cfg.run.eval_split))[: cfg.run.eval_limit or None]
@@ -119,13 +129,13 @@ class TrainingRun:
     def evaluate(self) -> EvaluationReport:
         cfg = self.config
         source = self.outcome_source([i.id for i in self.eval_items], (cfg.run.eval_split,))
-        return evaluate_router(self.trainer.policy(), self.eval_items, source, self.tools, self.trainer.actions,
-                               cfg, self.dir)
+        settings = EvalSettings(feature_cache_dir=cfg.router.feature_cache_dir or None, seed=cfg.train.seed)
+        report, _ = evaluate_router(self.trainer.policy(), self.eval_items, source, self.tools,
+                                    oracle_subsets(self.trainer.actions), cfg.run.eval_split,
+                                    reasoner_label(cfg.reasoner), self.dir, settings)
+        return report
 
     def save(self, report: EvaluationReport) -> None:
-        from audiorouter.evaluation.evaluate import OUTPUT_FILES  # written by evaluate() into self.dir
-        from audiorouter.evaluation.plots import learning_curve
-
         learning_curve(self.history, self.dir / "learning_curve.png")
         for name in (*OUTPUT_FILES, "learning_curve.png", "metrics.jsonl"):
             if (self.dir / name).exists():

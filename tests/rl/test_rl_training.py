@@ -15,10 +15,10 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from routing_accuracy import routing_accuracy
 
 from audiorouter.config import RouterConfig, TrainConfig
 from audiorouter.data.synth import generate_family_items
-from audiorouter.rl.evaluate import routing_accuracy
 from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
 from audiorouter.rl.trainer import RouterTrainer
 from audiorouter.router.features import FeatureSpec, featurize

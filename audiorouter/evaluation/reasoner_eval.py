@@ -1,4 +1,4 @@
-"""Accuracy of a reasoner per task family under three evidence conditions.
+"""Reasoner evaluation: accuracy of a reasoner per task family under three evidence conditions.
 
     audiorouter --set reasoner.backend=cascade --set reasoner.model=smollm2 \
         reason eval data/perception --split test --evidence-cache runs/test_evidence.json

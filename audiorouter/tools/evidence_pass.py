@@ -11,6 +11,7 @@ from tqdm import tqdm
 from audiorouter.config import ToolsConfig
 from audiorouter.contracts import AudioQAItem, ToolResult
 from audiorouter.data.audio_io import decode_audio
+from audiorouter.tools.executor import ToolExecutorPool
 
 CLIPS_PER_CALL = 16
 
@@ -26,8 +27,6 @@ class EvidencePass:
 def prepare_evidence(config: ToolsConfig, items: Sequence[AudioQAItem], tools: list[str]) -> EvidencePass:
     """Run ``tools`` on every item with the Ray tool-executor pool (cached results are
     reused), so rollouts read evidence from the cache instead of computing it."""
-    from audiorouter.tools.executor import ToolExecutorPool
-
     pool = ToolExecutorPool(config, warm=tools)
     results: list[ToolResult] = []
     try:

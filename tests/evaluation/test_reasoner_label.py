@@ -1,14 +1,14 @@
 """Every table names the reasoner behind its numbers, with how a model answered."""
 
 from audiorouter.config import Config
-from audiorouter.training.evaluate_router import reasoner_label
+from audiorouter.evaluation.evaluate import reasoner_label
 
 
 def label(**reasoner) -> str:
     config = Config()
     for key, value in reasoner.items():
         setattr(config.reasoner, key, value)
-    return reasoner_label(config)
+    return reasoner_label(config.reasoner)
 
 
 def test_reference_and_model_reasoners_are_named_with_their_answering():
