@@ -22,12 +22,10 @@ from audiorouter.config.study import (  # noqa: F401  (the study's names, define
     SUPERVISED_ROUTER,
 )
 
-CONSTANT_LINES = ("no-tools", "all-tools", "best-single-tool", "oracle-routing")
-
 
 @dataclass
 class TrialResult:
-    method: str  # one of LEARNED_METHODS or CONSTANT_LINES
+    method: str  # one of LEARNED_METHODS, or a constant line: no-tools, all-tools, best-single-tool, oracle-routing
     train_size: int  # unique labelled training items (0 for constant lines)
     seed: int
     item_ids: list[str]  # the test split, in the study's fixed order
