@@ -49,6 +49,7 @@ EVIDENCE_SCHEMA = pa.schema(
         pa.field("data", pa.string(), nullable=False),  # JSON of ToolResult.data
         pa.field("error", pa.string(), nullable=True),
         pa.field("elapsed_ms", pa.float64(), nullable=False),
+        pa.field("cached", pa.bool_(), nullable=True),  # read from the tool cache (null: not recorded)
     ]
 )
 
@@ -100,11 +101,11 @@ class ToolResult:
     error: str | None = None
     elapsed_ms: float = 0.0
 
-    def to_row(self, item_id: str) -> dict[str, Any]:
+    def to_row(self, item_id: str, cached: bool | None = None) -> dict[str, Any]:
         """Its row in an ``EVIDENCE_SCHEMA`` table."""
         return {"item_id": item_id, "tool": self.tool, "version": self.version, "ok": self.ok,
                 "summary": self.summary, "data": json.dumps(self.data, sort_keys=True), "error": self.error,
-                "elapsed_ms": float(self.elapsed_ms)}
+                "elapsed_ms": float(self.elapsed_ms), "cached": cached}
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ToolResult:

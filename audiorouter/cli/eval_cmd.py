@@ -39,7 +39,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from audiorouter.data.items import iter_items
     from audiorouter.data.synth.staleness import stale_suite_reason
     from audiorouter.evaluation.evaluate import EvalSettings, evaluate_router, oracle_subsets, reasoner_label
-    from audiorouter.outcomes.evidence import EvidenceOutcomeSource, EvidenceSourceSpec
+    from audiorouter.outcomes.pipeline import PipelineOutcomeSource, PipelineSourceSpec
     from audiorouter.router.policy import RouterPolicy, policy_dir
     from audiorouter.tracking.mlflow_tracker import Tracker
 
@@ -52,9 +52,9 @@ def run_eval(args: argparse.Namespace) -> int:
         raise SystemExit(reason)
     out = Path(args.out or Path(cfg.run.out_dir) / f"eval-{cfg.run.eval_split}")
     hosted = start_reasoner(cfg)
-    spec = EvidenceSourceSpec(cfg.data.dir, (cfg.run.eval_split,), tuple(i.id for i in items), cfg.tools,
+    spec = PipelineSourceSpec(cfg.data.dir, (cfg.run.eval_split,), tuple(i.id for i in items), cfg.tools,
                               cfg.reasoner, use_actors=cfg.run.use_actors)
-    source = EvidenceOutcomeSource(spec)
+    source = PipelineOutcomeSource(spec)
     tools = list(policy.actions.tools)
     settings = EvalSettings(resamples=args.resamples, seed=cfg.train.seed,
                             feature_cache_dir=cfg.router.feature_cache_dir or None)
@@ -89,8 +89,8 @@ def start_reasoner(cfg):
 
 def write_predictions(items, routed, source, out: Path) -> list[Path]:
     """The router's answers: ``predictions.jsonl`` and the MMAU/MMAR write-back files
-    (``evaluation.benchmarks``)."""
-    from audiorouter.evaluation.benchmarks import prediction_text, write_benchmark_predictions
+    (``data.importers.predictions``)."""
+    from audiorouter.data.importers.predictions import prediction_text, write_benchmark_predictions
 
     answers = source.answers([i.id for i in items], list(routed))  # asked already while evaluating
     predictions = {i.id: prediction_text(i.choices, chosen) for i, (chosen, _) in zip(items, answers, strict=True)}

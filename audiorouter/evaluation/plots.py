@@ -11,6 +11,8 @@ matplotlib.use("Agg")  # files only; no display on servers
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from audiorouter.evaluation.report import SUMMARY_POLICIES  # noqa: E402
+
 
 def learning_curve(history: Sequence[dict], path: str | Path) -> Path:
     """Mean reward and accuracy (with routed evidence vs none) per iteration."""
@@ -53,8 +55,6 @@ def tool_usage(tasks: Sequence[str], chosen: Sequence[tuple[str, ...]], tools: S
 def accuracy_by_task(report, path: str | Path) -> Path:
     """Grouped bars: accuracy per task family for each summary policy of ``report``
     (an ``EvaluationReport``)."""
-    from audiorouter.evaluation.report import SUMMARY_POLICIES
-
     shown = [p for p in report.policies if p.name in SUMMARY_POLICIES]
     tasks = sorted({t for p in shown for t in p.per_task})
     width = 0.8 / max(1, len(shown))

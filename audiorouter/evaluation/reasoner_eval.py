@@ -7,7 +7,7 @@ Conditions: ``none`` (no evidence), ``matching`` (the result of the tool that me
 what the family asks, ``audiorouter.tools.accuracy.MATCHING_TOOL``), ``all`` (every
 available tool's result, in the
 one rendering with its token budget). Tool results are computed once per clip with
-``audiorouter.tools`` through the shared result cache (``tools.cache_dir``'s default)
+``tools.item_evidence`` through the shared result cache (``tools.cache_dir``'s default)
 and can be kept in a JSON file for reuse (``--evidence-cache``).
 ``evaluate`` returns family -> condition -> accuracy (with the item counts).
 """
@@ -27,6 +27,9 @@ from audiorouter.data.audio_io import decode_item_audio
 from audiorouter.data.items import iter_items
 from audiorouter.evaluation.stats import wilson_interval
 from audiorouter.reasoner.memo import build_reasoner
+from audiorouter.tools import available_tools
+from audiorouter.tools.accuracy import MATCHING_TOOL
+from audiorouter.tools.item_evidence import ItemEvidence
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +41,12 @@ def tool_evidence(items: list[AudioQAItem], cache_path: Path | None, tools_confi
                   data_dir: str | Path | None = None) -> dict[str, list[ToolResult]]:
     """item id -> every available tool's result (read from / added to ``cache_path``),
     run with ``tools_config`` (its cache, timeouts and clip limits; default: defaults)."""
-    from audiorouter.tools import available_tools
-    from audiorouter.tools.runner import ToolRunner
-
-    runner = ToolRunner.from_config(tools_config or ToolsConfig())
-
+    runner = ItemEvidence(tools_config or ToolsConfig(), data_dir)
     cached = json.loads(cache_path.read_text()) if cache_path and cache_path.is_file() else {}
     names = available_tools()
     for item in items:
-        if item.id in cached:
-            continue
-        waveform, sr = decode_item_audio(item.audio, item.audio_path, data_dir, f"item {item.id}")
-        cached[item.id] = [asdict(r) for r in runner.run(waveform, sr, names)]
+        if item.id not in cached:
+            cached[item.id] = [asdict(r) for r, _ in runner.results(item.id, item.audio, item.audio_path, names)]
     if cache_path:
         cache_path.write_text(json.dumps(cached))
     return {i: [ToolResult(**r) for r in results] for i, results in cached.items()}
@@ -59,8 +56,6 @@ def requests_for(item: AudioQAItem, condition: str, results: list[ToolResult], w
     if condition == "none":
         evidence = []
     elif condition == "matching":
-        from audiorouter.tools.accuracy import MATCHING_TOOL
-
         evidence = [r for r in results if r.tool == MATCHING_TOOL.get(item.task)]
     else:
         evidence = list(results)

@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from audiorouter.contracts import EVIDENCE_SCHEMA, RoutingDecision, ToolResult
+from audiorouter.contracts import RoutingDecision
 from audiorouter.data.items import write_table_atomic
 
 IDS_KEY = b"audiorouter.item_ids"
@@ -69,13 +69,6 @@ def read_rows(folder: str | Path, schema: pa.Schema) -> list[dict[str, Any]]:
 def read_decisions(out: str | Path) -> dict[str, RoutingDecision]:
     rows = read_rows(Path(out) / DECISIONS, DECISIONS_SCHEMA)
     return {r["item_id"]: RoutingDecision(r["item_id"], tuple(r["tools"]), r["log_prob"]) for r in rows}
-
-
-def read_evidence(out: str | Path) -> dict[str, list[ToolResult]]:
-    evidence: dict[str, list[ToolResult]] = {}
-    for r in read_rows(Path(out) / EVIDENCE, EVIDENCE_SCHEMA):
-        evidence.setdefault(r["item_id"], []).append(ToolResult.from_row(r))
-    return evidence
 
 
 def read_answers(out: str | Path) -> list[dict[str, Any]]:

@@ -20,15 +20,15 @@ from typing import Any
 import pyarrow as pa
 
 from audiorouter.contracts import AudioQAItem, ReasonerRequest
-from audiorouter.evaluation.benchmarks import prediction_text
-from audiorouter.inference.parts import read_decisions, read_evidence
+from audiorouter.data.audio_io import decode_item_audio
+from audiorouter.data.importers.predictions import prediction_text
+from audiorouter.inference.parts import EVIDENCE, read_decisions
+from audiorouter.tools.item_evidence import ItemEvidence, read_evidence
 
 log = logging.getLogger(__name__)
 
 
 def item_waveform(item: AudioQAItem, data_dir: str | Path | None):
-    from audiorouter.data.audio_io import decode_item_audio
-
     return decode_item_audio(item.audio, item.audio_path, data_dir, f"item {item.id}")
 
 
@@ -72,28 +72,15 @@ class ToolsWorker(StageWorker):
 
     def __init__(self, out: str, tools_config: Any, data_dir: str | None) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import audiorouter.tools  # noqa: F401  (registers every tool in this worker)
-        from audiorouter.tools.runner import ToolRunner
-
         self.decisions = read_decisions(out)
-        self.runner = ToolRunner.from_config(tools_config)
-        self.data_dir = data_dir
+        self.evidence = ItemEvidence(tools_config, data_dir)
 
     def rows_for(self, items: list[AudioQAItem]) -> dict[str, list[dict[str, Any]]]:
-        from audiorouter.tools.runner import error_result
-
         rows: dict[str, list[dict[str, Any]]] = {}
         for item in items:
             tools = list(self.decisions[item.id].tools)
-            if not tools:
-                continue
-            try:
-                waveform, sample_rate = item_waveform(item, self.data_dir)
-                results = self.runner.run(waveform, sample_rate, tools)
-            except Exception as exc:  # a bad clip is an error row per tool, not a failed job
-                log.warning("item %s: %s", item.id, exc)
-                results = [error_result(t, f"bad clip: {exc}") for t in tools]
-            rows[item.id] = [r.to_row(item.id) for r in results]
+            if tools:  # a bad clip becomes an error row per tool
+                rows[item.id] = self.evidence.rows(item.id, item.audio, item.audio_path, tools)
         return rows
 
 
@@ -104,7 +91,7 @@ class ReasonWorker(StageWorker):
         from audiorouter.reasoner import build_reasoner
 
         self.decisions = read_decisions(out)
-        self.evidence = read_evidence(out)
+        self.evidence = read_evidence(Path(out) / EVIDENCE)
         self.reasoner = build_reasoner(reasoner_config)
         self.data_dir = data_dir
 

@@ -4,8 +4,10 @@ The one answer every learner and evaluation needs, below rl/, evaluation/ and th
 study, which all ask through an ``OutcomeSource``:
 
 * ``base``: ``Outcome`` and the ``OutcomeSource`` interface;
-* ``evidence``: ``EvidenceOutcomeSource``, the real path (tool cache -> evidence ->
+* ``pipeline``: ``PipelineOutcomeSource``, the real path (tool cache -> evidence ->
   reasoner actors or a local reasoner -> outcome, memoised);
-* ``table``: ``OutcomeTable``, every (item, subset) outcome a set of policies needs;
-* ``standin``: ``ToolMatchingStandIn``, a deterministic test double of tools + reasoner.
+* ``table``: ``OutcomeTable``, every (item, subset) outcome a set of policies needs.
+
+A deterministic stand-in for tools + reasoner, for tests, is ``testing.standin``.
+Imports ``reasoner``, ``tools``, ``store``, ``data``, ``config`` and ``contracts``.
 """

@@ -3,10 +3,11 @@
     reasoner = build_reasoner(config.reasoner)
     outcomes = reasoner.answer(requests)  # list[ReasonerRequest] -> list[ReasonerOutcome]
 
-Back-ends: ``reference`` (CPU default, reference/), ``cascade`` (text LM + coarse
-audio description, cascade.py), ``lalm`` (audio-language models, lalm.py). Evidence is
-rendered in one place (evidence.py). Hosting on Ray: actor.py (actors) and serve.py
-(a Serve deployment).
+Back-ends register by name (``registry``): ``reference`` (CPU default, reference/),
+``cascade`` (text LM + coarse audio description, cascade.py), ``lalm`` (audio-language
+models, lalm.py). Evidence is rendered in one place (evidence.py). Hosting on Ray:
+actor.py (actors) and serve.py (a Serve deployment), chosen in hosting.py.
+Imports ``store``, ``config``, ``validation``, ``packaged_files`` and ``contracts``.
 """
 
 from audiorouter.reasoner.base import Answer, Reasoner, build_backend

@@ -1,4 +1,8 @@
-"""The router policy: frozen item features, action spaces over tool subsets, the torch net."""
+"""The router policy: frozen item features (``features``), action spaces over tool
+subsets (``actions``) and the torch network with its save/load (``policy``).
+
+Imports ``data`` and ``contracts`` only.
+"""
 
 from audiorouter.router.actions import ActionSpace
 from audiorouter.router.features import FeatureSpec, ItemFeatures, featurize

@@ -1,1 +1,5 @@
-"""Online serving: a Ray Serve application answering one audio question per request."""
+"""Online serving: a Ray Serve application answering one audio question per request
+(``app``) and a small HTTP client (``client``).
+
+Imports ``router``, ``reasoner``, ``tools``, ``data``, ``validation`` and ``contracts``.
+"""

@@ -40,7 +40,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from audiorouter.contracts import SAMPLE_RATE, ReasonerRequest
-from audiorouter.evaluation.benchmarks import prediction_text
+from audiorouter.data.importers.predictions import prediction_text
 from audiorouter.router.features import waveform_request_features
 from audiorouter.validation import AudioError, ValidationError, check_audio, check_qa
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from audiorouter.config import Config
-from audiorouter.outcomes.evidence import EvidenceOutcomeSource, EvidenceSourceSpec
+from audiorouter.outcomes.pipeline import PipelineOutcomeSource, PipelineSourceSpec
 from audiorouter.router.features import FeatureSpec, ItemFeatures
 from audiorouter.study.dataset import StudyData
 
@@ -54,12 +54,12 @@ class StudyContext:
             features = ItemFeatures(saved["ids"].tolist(), saved["question"], saved["audio"])
         return features.select(item_ids)
 
-    def outcome_source(self, item_ids: list[str], splits: tuple[str, ...]) -> EvidenceOutcomeSource:
+    def outcome_source(self, item_ids: list[str], splits: tuple[str, ...]) -> PipelineOutcomeSource:
         cfg = self.config
-        spec = EvidenceSourceSpec(str(self.data.data_dir), splits, tuple(item_ids), cfg.tools, cfg.reasoner,
+        spec = PipelineSourceSpec(str(self.data.data_dir), splits, tuple(item_ids), cfg.tools, cfg.reasoner,
                                   use_actors=cfg.run.use_actors, local_memo=True,
                                   disabled_tools=dict(self.disabled_tools))
-        return EvidenceOutcomeSource(spec)
+        return PipelineOutcomeSource(spec)
 
 
 def save_router_features(features: ItemFeatures, study_dir: str | Path) -> Path:

@@ -5,8 +5,9 @@
 Ray Data reads the Parquet shards (``DIR/<split>/part-*.parquet``), a pool of
 ``workers`` actors decodes each clip and runs the tools through ``ToolRunner`` (cache
 first, soft per-call timeout), and the driver writes one Parquet file with one row per
-(item, tool) (``EVIDENCE_SCHEMA``). A clip that cannot be decoded gets an error row per
-tool. Ray Data shows a progress bar while it runs. Rerunning is nearly free: every
+(item, tool) (``contracts.EVIDENCE_SCHEMA``, read back with ``item_evidence.read_evidence``).
+Each worker runs ``item_evidence.ItemEvidence``: a clip that cannot be decoded gets an
+error row per tool. Ray Data shows a progress bar while it runs. Rerunning is nearly free: every
 result comes from the cache (``cached`` is true on those rows).
 """
 
@@ -21,55 +22,28 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from audiorouter import contracts
-from audiorouter.contracts import ToolResult
-from audiorouter.data.audio_io import decode_item_audio
+from audiorouter.config import ToolsConfig
+from audiorouter.contracts import EVIDENCE_SCHEMA
 from audiorouter.data.items import available_splits, split_files, write_table_atomic
 from audiorouter.data.ray_io import item_dataset, worker_cpu_share
+from audiorouter.tools.item_evidence import ItemEvidence
 
 log = logging.getLogger(__name__)
-
-# The stored evidence row, plus whether the result came from the cache.
-EVIDENCE_SCHEMA = contracts.EVIDENCE_SCHEMA.append(pa.field("cached", pa.bool_(), nullable=False))
-
-
-def evidence_row(item_id: str, result: ToolResult, cached: bool) -> dict[str, Any]:
-    return result.to_row(item_id) | {"cached": cached}
-
-
-def read_evidence(path: str | Path) -> list[tuple[str, ToolResult]]:
-    """(item id, ToolResult) per row of an evidence table."""
-    rows = pq.read_table(path, schema=EVIDENCE_SCHEMA).to_pylist()
-    return [(r["item_id"], ToolResult.from_row(r)) for r in rows]
 
 
 class EvidenceMapper:
     """Ray Data callable class: a batch of items in, their evidence rows out."""
 
-    def __init__(self, tools: list[str], config: Any, data_dir: str) -> None:
+    def __init__(self, tools: list[str], config: ToolsConfig, data_dir: str) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import audiorouter.tools  # noqa: F401  (registers every tool in this worker)
-        from audiorouter.tools.runner import ToolRunner
-
         self.tools = tools
-        self.data_dir = Path(data_dir)
-        self.runner = ToolRunner.from_config(config)
+        self.evidence = ItemEvidence(config, Path(data_dir))
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
-        from audiorouter.tools.runner import error_result
-
         rows: list[dict[str, Any]] = []
         for item_id, audio, path in zip(batch["id"], batch["audio"], batch["audio_path"], strict=True):
-            try:
-                waveform, sample_rate = decode_item_audio(audio, path, self.data_dir, f"item {item_id}")
-            except Exception as exc:  # a bad clip is an error row per tool, not a failed job
-                log.warning("item %s: %s", item_id, exc)
-                rows += [evidence_row(item_id, error_result(t, f"bad clip: {exc}"), False) for t in self.tools]
-                continue
-            for result, cached in self.runner.run_with_cache_flags(waveform, sample_rate, self.tools):
-                rows.append(evidence_row(item_id, result, cached))
+            rows += self.evidence.rows(item_id, audio, path, self.tools)
         return {name: [row[name] for row in rows] for name in EVIDENCE_SCHEMA.names}
 
 
@@ -102,7 +76,7 @@ def shard_paths(data_dir: str | Path, splits: list[str] | None = None) -> list[s
     return files
 
 
-def run_batch(data_dir: str | Path, out_path: str | Path, tools: list[str], config: Any,
+def run_batch(data_dir: str | Path, out_path: str | Path, tools: list[str], config: ToolsConfig,
               splits: list[str] | None = None, workers: int | None = None) -> BatchReport:
     """Evidence for every item of ``splits`` (default: all) of the dataset at ``data_dir``.
     Ray must be running (``ray.init``)."""

@@ -37,6 +37,7 @@ from audiorouter.store.tool_cache import ToolCache
 from audiorouter.tools.base import TOOLS, error_result, load_tool_plugins, resolve_tools
 from audiorouter.tools.health import ToolHealth
 from audiorouter.tools.inputs import ClipLimits
+from audiorouter.tools.numba_cache import ensure_warm
 from audiorouter.tools.probe_signals import SR, quiet_noise
 from audiorouter.tools.process import ToolProcess
 from audiorouter.tools.runner import safe_clip_key
@@ -108,8 +109,6 @@ class ToolExecutorPool:
                  startup_timeout_s: float = 600.0) -> None:
         """From a ``ToolsConfig``; ``cache`` defaults to one at ``config.cache_dir``; the
         ``warm`` tools run once on every actor at start (models load, kernels compile)."""
-        from audiorouter.tools.numba_cache import ensure_warm
-
         self.config = config
         self.limits = ClipLimits.from_config(config)
         self.cache = cache if cache is not None else open_tool_cache(config)

@@ -31,7 +31,8 @@ from audiorouter.evaluation.evaluate import (
 )
 from audiorouter.evaluation.plots import learning_curve
 from audiorouter.evaluation.report import EvaluationReport
-from audiorouter.outcomes.evidence import EvidenceOutcomeSource, EvidenceSourceSpec
+from audiorouter.outcomes.pipeline import PipelineOutcomeSource, PipelineSourceSpec
+from audiorouter.reasoner.hosting import host_reasoner
 from audiorouter.reasoner.registry import check_backend
 from audiorouter.rl.registry import check_train
 from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
@@ -88,8 +89,6 @@ class TrainingRun:
             self.drop_disabled_tools()
         self.hosted = None
         if cfg.run.use_actors:
-            from audiorouter.reasoner.hosting import host_reasoner
-
             # Named actors live only while a handle does: the driver keeps them.
             self.hosted = host_reasoner(cfg.reasoner)
         self.cost = ToolCost(cfg.train.tool_cost_weight, latency)
@@ -161,12 +160,12 @@ class TrainingRun:
             if not self.tools:
                 raise RuntimeError(f"every tool was disabled after crashing: {self.disabled_tools}")
 
-    def outcome_source(self, item_ids: list[str], splits: tuple[str, ...]) -> EvidenceOutcomeSource:
+    def outcome_source(self, item_ids: list[str], splits: tuple[str, ...]) -> PipelineOutcomeSource:
         cfg = self.config
-        spec = EvidenceSourceSpec(cfg.data.dir, splits, tuple(item_ids), cfg.tools, cfg.reasoner,
+        spec = PipelineSourceSpec(cfg.data.dir, splits, tuple(item_ids), cfg.tools, cfg.reasoner,
                                   use_actors=cfg.run.use_actors, local_memo=cfg.run.local_memo,
                                   disabled_tools=dict(self.disabled_tools))
-        return EvidenceOutcomeSource(spec)
+        return PipelineOutcomeSource(spec)
 
     def record(self, metrics: dict) -> None:
         flat = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}

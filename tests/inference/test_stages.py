@@ -12,16 +12,15 @@ import pytest
 
 from audiorouter.cli.main import main
 from audiorouter.config import ReasonerConfig, SynthConfig, ToolsConfig
+from audiorouter.contracts import EVIDENCE_SCHEMA
 from audiorouter.data.items import iter_items
 from audiorouter.data.synth import synthesize_dataset
 from audiorouter.inference import (
     ANSWERS_SCHEMA,
     DECISIONS_SCHEMA,
-    EVIDENCE_SCHEMA,
     done_ids,
     read_answers,
     read_decisions,
-    read_evidence,
     reason_stage,
     route_stage,
     tools_stage,
@@ -30,6 +29,7 @@ from audiorouter.inference.parts import part_files, write_part
 from audiorouter.router.actions import ActionSpace
 from audiorouter.router.features import FeatureSpec
 from audiorouter.router.policy import RouterNet, RouterPolicy
+from audiorouter.tools.item_evidence import read_evidence
 
 TOOLS = ("loudness", "segments", "tempo")
 SPLIT = "train"
@@ -107,7 +107,7 @@ def test_tools_stage_alone_runs_only_routed_tools_and_resumes(tmp_path, items, s
     config = ToolsConfig(cache_dir=str(tmp_path / "cache"))
     report = tools_stage(suite, SPLIT, tmp_path, config, chunk_size=CHUNK, progress=False)
     assert report.processed == len(items) and done_ids(tmp_path / "evidence") == {i.id for i in items}
-    evidence = read_evidence(tmp_path)
+    evidence = read_evidence(tmp_path / "evidence")
     for k, item in enumerate(items):
         assert [r.tool for r in evidence.get(item.id, [])] == list(routes[k % len(routes)])
     assert all(r.ok and r.summary for rs in evidence.values() for r in rs)
@@ -179,7 +179,7 @@ def test_cli_stages_one_by_one_then_infer_all_resumes(tmp_path, suite, items, po
     assert f"decisions: 0 items processed, {len(items)} already done" in text
     assert "evidence: 0 items" not in text and "answers: 0 items" not in text
     decisions = read_decisions(out)
-    evidence = read_evidence(out)
+    evidence = read_evidence(out / "evidence")
     assert all([r.tool for r in evidence.get(i, [])] == list(d.tools) for i, d in decisions.items())
     rows = read_answers(out)
     assert len(rows) == len({r["item_id"] for r in rows}) == len(items)

@@ -8,10 +8,11 @@ import ray
 
 from audiorouter.cli.main import main
 from audiorouter.config import ToolsConfig
-from audiorouter.contracts import AudioQAItem
+from audiorouter.contracts import EVIDENCE_SCHEMA, AudioQAItem
 from audiorouter.data.items import write_items
 from audiorouter.data.synth import generate_family_items
-from audiorouter.tools.batch import EVIDENCE_SCHEMA, read_evidence, run_batch
+from audiorouter.tools.batch import run_batch
+from audiorouter.tools.item_evidence import read_evidence
 
 TOOLS = ["onsets", "segments"]
 
@@ -35,7 +36,7 @@ def test_batch_writes_evidence_and_reruns_from_the_cache(ray_session, dataset, t
     table = pq.read_table(out)
     assert table.schema.equals(EVIDENCE_SCHEMA)
     assert (first.items, first.rows, first.cached) == (8, 16, 0)
-    rows = read_evidence(out)
+    rows = [(item, r) for item, results in read_evidence(out).items() for r in results]
     assert {(item, r.tool) for item, r in rows} == {(i, t) for i in [*items, "broken-1"] for t in TOOLS}
     broken = [r for item, r in rows if item == "broken-1"]
     assert all(not r.ok and r.error.startswith("bad clip: unreadable audio") for r in broken)
@@ -46,7 +47,8 @@ def test_batch_writes_evidence_and_reruns_from_the_cache(ray_session, dataset, t
 
     second = run_batch(root, out, TOOLS, config, workers=1)
     assert second.cached == 14, "every good result comes from the cache"
-    assert [(i, r.summary) for i, r in read_evidence(out)] == [(i, r.summary) for i, r in rows]
+    again = [(item, r.summary) for item, results in read_evidence(out).items() for r in results]
+    assert again == [(i, r.summary) for i, r in rows]
 
 
 def test_cli_tools_run_and_list(ray_session, dataset, tmp_path, capsys):

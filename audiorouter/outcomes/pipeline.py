@@ -1,6 +1,6 @@
 """Outcomes from the real pipeline: tool results as evidence, answers from the reasoner.
 
-``EvidenceOutcomeSource`` runs wherever outcomes are needed: in every rollout worker
+``PipelineOutcomeSource`` runs wherever outcomes are needed: in every rollout worker
 (under ``rl.rewards.OutcomeRewardSource``), in evaluation and in study trials. Per call
 it makes one batched reasoner call for all its (item, tool subset) pairs plus the
 no-evidence baselines it has not seen yet:
@@ -31,6 +31,8 @@ from audiorouter.contracts import ReasonerOutcome, ReasonerRequest, ToolResult
 from audiorouter.data.audio_io import decode_audio
 from audiorouter.data.items import iter_items
 from audiorouter.outcomes.base import Outcome, OutcomeSource
+from audiorouter.reasoner.memo import build_reasoner
+from audiorouter.tools.runner import ToolRunner
 
 log = logging.getLogger(__name__)
 RETRIES = 5
@@ -46,7 +48,7 @@ class LoadedItem:
 
 
 @dataclass
-class EvidenceSourceSpec:
+class PipelineSourceSpec:
     """Everything a worker needs to rebuild the source (all small and picklable)."""
 
     data_dir: str
@@ -60,8 +62,8 @@ class EvidenceSourceSpec:
     counters: Counter = field(default_factory=Counter)
 
 
-class EvidenceOutcomeSource(OutcomeSource):
-    def __init__(self, spec: EvidenceSourceSpec) -> None:
+class PipelineOutcomeSource(OutcomeSource):
+    def __init__(self, spec: PipelineSourceSpec) -> None:
         self.spec = spec
         self._items: dict[str, LoadedItem] | None = None
         self._runner = None
@@ -94,8 +96,6 @@ class EvidenceOutcomeSource(OutcomeSource):
 
     def runner(self):
         if self._runner is None:
-            from audiorouter.tools.runner import ToolRunner
-
             self._runner = ToolRunner.from_config(self.spec.tools)
             self._runner.health.merge(self.spec.disabled_tools)
         return self._runner
@@ -111,8 +111,6 @@ class EvidenceOutcomeSource(OutcomeSource):
         self.counters["reasoner_requests"] += len(requests)
         if not self.spec.use_actors:
             if self._reasoner is None:
-                from audiorouter.reasoner import build_reasoner
-
                 self._reasoner = build_reasoner(self.spec.reasoner)
             return self._reasoner.answer(requests)
         from ray.exceptions import RayError

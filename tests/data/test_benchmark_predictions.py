@@ -25,7 +25,11 @@ from audiorouter.cli.main import main
 from audiorouter.config import ImportConfig
 from audiorouter.contracts import AudioQAItem
 from audiorouter.data.importers import import_mmar, import_mmau
-from audiorouter.evaluation.benchmarks import PREDICTION_KEYS, prediction_text, write_benchmark_predictions
+from audiorouter.data.importers.predictions import (
+    PREDICTION_KEYS,
+    prediction_text,
+    write_benchmark_predictions,
+)
 
 TOOLS = ("loudness", "segments")
 MMAU_KEYS = ("model_prediction", "model_output")  # its README's key, and the one its script reads
@@ -70,7 +74,7 @@ def test_the_rule_as_described():
     assert not official_match("a violin", "A", choices)  # a bare letter
     assert not official_match("a violin", "a violin and a piano", choices)  # echoes another choice
     assert not official_match("drums", "a piano", choices)
-    # the scripts' leniency (documented in evaluation/benchmarks.py): a reordering of the answer
+    # the scripts' leniency (documented in data/importers/predictions.py): a reordering of the answer
     assert official_match("From far to near", "From near to far", ["From far to near", "From near to far"])
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from audiorouter.config import ReasonerConfig, ToolsConfig
 from audiorouter.contracts import ReasonerOutcome
-from audiorouter.outcomes.evidence import EvidenceOutcomeSource, EvidenceSourceSpec
+from audiorouter.outcomes.pipeline import PipelineOutcomeSource, PipelineSourceSpec
 
 
-def counting_source(local_memo: bool) -> tuple[EvidenceOutcomeSource, list]:
-    spec = EvidenceSourceSpec("unused", ("test",), ("a", "b"), ToolsConfig(), ReasonerConfig(), use_actors=False,
+def counting_source(local_memo: bool) -> tuple[PipelineOutcomeSource, list]:
+    spec = PipelineSourceSpec("unused", ("test",), ("a", "b"), ToolsConfig(), ReasonerConfig(), use_actors=False,
                               local_memo=local_memo)
-    source, asked = EvidenceOutcomeSource(spec), []
+    source, asked = PipelineOutcomeSource(spec), []
     source.request = lambda item_id, subset: (item_id, subset)
 
     def ask(requests):  # the answer is choice 1 exactly when the pitch tool was used
@@ -40,10 +40,10 @@ def test_without_the_local_memo_answers_are_asked_again():
 
 def test_tool_times_come_from_the_results_already_run():
     from audiorouter.contracts import ToolResult
-    from audiorouter.outcomes.evidence import LoadedItem
+    from audiorouter.outcomes.pipeline import LoadedItem
 
-    spec = EvidenceSourceSpec("unused", ("test",), ("a",), ToolsConfig(), ReasonerConfig(), use_actors=False)
-    source, runs = EvidenceOutcomeSource(spec), []
+    spec = PipelineSourceSpec("unused", ("test",), ("a",), ToolsConfig(), ReasonerConfig(), use_actors=False)
+    source, runs = PipelineOutcomeSource(spec), []
     source.items = lambda: {"a": LoadedItem(None, 16_000, "q?", ["x", "y"], "x")}
 
     class Runner:
@@ -64,14 +64,14 @@ def test_a_tool_crashing_in_a_rollout_worker_is_an_error_result_and_is_reported(
     becomes error evidence, the tool is disabled, and the source reports it."""
     from pathlib import Path
 
-    from audiorouter.outcomes.evidence import LoadedItem
+    from audiorouter.outcomes.pipeline import LoadedItem
     from audiorouter.tools.probe_signals import SR, pure_tone
 
     doubles = str(Path(__file__).resolve().parents[1] / "tools" / "tool_doubles.py")
     tools = ToolsConfig(cache_dir="", plugins=[doubles], max_crashes=1)
-    spec = EvidenceSourceSpec("unused", ("test",), ("a",), tools, ReasonerConfig(), use_actors=False,
+    spec = PipelineSourceSpec("unused", ("test",), ("a",), tools, ReasonerConfig(), use_actors=False,
                               disabled_tools={"sound_tags": "crashed 3 times; last: ..."})
-    source = EvidenceOutcomeSource(spec)
+    source = PipelineOutcomeSource(spec)
     source.items = lambda: {"a": LoadedItem(pure_tone(), SR, "q?", ["x", "y"], "x")}
     crashed, loudness = source.tool_results("a", ["segfault", "loudness"])
     assert "SIGSEGV" in crashed.error and loudness.ok
