@@ -20,7 +20,7 @@ from audiorouter.cluster.placement import (
 )
 from audiorouter.config import load_config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KUBERAY = ROOT / "cluster" / "kuberay"
 IMAGE_ROOT = "/app/"  # where the image keeps the repository (raycluster.yaml's commands)
 

@@ -69,5 +69,5 @@ def test_flatten_and_print():
 def test_shipped_configs_load():
     from pathlib import Path
 
-    for path in sorted(Path(__file__).resolve().parents[1].joinpath("configs").glob("*.yaml")):
+    for path in sorted(Path(__file__).resolve().parents[2].joinpath("configs").glob("*.yaml")):
         load_config(path)
