@@ -28,8 +28,7 @@ from pathlib import Path
 from audiorouter.config import load_config
 from audiorouter.router.features import featurize
 from audiorouter.study.context import StudyContext, save_router_features
-from audiorouter.study.dataset import ensure_study_data
-from audiorouter.study.items import load_items
+from audiorouter.study.dataset import ensure_study_data, load_items
 from audiorouter.study.runner import StudyRun
 from audiorouter.study.trials import run_trial, trial_specs
 

@@ -196,34 +196,63 @@ def _mel_transform(spec: FeatureSpec):
 # -------------------------------------------------------------------------- cache
 
 
-class FeatureCache:
-    """``DIR/<spec.key>/<safe id>-<content hash>.npy``: one vector per item."""
+class ItemCache:
+    """One file per item under ``folder``: ``<safe id>-<hash><suffix>``. Writes are atomic
+    (readers never see half a file) and an unreadable entry (a torn write) is logged
+    and read as missing. A subclass says what an entry holds: ``suffix``, ``digest``
+    (the item's hash), ``read``, ``write`` and ``valid``."""
 
-    def __init__(self, cache_dir: str | Path, spec: FeatureSpec) -> None:
-        self.dir = Path(cache_dir) / spec.key
+    suffix = ".npy"
+    what = "feature"  # names the cache in the log
+    unreadable: tuple[type[Exception], ...] = (OSError, ValueError)
+
+    def __init__(self, folder: Path) -> None:
+        self.dir = folder
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.dim = spec.dim
+
+    def digest(self, item: AudioQAItem) -> str:
+        return content_hash(item)
 
     def path(self, item: AudioQAItem) -> Path:
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", item.id)[:80]
-        return self.dir / f"{safe}-{content_hash(item)[:16]}.npy"
+        return self.dir / f"{safe}-{self.digest(item)[:16]}{self.suffix}"
 
-    def get(self, item: AudioQAItem) -> np.ndarray | None:
+    def get(self, item: AudioQAItem):
         path = self.path(item)
         if not path.exists():
             return None
         try:
-            vector = np.load(path)
-        except (OSError, ValueError) as exc:  # a torn write: recompute
-            log.warning("unreadable feature cache entry %s (%s); recomputing", path, exc)
+            value = self.read(path)
+        except self.unreadable as exc:  # a torn write: recompute
+            log.warning("unreadable %s cache entry %s (%s); recomputing", self.what, path, exc)
             return None
-        return vector if vector.shape == (self.dim,) else None
+        return value if self.valid(item, value) else None
 
-    def put(self, item: AudioQAItem, vector: np.ndarray) -> None:
+    def put(self, item: AudioQAItem, value) -> None:
         path = self.path(item)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(tmp, vector)
-        tmp.replace(path)  # atomic: readers never see half a file
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp{self.suffix}")
+        self.write(tmp, value)
+        tmp.replace(path)
+
+    def read(self, path: Path):
+        return np.load(path)
+
+    def write(self, path: Path, value) -> None:
+        np.save(path, value)
+
+    def valid(self, item: AudioQAItem, value) -> bool:
+        return True
+
+
+class FeatureCache(ItemCache):
+    """``DIR/<spec.key>/<safe id>-<content hash>.npy``: one vector per item."""
+
+    def __init__(self, cache_dir: str | Path, spec: FeatureSpec) -> None:
+        super().__init__(Path(cache_dir) / spec.key)
+        self.dim = spec.dim
+
+    def valid(self, item: AudioQAItem, value: np.ndarray) -> bool:
+        return value.shape == (self.dim,)
 
 
 def content_hash(item: AudioQAItem) -> str:

@@ -27,6 +27,12 @@ Definitions (stated again in ``study.json`` and ``study.md``):
   out of the interval and their share is reported; reached at the smallest size counts
   as that size. The interval is the 2.5th / 97.5th
   order statistic (lower / higher rank) of the defined ratios, so it may be +inf.
+
+``items_needed`` computes N(a) for many curves at once (the bootstrap's resamples);
+``NOT_REACHED`` is its status for a curve that never reaches a, and ``BOOTSTRAP_RULE``
+the note that says how the bootstrap counts such curves.
+
+Imports: evaluation.stats, study.results.
 """
 
 from __future__ import annotations
@@ -41,13 +47,19 @@ from scipy import stats
 
 from audiorouter.evaluation.stats import wilson_interval
 from audiorouter.study.results import LEARNED_METHODS, TrialResult
-from audiorouter.study.sizing import items_needed, ratio_kind
+
+# how N(a) was found (ItemsToTarget.status)
+REACHED = "reached"  # interpolated between two sizes
+AT_SMALLEST = "reached at the smallest size"  # N is an upper bound
+NOT_REACHED = "not reached by N_max"
+
+EPS = 1e-9  # a mean within EPS below the target counts as reaching it (targets computed as 0.95 × plateau)
 
 BAND = "95% t-interval over seeds: mean ± t(0.975, k-1)·sd/sqrt(k), clipped to [0, 1]; none with one seed"
 PLATEAU = "reference router's mean accuracy at its largest training size"
-NOT_REACHED = ("bootstrap: not reached counts as N=+inf (ratio +inf, or 0 when only the router misses); "
-               "reached at the smallest size counts as that size; resamples where neither reaches are "
-               "undefined and left out; interval = 2.5/97.5% order statistics")
+BOOTSTRAP_RULE = ("bootstrap: not reached counts as N=+inf (ratio +inf, or 0 when only the router misses); "
+                  "reached at the smallest size counts as that size; resamples where neither reaches are "
+                  "undefined and left out; interval = 2.5/97.5% order statistics")
 
 
 @dataclass
@@ -100,7 +112,7 @@ class ItemsToTarget:
     method: str
     target: float
     items: float | None  # N(a); None: not reached by n_max
-    status: str  # REACHED, AT_SMALLEST or NOT_REACHED (audiorouter.study.sizing)
+    status: str  # REACHED, AT_SMALLEST or NOT_REACHED
     n_max: int  # the method's largest training size
 
 
@@ -111,7 +123,7 @@ class RatioEstimate:
     n_method: ItemsToTarget
     n_ref: ItemsToTarget
     ratio: float | None  # N_method / N_ref, or N_max / N_ref when the method is not reached
-    kind: str  # estimate, lower bound, upper bound, indeterminate, undefined (sizing.ratio_kind)
+    kind: str  # estimate, lower bound, upper bound, indeterminate, undefined (ratio_kind)
     ci_low: float | None = None  # bootstrap percentiles; math.inf allowed; None: no bootstrap
     ci_high: float | None = None
     reached_method: float | None = None  # share of resamples where the method reached the target
@@ -145,7 +157,7 @@ class StudyAnalysis:
     ratios: list[RatioEstimate]
     families: list[FamilyAnalysis]
     definitions: dict[str, str] = field(default_factory=lambda: {"band": BAND, "plateau": PLATEAU,
-                                                                 "not_reached": NOT_REACHED})
+                                                                 "not_reached": BOOTSTRAP_RULE})
 
     def curve(self, method: str) -> Curve:
         return next(c for c in self.curves if c.method == method)
@@ -329,3 +341,34 @@ def _json_safe(value):
     if isinstance(value, list | tuple):
         return [_json_safe(v) for v in value]
     return value
+
+
+# ------------------------------------------- N(a) of many mean curves at once
+
+
+def items_needed(curves: np.ndarray, sizes: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """N(a) per row of ``curves`` (rows, sizes) for the row's target in ``targets`` (rows,);
+    returns (N with +inf where not reached, status per row)."""
+    curves, sizes = np.asarray(curves, dtype=float), np.asarray(sizes, dtype=float)
+    targets = np.asarray(targets, dtype=float)
+    reached = curves >= targets[:, None] - EPS
+    hit, first = reached.any(axis=1), reached.argmax(axis=1)
+    prev, rows = np.maximum(first - 1, 0), np.arange(len(curves))
+    low, high = curves[rows, prev], curves[rows, first]
+    span = high - low
+    frac = np.divide(targets - low, span, out=np.zeros_like(span), where=(first > 0) & (span > 0))
+    n = sizes[prev] * (sizes[first] / sizes[prev]) ** np.clip(frac, 0.0, 1.0)  # exact at the sizes themselves
+    n[~hit] = np.inf
+    status = np.where(~hit, NOT_REACHED, np.where(first == 0, AT_SMALLEST, REACHED))
+    return n, status
+
+
+def ratio_kind(method_status: str, ref_status: str) -> str:
+    """What N_method / N_ref is, given how each N was found."""
+    if ref_status == NOT_REACHED:
+        return "undefined"  # the router never reaches the target
+    if method_status == NOT_REACHED:
+        return "lower bound"  # N_max / N_ref
+    if method_status == AT_SMALLEST:
+        return "indeterminate" if ref_status == AT_SMALLEST else "upper bound"
+    return "lower bound" if ref_status == AT_SMALLEST else "estimate"

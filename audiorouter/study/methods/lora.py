@@ -32,12 +32,19 @@ on CPU with tiny random models.
 
 The adapted model is another reasoner: ``AdaptedLalmReasoner.reasoner_id`` ends with a
 digest of the adapter's weights, and no outcome memo is ever opened for it.
+
+A study trial (``train_and_score``) reads its items with their audio, fits, saves the
+adapter as ``adapter/`` in the trial folder and scores the test split; it needs none of
+the features the internalisation heads read.
+
+Imports: config, contracts, data, reasoner.lalm, study.context, study.dataset, .threads.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import math
 import time
 from collections.abc import Sequence
@@ -52,7 +59,9 @@ from audiorouter.config.study import lalm_reasoner_problem
 from audiorouter.contracts import AudioQAItem, ReasonerOutcome, ReasonerRequest
 from audiorouter.data.audio_io import decode_item_audio
 from audiorouter.reasoner.lalm import LalmReasoner, Prepared
-from audiorouter.study.threads import one_thread
+from audiorouter.study.context import StudyContext, TrialSpec
+from audiorouter.study.dataset import load_items
+from audiorouter.study.methods.threads import one_thread
 
 ANSWER_CHUNK = 64  # items decoded and answered together (bounds the audio held at once)
 
@@ -183,6 +192,22 @@ def load_lalm_adapter(reasoner_config: ReasonerConfig, folder: str | Path) -> Fi
     """An adapter saved by ``FittedAdapter.save`` on a freshly loaded reasoner."""
     return FittedAdapter(AdaptedLalmReasoner(reasoner_config, saved=folder), {"adapter_dir": str(folder)})
 
+
+
+def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[list[bool], dict]:
+    """``internalise-lalm``: a LoRA adapter on the lalm reasoner, fitted on the trial's
+    training items (with audio), early-stopped on the validation split, scored on the test split."""
+    data = ctx.data
+    train = load_items(data.data_dir, ("pool", "train"), data.training_ids(spec.train_size, spec.seed))
+    val = load_items(data.data_dir, ("validation",), data.validation_ids)
+    fitted = fit_lalm_adapter(ctx.config.reasoner, train, val, spec.seed)
+    del train, val  # their audio
+    test = load_items(data.data_dir, ("test",), data.test_ids)
+    picks = fitted.predict(test)
+    fitted.save(folder / "adapter")
+    (folder / "fit.json").write_text(json.dumps(fitted.info, indent=1))
+    correct = [item.choices[pick] == item.answer for item, pick in zip(test, picks, strict=True)]
+    return correct, {"fit": fitted.info}
 
 # ----------------------------------------------------------------------- training
 

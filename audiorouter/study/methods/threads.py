@@ -1,5 +1,8 @@
 """One CPU thread for a block of torch work: study trials share the machine's cores,
-and single-threaded CPU training is what makes a fit repeat exactly."""
+and single-threaded CPU training is what makes a fit repeat exactly. Shared by the
+methods that train with torch (supervised_router, internalise, lora).
+
+Imports: torch only."""
 
 from __future__ import annotations
 

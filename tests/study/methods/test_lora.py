@@ -21,20 +21,17 @@ from audiorouter.data.audio_io import encode_flac
 from audiorouter.data.items import write_items
 from audiorouter.reasoner import build_backend
 from audiorouter.reasoner.lalm import load_audio_lm
-from audiorouter.study import internalise_lalm
+from audiorouter.study import methods
 from audiorouter.study.context import StudyContext, TrialSpec
 from audiorouter.study.dataset import StudyData
-from audiorouter.study.internalise_lalm import (
+from audiorouter.study.methods import lora
+from audiorouter.study.methods.head_features import FEATURES_FILE, prepare_internalisation
+from audiorouter.study.methods.lora import (
     AdaptedLalmReasoner,
     AdapterBudget,
     AdapterConfig,
     fit_lalm_adapter,
     load_lalm_adapter,
-)
-from audiorouter.study.internalise_trials import (
-    FEATURES_FILE,
-    prepare_internalisation,
-    train_and_score_internaliser,
 )
 from audiorouter.testing.synthetic_models import save_synthetic_model
 
@@ -71,7 +68,7 @@ def checkpoint(tmp_path_factory) -> str:
 def splits(checkpoint):
     """(train, val, test): 16, 8 and 8 items answered by the choice the untrained model picks least."""
     frozen = build_backend(config(checkpoint))
-    picks = [o.chosen_index for o in frozen.answer([internalise_lalm._request(item(i, 0)) for i in range(16)])]
+    picks = [o.chosen_index for o in frozen.answer([lora._request(item(i, 0)) for i in range(16)])]
     answer = int(np.argmin(np.bincount(picks, minlength=4)))
     return ([item(i, answer) for i in range(16)], [item(i, answer) for i in range(100, 108)],
             [item(i, answer) for i in range(200, 208)])
@@ -97,9 +94,9 @@ def test_training_lowers_the_loss_and_changes_only_the_adapter(fitted, splits, c
             if "lora_" not in name}
     assert base.keys() == frozen.keys()
     assert all(torch.equal(p, frozen[name]) and not p.requires_grad for name, p in base.items())
-    lora = fitted.reasoner.adapter_weights()
-    assert lora and all("language_model" in name and name.split(".")[-4] in ("q_proj", "v_proj") for name in lora)
-    assert all(p.abs().sum() > 0 for name, p in lora.items() if "lora_B" in name)  # B starts at zero
+    weights = fitted.reasoner.adapter_weights()
+    assert weights and all("language_model" in name and name.split(".")[-4] in ("q_proj", "v_proj") for name in weights)
+    assert all(p.abs().sum() > 0 for name, p in weights.items() if "lora_B" in name)  # B starts at zero
 
 
 def test_the_adapter_learns_a_fixed_answer_pattern(fitted, splits):
@@ -138,9 +135,9 @@ def test_predict_scores_with_the_adapter_and_the_saved_adapter_reloads(fitted, s
 def test_the_validation_loss_read_from_the_scores_is_the_training_loss(checkpoint, splits, target):
     train, _, _ = splits
     reasoner = AdaptedLalmReasoner(config(checkpoint, score_target=target))
-    _, from_scores = internalise_lalm._evaluate(reasoner, train[:4])
+    _, from_scores = lora._evaluate(reasoner, train[:4])
     with torch.no_grad():
-        teacher_forced = internalise_lalm._loss(reasoner, train[:4]).item()
+        teacher_forced = lora._loss(reasoner, train[:4]).item()
     assert from_scores == pytest.approx(teacher_forced, abs=1e-4)
 
 
@@ -181,11 +178,11 @@ def test_a_study_trial_fits_saves_and_scores(checkpoint, splits, tmp_path, monke
     prepare_internalisation(ctx)
     assert not (tmp_path / FEATURES_FILE).exists()  # the adapter needs no item features
 
-    monkeypatch.setattr(internalise_lalm, "AdapterBudget", functools.partial(AdapterBudget, max_steps=2,
+    monkeypatch.setattr(lora, "AdapterBudget", functools.partial(AdapterBudget, max_steps=2,
                                                                              min_eval_every=1, patience=1))
     folder = tmp_path / "trial"
     folder.mkdir()
-    correct, info = train_and_score_internaliser(TrialSpec("internalise-lalm", 8, 0), ctx, folder)
+    correct, info = methods.train_and_score(TrialSpec("internalise-lalm", 8, 0), ctx, folder)
     assert len(correct) == len(test) and info["fit"]["train_items"] == 8
     assert (folder / "adapter" / "adapter_config.json").exists()
     assert json.loads((folder / "fit.json").read_text())["steps_run"] == info["fit"]["steps_run"] <= 2

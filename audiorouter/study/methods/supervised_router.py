@@ -42,6 +42,11 @@ without the hopeless items it learns A and scores 60%, the oracle's accuracy). D
 them costs no accuracy on them (no choice can be right) and leaves the loss to the items
 whose outcome the choice decides. When no training item is helped at all, none is dropped
 (the router then learns the oracle's "no tool").
+
+A study trial (``train_and_score``) builds the outcome table of its training items from
+the pool and ends like every router trial (router.save_and_score).
+
+Imports: outcomes, router, study.context, study.methods.router, study.methods.threads.
 """
 
 from __future__ import annotations
@@ -52,16 +57,19 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from audiorouter.outcomes.table import OutcomeTable, Subset
+from audiorouter.outcomes.table import OutcomeTable, Subset, build_outcome_table, candidate_subsets
 from audiorouter.router.actions import ActionSpace
 from audiorouter.router.features import FeatureSpec, ItemFeatures
 from audiorouter.router.policy import RouterNet, RouterPolicy, feature_stats
-from audiorouter.study.threads import one_thread
+from audiorouter.study.context import StudyContext, TrialSpec
+from audiorouter.study.methods.router import save_and_score
+from audiorouter.study.methods.threads import one_thread
 
 
 @dataclass(frozen=True)
@@ -160,6 +168,24 @@ def fit_supervised_router(
         "hidden_sizes": list(hidden_sizes), "seed": seed, "fit_s": round(time.perf_counter() - began, 3),
     }
     return policy, info
+
+
+def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[list[bool], dict]:
+    """A ``supervised-router`` trial: fit on the trial's items, keep the policy, score the test split."""
+    return save_and_score(*train_supervised_router(spec, ctx), ctx, folder)
+
+
+def train_supervised_router(spec: TrialSpec, ctx: StudyContext) -> tuple[RouterPolicy, dict]:
+    cfg = ctx.config
+    ids = ctx.data.training_ids(spec.train_size, spec.seed)
+    actions = ActionSpace(tuple(ctx.tools), cfg.router.action_space, cfg.router.max_tools_per_call)
+    outcomes = ctx.outcome_source(ids, ("pool",))
+    # columns are sorted tool tuples (OutcomeTable.column sorts), actions list tools in their own order
+    table = build_outcome_table(outcomes, ids, [ctx.data.tasks[i] for i in ids],
+                                candidate_subsets(ctx.tools, list(actions.subsets)), progress=False)
+    policy, info = fit_supervised_router(ctx.router_features(ids), table, actions, tuple(cfg.router.hidden_sizes),
+                                         spec.seed, feature_spec=ctx.feature_spec)
+    return policy, info | {"source": outcomes.stats()}
 
 
 # ----------------------------------------------------------------------- training

@@ -1,7 +1,7 @@
 """The study resolves its paths before Tune moves each trial into its own folder."""
 
 from audiorouter.config import load_config
-from audiorouter.study.paths import with_absolute_paths
+from audiorouter.study.runner import with_absolute_paths
 
 
 def test_relative_paths_become_absolute_and_disabled_ones_stay_off(tmp_path):

@@ -15,7 +15,11 @@ from audiorouter.outcomes.table import OutcomeTable, build_outcome_table
 from audiorouter.router.actions import ActionSpace
 from audiorouter.router.features import ItemFeatures
 from audiorouter.router.policy import RouterPolicy
-from audiorouter.study.supervised_router import SupervisedSettings, fit_supervised_router, oracle_labels
+from audiorouter.study.methods.supervised_router import (
+    SupervisedSettings,
+    fit_supervised_router,
+    oracle_labels,
+)
 from audiorouter.testing.standin import ToolMatchingStandIn
 
 TOOLS = ("a", "b", "c")

@@ -1,21 +1,23 @@
-"""Study trials of the router methods: RL from outcome rewards (``router-ppo``,
-``router-group-relative``) and cross-entropy on oracle labels (``supervised-router``).
+"""Study trials of the RL routers, trained from outcome rewards (``router-ppo``,
+``router-group-relative``), and the test-split scoring every router trial ends with
+(``save_and_score``; the supervised router in supervised_router.py uses it too).
 
 Budget rule of the RL routers: ``study.episodes_per_item`` episodes per training item,
 so iterations = max(study.min_iterations, ceil(episodes_per_item * size /
 train.train_batch_size)); every size sees each item about equally often. Each trial
 samples in its own process (no extra rollout workers: trials are the parallelism) and
 asks the shared reasoner actors, whose memo answers what another trial already asked.
+
+Imports: outcomes, rl (RLlib lazily), router, study.context.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 
-from audiorouter.outcomes.table import build_outcome_table, candidate_subsets
 from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
-from audiorouter.router.actions import ActionSpace
 from audiorouter.router.policy import RouterPolicy
 from audiorouter.study.context import StudyContext, TrialSpec
 
@@ -50,19 +52,16 @@ def train_rl_router(spec: TrialSpec, ctx: StudyContext) -> tuple[RouterPolicy, d
     return policy, info
 
 
-def train_supervised_router(spec: TrialSpec, ctx: StudyContext) -> tuple[RouterPolicy, dict]:
-    from audiorouter.study.supervised_router import fit_supervised_router
+def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[list[bool], dict]:
+    """An RL router trial: train, keep the policy in ``folder/policy``, score it on the test split."""
+    return save_and_score(*train_rl_router(spec, ctx), ctx, folder)
 
-    cfg = ctx.config
-    ids = ctx.data.training_ids(spec.train_size, spec.seed)
-    actions = ActionSpace(tuple(ctx.tools), cfg.router.action_space, cfg.router.max_tools_per_call)
-    outcomes = ctx.outcome_source(ids, ("pool",))
-    # columns are sorted tool tuples (OutcomeTable.column sorts), actions list tools in their own order
-    table = build_outcome_table(outcomes, ids, [ctx.data.tasks[i] for i in ids],
-                                candidate_subsets(ctx.tools, list(actions.subsets)), progress=False)
-    policy, info = fit_supervised_router(ctx.router_features(ids), table, actions, tuple(cfg.router.hidden_sizes),
-                                         spec.seed, feature_spec=ctx.feature_spec)
-    return policy, info | {"source": outcomes.stats()}
+
+def save_and_score(policy: RouterPolicy, info: dict, ctx: StudyContext, folder: Path) -> tuple[list[bool], dict]:
+    """Every router trial's end: the policy into ``folder/policy``, then its test-split score."""
+    policy.save(folder / "policy")
+    correct, test_info = score_on_test(policy, ctx)
+    return correct, info | test_info
 
 
 def score_on_test(policy: RouterPolicy, ctx: StudyContext) -> tuple[list[bool], dict]:

@@ -1,6 +1,6 @@
 """Internalisation baselines: choice values, cached item features, the choice scorer.
 
-Most tests build ``ItemFeatures`` by hand (random embeddings, one column that carries the
+Most tests build ``HeadFeatures`` by hand (random embeddings, one column that carries the
 answer), so no model is loaded; the ones that load MiniLM and YAMNet are marked slow.
 """
 
@@ -14,18 +14,18 @@ import pytest
 import torch
 
 from audiorouter.contracts import AudioQAItem
-from audiorouter.study import item_features
-from audiorouter.study.internalise import HeadConfig, TrainBudget, fit_internaliser, value_features
-from audiorouter.study.item_features import (
+from audiorouter.study.methods import head_features
+from audiorouter.study.methods.head_features import (
     YAMNET_DIM,
     ChoiceValue,
-    ItemFeatures,
-    ItemFeatureSpec,
-    compute_item_features,
+    HeadFeatures,
+    HeadFeatureSpec,
+    compute_head_features,
     parse_choice_value,
 )
+from audiorouter.study.methods.internalise import HeadConfig, TrainBudget, fit_internaliser, value_features
 
-SPEC = ItemFeatureSpec()
+SPEC = HeadFeatureSpec()
 FAST = TrainBudget(max_steps=300, patience=4, audio_components=32, text_components=16)
 ONE = [HeadConfig(hidden=64, lr=1e-2, weight_decay=1e-4, dropout=0.0)]
 
@@ -40,7 +40,7 @@ def _text_vector(text: str) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def synthetic(n: int, seed: int, choice_counts=(4,)) -> tuple[list[AudioQAItem], ItemFeatures]:
+def synthetic(n: int, seed: int, choice_counts=(4,)) -> tuple[list[AudioQAItem], HeadFeatures]:
     """Items whose answer is the choice stating the value in embedding column 0 (a
     handful of other columns are noise, the rest constant); answer positions uniform."""
     rng = np.random.default_rng(seed)
@@ -53,7 +53,7 @@ def synthetic(n: int, seed: int, choice_counts=(4,)) -> tuple[list[AudioQAItem],
         embedding[i, 0] = values[answer]
         embedding[i, 1:6] = rng.normal(size=5)
     texts = {t for item in items for t in (item.question, *item.choices)}
-    features = ItemFeatures(
+    features = HeadFeatures(
         SPEC, [item.id for item in items], embedding,
         stats=np.zeros((n, SPEC.stats.audio_dim), np.float32),
         mel=np.zeros((n, SPEC.matrix_mels, SPEC.matrix_frames), np.float16),
@@ -62,8 +62,8 @@ def synthetic(n: int, seed: int, choice_counts=(4,)) -> tuple[list[AudioQAItem],
     return items, features
 
 
-def merged(*parts: ItemFeatures) -> ItemFeatures:
-    return ItemFeatures(SPEC, [i for p in parts for i in p.item_ids],
+def merged(*parts: HeadFeatures) -> HeadFeatures:
+    return HeadFeatures(SPEC, [i for p in parts for i in p.item_ids],
                         *(np.concatenate([getattr(p, n) for p in parts]) for n in ("embedding", "stats", "mel")),
                         [q for p in parts for q in p.questions], [c for p in parts for c in p.choices],
                         {t: v for p in parts for t, v in p.text_vectors.items()})
@@ -124,17 +124,17 @@ def test_item_features_are_cached_per_item_and_choices(tmp_path, monkeypatch):
                 "stats": np.ones(spec.stats.audio_dim, np.float32),
                 "mel": np.zeros((spec.matrix_mels, spec.matrix_frames), np.float16)}
 
-    monkeypatch.setattr(item_features, "_audio_record", fake_audio)
-    monkeypatch.setattr(item_features, "encode_questions", lambda ts: np.stack([_text_vector(t) for t in ts]))
+    monkeypatch.setattr(head_features, "_audio_record", fake_audio)
+    monkeypatch.setattr(head_features, "encode_questions", lambda ts: np.stack([_text_vector(t) for t in ts]))
     items = [_item("a", ["1 s", "2 s"], 0), _item("bb", ["G4", "A4", "B4"], 2)]
-    first = compute_item_features(items, cache_dir=tmp_path)
-    second = compute_item_features(items, cache_dir=tmp_path)
+    first = compute_head_features(items, cache_dir=tmp_path)
+    second = compute_head_features(items, cache_dir=tmp_path)
     assert calls == ["a", "bb"] and second.cost["cached"] == 2 and second.cost["computed"] == 0
     np.testing.assert_array_equal(first.embedding, second.embedding)
     np.testing.assert_array_equal(second.text_vectors["A4"], _text_vector("A4"))
     assert second.values[1][2] == ChoiceValue(71.0, "note")
     assert second.audio_vectors(second.rows(["bb"])).shape == (1, SPEC.audio_dim)
-    compute_item_features([replace(items[0], choices=["1 s", "3 s"])], cache_dir=tmp_path)
+    compute_head_features([replace(items[0], choices=["1 s", "3 s"])], cache_dir=tmp_path)
     assert calls == ["a", "bb", "a"]  # other choices: a new entry
     with pytest.raises(KeyError, match="no features"):
         second.rows(["missing"])
@@ -145,8 +145,8 @@ def test_real_item_features_are_computed_once(tmp_path):
     from audiorouter.data.synth import generate_family_items
 
     items = generate_family_items("tempo", 2, seed=3) + generate_family_items("note_name", 1, seed=3)
-    first = compute_item_features(items, cache_dir=tmp_path)
-    second = compute_item_features(items, cache_dir=tmp_path)
+    first = compute_head_features(items, cache_dir=tmp_path)
+    second = compute_head_features(items, cache_dir=tmp_path)
     assert first.cost["computed"] == 3 and second.cost["cached"] == 3
     np.testing.assert_array_equal(first.embedding, second.embedding)
     np.testing.assert_array_equal(first.mel, second.mel)

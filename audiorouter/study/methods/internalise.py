@@ -1,6 +1,6 @@
 """Internalisation baselines: small models that learn the perception from labelled items.
 
-    features = compute_item_features(train + val + test, cache_dir="runs/item_features")
+    features = compute_head_features(train + val + test, cache_dir="runs/item_features")
     fitted = fit_internaliser("pretrained", train, val, features, seed=0)
     picks = fitted.predict(test)            # chosen choice index per item
     fitted.info                             # chosen config, steps, val accuracy, the grid
@@ -8,7 +8,7 @@
 Kinds (``KINDS``):
 
 * ``pretrained`` -- the audio input is frozen: YAMNet embedding stats, log-mel stats and
-  the coarse log-mel profile (item_features), standardised and projected onto their
+  the coarse log-mel profile (head_features), standardised and projected onto their
   top principal components (fitted on the training items);
 * ``scratch`` -- the audio input is a small temporal CNN over the log-mel matrix,
   trained end to end with the head;
@@ -41,27 +41,41 @@ at ``max_steps``. Every config of the grid (``GRID``: hidden 64 or 128 x three
 (lr, weight decay) pairs; ``SCRATCH_GRID``: two learning rates) is trained so, at every
 training size, and the one with the best validation accuracy (then loss) is kept. One
 CPU thread, deterministic for a seed.
+
+A study trial (``train_and_score``; ``KIND`` maps the study's method to the head kind)
+reads the features the driver prepared (head_features.prepare_internalisation), fits on
+the trial's training items, with early stopping and the grid chosen on the fixed
+validation split (not counted in ``train_size``: it gives the baselines their best
+chance), and scores the test split.
+
+Imports: contracts, study.context, study.dataset, study.methods.head_features, .threads.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from audiorouter.contracts import AudioQAItem
-from audiorouter.study.item_features import ChoiceValue, ItemFeatures
-from audiorouter.study.threads import one_thread
+from audiorouter.study.context import StudyContext, TrialSpec
+from audiorouter.study.dataset import load_items
+from audiorouter.study.methods.head_features import ChoiceValue, HeadFeatures, load_prepared
+from audiorouter.study.methods.threads import one_thread
 
 KINDS = ("pretrained", "scratch", "reasoner", "no-audio")
 MASKED = -1e9  # score of a padding choice
 PCA_ROWS = 2048  # training items the audio principal directions are fitted on, at most
+KIND = {"internalise-pretrained": "pretrained", "internalise-scratch": "scratch", "internalise-reasoner": "reasoner",
+        "internalise-no-audio": "no-audio"}  # study method -> head kind
 
 
 @dataclass(frozen=True)
@@ -93,11 +107,11 @@ class FittedInternaliser:
     kind: str
     model: nn.Module
     inputs: _Inputs
-    features: ItemFeatures
+    features: HeadFeatures
     reasoner_scores: dict[str, list[float]] | None
     info: dict = field(default_factory=dict)
 
-    def predict(self, items: Sequence[AudioQAItem], features: ItemFeatures | None = None,
+    def predict(self, items: Sequence[AudioQAItem], features: HeadFeatures | None = None,
                 reasoner_scores: dict[str, list[float]] | None = None) -> list[int]:
         """The chosen choice index per item (features and reasoner scores default to
         those given to the fit)."""
@@ -110,7 +124,7 @@ class FittedInternaliser:
 
 
 def fit_internaliser(
-    kind: str, train_items: Sequence[AudioQAItem], val_items: Sequence[AudioQAItem], features: ItemFeatures,
+    kind: str, train_items: Sequence[AudioQAItem], val_items: Sequence[AudioQAItem], features: HeadFeatures,
     seed: int, reasoner_scores: dict[str, list[float]] | None = None,
     grid: Sequence[HeadConfig] | None = None, budget: TrainBudget | None = None,
 ) -> FittedInternaliser:
@@ -147,6 +161,22 @@ def fit_internaliser(
 # ------------------------------------------------------------------------- inputs
 
 
+
+def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[list[bool], dict]:
+    """A head trial: fit on the trial's training items (the validation split picks the
+    config and the stopping point), keep ``model.pt`` and ``fit.json``, score the test split."""
+    features, scores = load_prepared(ctx, scores=spec.method == "internalise-reasoner")
+    data = ctx.data
+    train = load_items(data.data_dir, ("pool", "train"), data.training_ids(spec.train_size, spec.seed), audio=False)
+    val = load_items(data.data_dir, ("validation",), data.validation_ids, audio=False)
+    test = load_items(data.data_dir, ("test",), data.test_ids, audio=False)
+    fitted = fit_internaliser(KIND[spec.method], train, val, features, spec.seed, reasoner_scores=scores)
+    picks = fitted.predict(test)
+    torch.save(fitted.model.state_dict(), folder / "model.pt")
+    (folder / "fit.json").write_text(json.dumps(fitted.info, indent=1))
+    correct = [item.choices[pick] == item.answer for item, pick in zip(test, picks, strict=True)]
+    return correct, {"fit": fitted.info}
+
 @dataclass
 class _Batch:
     audio: torch.Tensor  # (N, audio components) float32, or (N, mels, frames) float16 for scratch
@@ -180,7 +210,7 @@ class _Inputs:
     units: dict[str, tuple[float, ...]]  # unit -> mean, std of the value; of its signed log
 
     @classmethod
-    def fit(cls, kind: str, items: Sequence[AudioQAItem], features: ItemFeatures,
+    def fit(cls, kind: str, items: Sequence[AudioQAItem], features: HeadFeatures,
             budget: TrainBudget) -> _Inputs:
         rows = features.rows([item.id for item in items])
         if kind == "scratch":
@@ -202,7 +232,7 @@ class _Inputs:
     def numeric_dim(self) -> int:
         return NUMERIC_DIM + (2 if self.kind == "reasoner" else 0)
 
-    def encode(self, items: Sequence[AudioQAItem], features: ItemFeatures,
+    def encode(self, items: Sequence[AudioQAItem], features: HeadFeatures,
                reasoner_scores: dict[str, list[float]] | None) -> _Batch:
         rows = features.rows([item.id for item in items])
         if self.kind == "scratch":
