@@ -18,7 +18,7 @@ if compgen -G ".whl/*.whl" > /dev/null; then
 fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$out/gpu.csv"
 python3 -c "import torch, transformers, peft; print('torch', torch.__version__, 'transformers', transformers.__version__, 'peft', peft.__version__)" | tee "$out/versions.txt"
-python3 -m pytest -q -m gpu -p no:cacheprovider tests/reasoner/test_lalm.py tests/study/test_internalise_lalm.py \
+python3 -m pytest -q -m gpu -p no:cacheprovider tests/reasoner/test_lalm.py tests/study/methods/test_lora.py \
   2>&1 | tee "$out/pytest_gpu.log"
 for kind in ${LALM_KINDS:-qwen2_audio qwen2_5_omni_thinker}; do
   /usr/bin/time -v timeout "${BENCH_TIMEOUT:-360}" python3 benchmarks/bench_reasoner.py --lalm "$kind" \

@@ -14,5 +14,5 @@ router, internalisation heads and their features, LoRA of the reasoner.
 
 Imports: everything below it -- evaluation, rl, router, outcomes, reasoner, tools,
 store, data, cluster, tracking, config, contracts; never training, serving, inference
-or cli (runner's imports of training.* are known violations being moved in main).
+or cli (import-linter checks it).
 """

@@ -17,9 +17,8 @@ would name a different, missing file inside a trial: the driver resolves every p
 the trials read against its own working directory once) and ``provenance`` (what the
 study's numbers depend on: config, seeds, items, code and package versions).
 
-Imports: cluster, config, router, store, reasoner, tools, outcomes (lazily where heavy),
-the harness modules beside it, study.methods.head_features; training.* until main moves
-those names (known import-linter violations).
+Imports: cluster, config, evaluation, rl, router, store, reasoner, tools, outcomes
+(lazily where heavy), the harness modules beside it, study.methods.head_features.
 """
 
 from __future__ import annotations
