@@ -6,7 +6,7 @@ it makes one batched reasoner call for all its (item, tool subset) pairs plus th
 no-evidence baselines it has not seen yet:
 
 * Evidence comes from the content-addressed tool cache, which the driver fills with the
-  tool-executor pool before training (``tools.evidence_pass.prepare_evidence``); a result missing from the
+  tool-executor pool before training (``tools.item_evidence.prepare_evidence``); a result missing from the
   cache is computed in place by the same tool code, so nothing is ever skipped.
 * Outcomes come from the named reasoner actors (``reasoner-0``, ...), which
   memoise on disk; the source also keeps the outcomes it has seen in memory

@@ -41,7 +41,7 @@ from audiorouter.study.dataset import StudyData, ensure_study_data, load_items
 from audiorouter.study.results import INTERNALISE_METHODS, ROUTER_METHODS, SUPERVISED_ROUTER, TrialResult
 from audiorouter.study.trials import load_result, trial_specs
 from audiorouter.tools import load_tool_plugins, resolve_tools
-from audiorouter.tools.evidence_pass import mean_latency_s, prepare_evidence
+from audiorouter.tools.item_evidence import mean_latency_s, prepare_evidence
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +155,7 @@ class StudyRun:
         return any(m in ROUTER_METHODS or m == SUPERVISED_ROUTER for m in self.config.study.methods)
 
     def tool_pass(self, items, tools: list[str]) -> tuple[dict[str, float], dict[str, str]]:
-
-        evidence = prepare_evidence(self.config.tools, items, tools)
+        evidence = prepare_evidence(self.config.tools, items, tools, self.data.data_dir)
         self.counts |= {"tool_runs_requested_by_pass": evidence.requested, "tool_runs_made_by_pass": evidence.computed}
         return mean_latency_s(evidence.results), evidence.disabled
 

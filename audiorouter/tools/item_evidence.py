@@ -1,33 +1,53 @@
-"""Tool results for dataset items, the one way every caller gets them.
+"""Tool results for dataset items: the one home of running tools over items.
 
-    evidence = ItemEvidence(config.tools, data_dir)
+    evidence = ItemEvidence(config.tools, data_dir)                          # in this process
     pairs = evidence.results(item_id, audio, audio_path, ["pitch", "tempo"])  # [(ToolResult, cached)]
     rows = evidence.rows(item_id, audio, audio_path, tools)                  # EVIDENCE_SCHEMA rows
 
-Decodes the item's clip (embedded bytes or a path under ``data_dir``) and runs the
-tools through a ``ToolRunner`` (cache first, each call in a child process). A clip that
-cannot be decoded becomes an error result per tool ("bad clip: ..."), never a failed
-batch. Used by the dataset tool pass (``batch``), the inference tools stage and the
-reasoner evaluation; the training driver and the study fill the cache with the actor
-pool instead (``evidence_pass``), which reads the same cache. ``read_evidence`` reads a
-stored evidence table (one file, or a folder of parts) back.
+    done = prepare_evidence(config.tools, items, tools)                      # on the actor pool
+
+Both decode each item's clip the same way (embedded bytes, or a path under
+``data_dir``), go through the same content-addressed cache, and turn a clip that cannot
+be decoded into an error result per tool ("bad clip: ..."), never a failed pass.
+``ItemEvidence`` runs the tools in the calling process through a ``ToolRunner`` (the
+dataset tool pass in ``batch``, the inference tools stage, the reasoner evaluation);
+``prepare_evidence`` fills the cache with the Ray tool-executor pool before training
+and before a study's trials, so rollouts read evidence instead of computing it.
+``read_evidence`` reads a stored evidence table (one file, or a folder of parts) back.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow.parquet as pq
+from tqdm import tqdm
 
 from audiorouter.config import ToolsConfig
-from audiorouter.contracts import EVIDENCE_SCHEMA, ToolResult
+from audiorouter.contracts import EVIDENCE_SCHEMA, AudioQAItem, ToolResult
 from audiorouter.data.audio_io import decode_item_audio
 from audiorouter.tools.base import error_result
+from audiorouter.tools.executor import ToolExecutorPool
 from audiorouter.tools.runner import ToolRunner
 
 log = logging.getLogger(__name__)
+CLIPS_PER_CALL = 16  # clips per call to the actor pool
+
+
+def decode_or_error(item_id: str, audio: bytes | None, audio_path: str | None, data_dir: str | Path | None,
+                    tools: list[str]) -> tuple[tuple[np.ndarray, int] | None, list[ToolResult]]:
+    """(the clip, []) or (None, an error result per tool) when it cannot be decoded."""
+    try:
+        return decode_item_audio(audio, audio_path, data_dir, f"item {item_id}"), []
+    except Exception as exc:  # a bad clip is an error result per tool, not a failed pass
+        log.warning("item %s: %s", item_id, exc)
+        return None, [error_result(t, f"bad clip: {exc}") for t in tools]
 
 
 class ItemEvidence:
@@ -40,16 +60,49 @@ class ItemEvidence:
     def results(self, item_id: str, audio: bytes | None, audio_path: str | None,
                 tools: list[str]) -> list[tuple[ToolResult, bool]]:
         """One (result, whether it came from the cache) per tool, in order; never raises."""
-        try:
-            waveform, sample_rate = decode_item_audio(audio, audio_path, self.data_dir, f"item {item_id}")
-            return self.runner.run_with_cache_flags(waveform, sample_rate, tools)
-        except Exception as exc:  # a bad clip is an error result per tool, not a failed batch
-            log.warning("item %s: %s", item_id, exc)
-            return [(error_result(t, f"bad clip: {exc}"), False) for t in tools]
+        clip, errors = decode_or_error(item_id, audio, audio_path, self.data_dir, tools)
+        if clip is None:
+            return [(e, False) for e in errors]
+        return self.runner.run_with_cache_flags(*clip, tools)
 
     def rows(self, item_id: str, audio: bytes | None, audio_path: str | None, tools: list[str]) -> list[dict[str, Any]]:
         """The item's ``EVIDENCE_SCHEMA`` rows, one per tool."""
         return [result.to_row(item_id, cached) for result, cached in self.results(item_id, audio, audio_path, tools)]
+
+
+@dataclass
+class EvidencePass:
+    results: list[ToolResult]
+    disabled: dict[str, str]  # tools the pool disabled after repeated crashes (tool -> why)
+    requested: int  # (item, tool) pairs asked for
+    computed: int  # of which not in the cache: tool runs made
+
+
+def prepare_evidence(config: ToolsConfig, items: Sequence[AudioQAItem], tools: list[str],
+                     data_dir: str | Path | None = None) -> EvidencePass:
+    """Run ``tools`` on every item with the Ray tool-executor pool (cached results are
+    reused), so rollouts read evidence from the cache instead of computing it."""
+    pool = ToolExecutorPool(config, warm=tools)
+    results: list[ToolResult] = []
+    try:
+        for start in tqdm(range(0, len(items), CLIPS_PER_CALL), desc="tools", unit="batch"):
+            decoded = [decode_or_error(i.id, i.audio, i.audio_path, data_dir, tools)
+                       for i in items[start : start + CLIPS_PER_CALL]]
+            ran = iter(pool.run_many([clip for clip, _ in decoded if clip is not None], tools))
+            for clip, errors in decoded:
+                results.extend(errors if clip is None else next(ran))
+    finally:
+        pool.shutdown()
+    return EvidencePass(results, pool.disabled, len(items) * len(tools), pool.stats.computed)
+
+
+def mean_latency_s(results: Sequence[ToolResult]) -> dict[str, float]:
+    """Mean compute time of each tool (the cost unit of ``train.tool_cost_weight``).
+    Cached results carry the time they took when they were computed."""
+    times: dict[str, list[float]] = defaultdict(list)
+    for result in results:
+        times[result.tool].append(result.elapsed_ms / 1000.0)
+    return {tool: sum(v) / len(v) for tool, v in times.items()}
 
 
 def read_evidence(path: str | Path) -> dict[str, list[ToolResult]]:

@@ -39,7 +39,7 @@ from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
 from audiorouter.rl.trainer import RouterTrainer, pick_training_items
 from audiorouter.router.features import FeatureSpec, featurize
 from audiorouter.tools import load_tool_plugins, resolve_tools
-from audiorouter.tools.evidence_pass import mean_latency_s, prepare_evidence
+from audiorouter.tools.item_evidence import mean_latency_s, prepare_evidence
 from audiorouter.tracking.mlflow_tracker import Tracker
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class TrainingRun:
         latency = {t: 0.01 for t in self.tools}
         self.disabled_tools: dict[str, str] = {}
         if cfg.run.prepare_tools:
-            evidence = prepare_evidence(cfg.tools, self.train_items + self.eval_items, self.tools)
+            evidence = prepare_evidence(cfg.tools, self.train_items + self.eval_items, self.tools, cfg.data.dir)
             latency, self.disabled_tools = mean_latency_s(evidence.results), evidence.disabled
             self.drop_disabled_tools()
         self.hosted = None

@@ -9,10 +9,10 @@ import ray
 from audiorouter.cli.main import main
 from audiorouter.config import ToolsConfig
 from audiorouter.contracts import EVIDENCE_SCHEMA, AudioQAItem
-from audiorouter.data.items import write_items
+from audiorouter.data.items import iter_items, write_items
 from audiorouter.data.synth import generate_family_items
 from audiorouter.tools.batch import run_batch
-from audiorouter.tools.item_evidence import read_evidence
+from audiorouter.tools.item_evidence import prepare_evidence, read_evidence
 
 TOOLS = ["onsets", "segments"]
 
@@ -63,3 +63,18 @@ def test_cli_tools_run_and_list(ray_session, dataset, tmp_path, capsys):
     listing = capsys.readouterr().out
     assert "pitch" in listing and "fault_hang" not in listing
     assert main(["tools", "run", "--data", str(root), "--tools", "nope"]) == 2
+
+
+def test_the_pool_pass_over_items_reads_the_same_cache_and_reports_bad_clips(ray_session, dataset, tmp_path):
+    """prepare_evidence (the driver's and the study's tool pass, on the actor pool) decodes
+    items as run_batch does: a bad clip is an error per tool, the rest is computed once."""
+    root, items = dataset
+    chosen = list(iter_items(root, "test"))
+    config = ToolsConfig(cache_dir=str(tmp_path / "cache"), num_actors=1, actor_num_cpus=0.5)
+    done = prepare_evidence(config, chosen, TOOLS, root)
+    assert done.requested == len(chosen) * len(TOOLS) and len(done.results) == done.requested
+    by_item = dict(zip([i.id for i in chosen for _ in TOOLS], done.results, strict=True))
+    assert not by_item["broken-1"].ok and by_item["broken-1"].error.startswith("bad clip: unreadable audio")
+    assert sum(r.ok for r in done.results) == done.requested - len(TOOLS)
+    again = run_batch(root, tmp_path / "e.parquet", TOOLS, config, splits=["test"], workers=1)
+    assert again.cached == again.ok == done.requested - len(TOOLS), "the in-process pass reads what the pool wrote"
