@@ -16,6 +16,9 @@ check                  rule
 ``check_audio``        a 1-D array, a sample rate in MIN..MAX_SAMPLE_RATE,
                        non-empty, every sample finite, at most ``max_duration_s``
 ``inside_root``        a record's audio path resolves (symlinks followed) inside its root
+``loads_json``         JSON text nested at most MAX_JSON_DEPTH deep (checked by a scan
+                       before parsing: Python's parser recurses, and 100,000 levels
+                       end in RecursionError), then parsed
 =====================  =======================================================
 
 ``ValidationError`` is raised for the question, choices, answer and paths;
@@ -27,7 +30,9 @@ turns either into an error outcome (``bad request: ...`` / ``bad audio: ...``).
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +44,7 @@ MAX_CHOICES = 26  # the reasoner labels choices with the letters A-Z (reasoner.p
 MAX_TEXT_CHARS = 10_000  # a question or one choice; real benchmark questions are far shorter
 MIN_SAMPLE_RATE = 1_000  # Hz; below this a "clip" is not audio, and resampling it is absurd
 MAX_SAMPLE_RATE = 768_000  # Hz; the highest rate of common audio formats
+MAX_JSON_DEPTH = 64  # lists and objects inside each other; real records nest 2-3 deep
 
 
 class ValidationError(ValueError):
@@ -157,3 +163,56 @@ def inside_root(root: str | Path, relative: str) -> Path:
     if not real.is_relative_to(real_root):
         raise ValidationError(f"audio path {relative!r} resolves to {str(real)!r}, outside the audio root {str(real_root)!r}")
     return path
+
+
+# ------------------------------------------------------------------------------- JSON
+
+# a JSON string (escapes included) or one structural character: strings are skipped whole
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},]', re.DOTALL)
+
+
+def json_depth(text: str) -> int:
+    """How deep lists and objects nest in JSON text, found by a scan (no recursion)."""
+    depth = deepest = 0
+    for match in _JSON_TOKENS.finditer(text):
+        first = match.group()[0]
+        if first in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif first in "]}":
+            depth -= 1
+    return deepest
+
+
+def loads_json(text: str, what: str) -> Any:
+    """``json.loads`` of text nested at most MAX_JSON_DEPTH deep; ValidationError naming
+    ``what`` when deeper (json.JSONDecodeError for text that is not JSON)."""
+    depth = json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise ValidationError(f"{what} is nested {depth} deep, over the limit of {MAX_JSON_DEPTH}")
+    return json.loads(text)
+
+
+def json_list_items(text: str) -> list[str] | None:
+    """The texts of the elements of a JSON list, split by a scan without parsing them (so
+    each can be parsed, or refused, on its own); None when the text is not one list."""
+    stripped = text.strip()
+    if not stripped.startswith("["):
+        return None
+    items: list[str] = []
+    depth, start = 0, None
+    for match in _JSON_TOKENS.finditer(stripped):
+        first = match.group()[0]
+        if first in "[{":
+            depth += 1
+            if depth == 1:
+                start = match.end()
+        elif first in "]}":
+            depth -= 1
+            if depth == 0:
+                items.append(stripped[start:match.start()])
+                return [item for item in items if item.strip()] if stripped[match.end():].strip() == "" else None
+        elif first == "," and depth == 1:
+            items.append(stripped[start:match.start()])
+            start = match.end()
+    return None

@@ -151,3 +151,17 @@ def test_a_symlink_loop_or_nul_byte_is_a_validation_error(root):
     for relative in ("loop-a", "bad\x00name.wav"):
         with pytest.raises(ValidationError, match="cannot be resolved|outside the audio root"):
             inside_root(root, relative)
+
+
+def test_json_deeper_than_the_limit_is_refused_before_parsing():
+    from audiorouter.validation import MAX_JSON_DEPTH, json_depth, json_list_items, loads_json
+
+    assert json_depth('[1, {"a": "[[[{{{", "b": [2]}]') == 3  # brackets inside strings do not count
+    assert loads_json('[[1], {"a": 2}]', "x") == [[1], {"a": 2}]
+    loads_json("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH, "x")  # the limit itself is fine
+    with pytest.raises(ValidationError, match="nested 65 deep"):
+        loads_json("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1), "x")
+    with pytest.raises(ValidationError, match="^choices is nested 100000 deep, over the limit of 64$"):
+        loads_json("[" * 100_000 + "]" * 100_000, "choices")  # json.loads: RecursionError
+    assert json_list_items(' [ {"a": [1, 2]}, "x,]", 3 ] ') == [' {"a": [1, 2]}', ' "x,]"', " 3 "]
+    assert json_list_items("[]") == [] and json_list_items("[1] x") is None and json_list_items("{}") is None

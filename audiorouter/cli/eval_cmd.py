@@ -40,11 +40,13 @@ def run_eval(args: argparse.Namespace) -> int:
     from audiorouter.data.synth.staleness import stale_suite_reason
     from audiorouter.evaluation.evaluate import EvalSettings, evaluate_router, oracle_subsets, reasoner_label
     from audiorouter.outcomes.pipeline import PipelineOutcomeSource, PipelineSourceSpec
+    from audiorouter.outcomes.state_check import check_shared_state
     from audiorouter.router.policy import RouterPolicy, policy_dir
     from audiorouter.tracking.mlflow_tracker import Tracker
 
     cfg = load_with_flags(args, {"data.dir": args.data, "run.eval_split": args.split, "run.eval_limit": args.limit})
     policy = RouterPolicy.load(policy_dir(args.router))
+    check_shared_state(cfg)  # a damaged memo, cache or MLflow store: one clear error, now
     items = list(iter_items(cfg.data.dir, cfg.run.eval_split))[: cfg.run.eval_limit or None]
     if not items:
         raise SystemExit(f"no items in split {cfg.run.eval_split!r} under {cfg.data.dir}")

@@ -25,6 +25,7 @@ from audiorouter.cli import (
 )
 from audiorouter.cli.common import config_options
 from audiorouter.config import ConfigError
+from audiorouter.state_files import StateFileError
 
 COMMAND_GROUPS = (data_cmd, config_cmd, tools_cmd, reason_cmd, train_cmd, eval_cmd, infer_cmd, serve_cmd, study_cmd,
                   store_cmd, cluster_cmd)
@@ -54,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    except StateFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
 
 

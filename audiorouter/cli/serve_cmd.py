@@ -25,12 +25,14 @@ def run_serve(args: argparse.Namespace) -> int:
     import ray
 
     from audiorouter.cluster.session import start_ray
+    from audiorouter.outcomes.state_check import check_shared_state
     from audiorouter.router.policy import policy_dir
     from audiorouter.serving.app import start
 
     cfg = load_with_flags(args, {"serve.port": args.port, "serve.host": args.host,
                                  "serve.max_upload_mb": args.max_upload_mb})
     router = policy_dir(args.router)
+    check_shared_state(cfg, tracking=False)  # a damaged memo or cache: one clear error, now
     start_ray(log_to_driver=True)  # replica errors show in this terminal
     served = cfg.serve
     start(str(router), cfg.tools, cfg.reasoner, port=served.port, host=served.host,

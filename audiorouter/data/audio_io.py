@@ -6,13 +6,14 @@ import hashlib
 import io
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from audiorouter.contracts import SAMPLE_RATE
-from audiorouter.validation import AudioError  # defined with the other checks; imported from here too
+from audiorouter.validation import AudioError, check_sample_rate  # AudioError is imported from here too
 
 _NOT_REGULAR = (  # what a path is when it is not a regular file, for error messages
     (stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
@@ -31,16 +32,11 @@ def decode_audio(source: bytes | str | Path) -> tuple[np.ndarray, int]:
     """Decode encoded bytes or a file into (float32 mono waveform, sample rate).
 
     Raises AudioError for missing, unreadable or empty audio, and for a path that is not
-    a regular file (the message says what it is instead).
+    a regular file (the message says what it is instead). It decodes the whole file: use
+    it for the project's own stored clips; audio from outside (uploads, imports, the
+    command line) goes through ``read_clip``, whose memory the window bounds.
     """
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        check_audio_file(path)
-        handle: io.BytesIO | Path = path
-    else:
-        if not source:
-            raise AudioError("audio bytes are empty")
-        handle = io.BytesIO(source)
+    handle = _handle(source)
     try:
         data, sample_rate = sf.read(handle, dtype="float32", always_2d=True)
     except Exception as exc:  # soundfile raises several types for corrupt input
@@ -48,6 +44,104 @@ def decode_audio(source: bytes | str | Path) -> tuple[np.ndarray, int]:
     if data.shape[0] == 0:
         raise AudioError("audio has no samples")
     return data.mean(axis=1).astype(np.float32), int(sample_rate)
+
+
+BLOCK_VALUES = 1 << 20  # float32 values decoded at a time (4 MiB), whatever the channel count
+_UNKNOWN_FRAMES = 1 << 62  # libsndfile's answer (SF_COUNT_MAX) when a stream does not say its length
+
+
+@dataclass(frozen=True)
+class Clip:
+    """The analysed window of an audio file: 16 kHz mono, at most ``max_seconds`` long."""
+
+    waveform: np.ndarray  # float32, 16 kHz, mono, finite, non-empty
+    source_rate: int  # the file's own rate
+    duration_s: float | None  # of the whole file: counted when decoded to its end, else
+    # its header's length; None when the header does not say and the file is longer
+    truncated: bool  # the file holds more than the window
+
+
+class _ForwardReader(sf.SoundFile):
+    """A SoundFile read front to back only. pysoundfile seeks after every read to keep
+    its own count of the position; libsndfile keeps it anyway, and that seek fails on a
+    stream that does not say its length (a FLAC whose header leaves the sample count 0)."""
+
+    def seekable(self) -> bool:
+        return False
+
+
+def read_clip(source: bytes | str | Path, max_seconds: float, longer: str = "truncate") -> Clip:
+    """Decode at most the first ``max_seconds`` of encoded bytes or a file, in bounded
+    blocks, into a 16 kHz mono clip.
+
+    Memory is bounded by the window, never by what the file would decode to (a few
+    hundred KB of FLAC can hold hours of silence): the output is ``max_seconds`` at
+    16 kHz (64 KB per second) plus one block of ``BLOCK_VALUES`` float32 values and the
+    resampler's state. Each block is averaged to mono and resampled as it comes (soxr's
+    stream gives the same samples as resampling the whole window at once). The header's
+    rate is checked before anything is decoded; a header that lies about the length
+    changes nothing, since decoding stops at the window or at the end of the data.
+    AudioError for unreadable, empty or non-finite audio and an unsupported rate, and,
+    with ``longer="error"``, for a file longer than the window (refused on its header's
+    length before decoding when the header gives one).
+    """
+    import soxr  # imported here: generation workers never resample and start faster
+
+    if not max_seconds > 0:
+        raise ValueError(f"max_seconds must be > 0, got {max_seconds}")
+    try:
+        with _ForwardReader(_handle(source)) as audio:
+            rate = check_sample_rate(int(audio.samplerate))
+            header_frames = int(audio.frames) if 0 < audio.frames < _UNKNOWN_FRAMES else None
+            window = max(1, int(max_seconds * rate))
+            if longer == "error" and header_frames and header_frames > window:
+                raise _too_long(header_frames / rate, max_seconds)
+            block = max(1, BLOCK_VALUES // max(1, audio.channels))
+            stream = None if rate == SAMPLE_RATE else soxr.ResampleStream(rate, SAMPLE_RATE, 1, "float32", "HQ")
+            pieces, decoded, bad = [], 0, 0
+            while decoded < window:
+                data = audio.read(min(block, window - decoded), dtype="float32", always_2d=True)
+                if data.shape[0] == 0:
+                    break
+                mono = data.mean(axis=1).astype(np.float32)
+                bad += int(mono.size - np.count_nonzero(np.isfinite(mono)))
+                decoded += mono.size
+                pieces.append(mono if stream is None else stream.resample_chunk(mono, last=False))
+            more = decoded == window and audio.read(1, dtype="float32").shape[0] > 0
+    except AudioError:
+        raise
+    except Exception as exc:  # soundfile raises several types for corrupt input
+        raise AudioError(f"unreadable audio ({type(exc).__name__}: {exc})") from exc
+    if decoded == 0:
+        raise AudioError("audio has no samples")
+    if bad:
+        raise AudioError(f"audio has {bad} NaN/inf samples")
+    if more and longer == "error":
+        raise _too_long(header_frames / rate if header_frames and header_frames > decoded else None, max_seconds)
+    if stream is not None:
+        pieces.append(stream.resample_chunk(np.zeros(0, np.float32), last=True))
+    waveform = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
+    if not more:
+        duration = decoded / rate
+    else:
+        duration = header_frames / rate if header_frames and header_frames > decoded else None
+    return Clip(waveform, rate, duration, more)
+
+
+def _too_long(duration_s: float | None, max_seconds: float) -> AudioError:
+    said = f"duration {duration_s:.1f} s" if duration_s is not None else "the audio (of unstated length)"
+    return AudioError(f"{said} exceeds the limit of {max_seconds:g} s")
+
+
+def _handle(source: bytes | str | Path) -> io.BytesIO | Path:
+    """What soundfile opens: a checked regular file, or the bytes (never empty)."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        check_audio_file(path)
+        return path
+    if not source:
+        raise AudioError("audio bytes are empty")
+    return io.BytesIO(source)
 
 
 def check_audio_file(path: Path) -> None:

@@ -6,8 +6,9 @@ study, which all ask through an ``OutcomeSource``:
 * ``base``: ``Outcome`` and the ``OutcomeSource`` interface;
 * ``pipeline``: ``PipelineOutcomeSource``, the real path (tool cache -> evidence ->
   reasoner actors or a local reasoner -> outcome, memoised);
-* ``table``: ``OutcomeTable``, every (item, subset) outcome a set of policies needs.
+* ``table``: ``OutcomeTable``, every (item, subset) outcome a set of policies needs;
+* ``state_check``: the memo, tool cache and MLflow store checked before a job starts.
 
 A deterministic stand-in for tools + reasoner, for tests, is ``testing.standin``.
-Imports ``reasoner``, ``tools``, ``store``, ``data``, ``config`` and ``contracts``.
+Imports ``reasoner``, ``tools``, ``store``, ``data``, ``tracking``, ``config`` and ``contracts``.
 """

@@ -39,3 +39,8 @@ class OutcomeSource(abc.ABC):
     def disabled_tools(self) -> dict[str, str]:
         """Tools disabled after repeated crashes (tool -> why); their evidence is an error."""
         return {}
+
+    def check_ready(self) -> None:
+        """Open, here, what every worker using this source opens first; raise what would
+        stop every one of them (a damaged state file). Nothing to open by default."""
+        return None

@@ -32,6 +32,7 @@ from audiorouter.data.audio_io import decode_audio
 from audiorouter.data.items import iter_items
 from audiorouter.outcomes.base import Outcome, OutcomeSource
 from audiorouter.reasoner.memo import build_reasoner
+from audiorouter.store import open_outcome_memo, open_tool_cache
 from audiorouter.tools.runner import ToolRunner
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,12 @@ class PipelineOutcomeSource(OutcomeSource):
         if self._runner is not None:
             disabled |= self._runner.health.disabled
         return disabled
+
+    def check_ready(self) -> None:
+        """The memo and the tool cache a worker opens (a StateFileError when damaged)."""
+        for store in (open_outcome_memo(self.spec.reasoner), open_tool_cache(self.spec.tools)):
+            if hasattr(store, "close"):
+                store.close()
 
     def ask(self, requests: list[ReasonerRequest]) -> list[ReasonerOutcome]:
         """The reasoner's outcomes: named actors (retried while one restarts) or local."""

@@ -98,6 +98,10 @@ class RewardSource(abc.ABC):
         """Tools disabled after repeated crashes (tool -> why); their evidence is an error."""
         return {}
 
+    def check_ready(self) -> None:
+        """Raise what stops every rollout worker from scoring (see ``OutcomeSource``)."""
+        return None
+
 
 class OutcomeRewardSource(RewardSource):
     """Rewards from an ``OutcomeSource``: the reward function of (correct with the routed
@@ -130,3 +134,6 @@ class OutcomeRewardSource(RewardSource):
 
     def disabled_tools(self) -> dict[str, str]:
         return self.outcome_source.disabled_tools()
+
+    def check_ready(self) -> None:
+        self.outcome_source.check_ready()

@@ -134,7 +134,8 @@ class RouterTrainer:
         When no rollout worker answered (all lost with their node), the round sampled
         nothing; it is not counted, and is tried again once replacements had time to start
         (``train.restart_delay_s``), for at most ``train.sample_timeout_s``: every counted
-        iteration learns from a full batch."""
+        iteration learns from a full batch. Before each retry the reward source opens what
+        the workers open (``check_ready``): a damaged state file ends the run with its name."""
         start = time.perf_counter()
         empty_rounds = 0
         while True:
@@ -144,6 +145,9 @@ class RouterTrainer:
             if metrics.episodes or not self.train_cfg.num_env_runners:
                 break
             empty_rounds += 1
+            # a cause that will not go away (a damaged memo) stops the run here with its
+            # message, instead of rollout workers restarted forever
+            self.spec.reward_source.check_ready()
             if time.perf_counter() - start > self.train_cfg.sample_timeout_s:
                 raise RuntimeError(f"no rollout worker sampled for {self.train_cfg.sample_timeout_s:.0f} s "
                                    f"({empty_rounds} empty rounds)")

@@ -42,7 +42,7 @@ from starlette.responses import JSONResponse
 from audiorouter.contracts import SAMPLE_RATE, ReasonerRequest
 from audiorouter.data.importers.predictions import prediction_text
 from audiorouter.router.features import waveform_request_features
-from audiorouter.validation import AudioError, ValidationError, check_audio, check_qa
+from audiorouter.validation import AudioError, ValidationError, check_audio, check_qa, loads_json
 
 APP_NAME = "audiorouter"
 DEFAULT_MAX_UPLOAD_BYTES = 16 * 1024 * 1024
@@ -70,7 +70,7 @@ class CheckedRequest:
     question: str
     choices: list[str]
     waveform: np.ndarray  # float32, 16 kHz, at most max_duration_s long
-    duration_s: float  # of the uploaded clip
+    duration_s: float | None  # of the uploaded clip; None when its header does not say
     truncated: bool  # only the first max_duration_s seconds are analysed
 
     @property
@@ -86,7 +86,7 @@ def parse_multipart(body: bytes, content_type: str) -> dict[str, Part]:
     """Fields of a ``multipart/form-data`` body by name (the first of each name wins)."""
     if not content_type.lower().startswith("multipart/form-data"):
         raise BadRequest("expected multipart/form-data", 415)
-    match = re.search(r'boundary="?([^";]+)"?', content_type)
+    match = re.search(r'(?i)\bboundary="?([^";]+)"?', content_type)  # parameter names ignore case
     if not match:
         raise BadRequest("multipart body without a boundary")
     delimiter = b"--" + match.group(1).encode("latin-1")
@@ -114,9 +114,11 @@ def parse_choices(text: str | None) -> Any:
     if text is None or not text.strip():
         raise BadRequest("missing 'choices' (a JSON list of strings)")
     try:
-        return json.loads(text)
+        return loads_json(text, "'choices'")
     except json.JSONDecodeError as exc:
         raise BadRequest(f"'choices' is not valid JSON: {exc.msg}") from exc
+    except ValidationError as exc:  # nested too deep
+        raise BadRequest(str(exc)) from exc
 
 
 def field_text(fields: dict[str, Part], name: str) -> str | None:
@@ -128,11 +130,11 @@ def check_upload(body: bytes, content_type: str, max_duration_s: float) -> Check
 
     BadRequest 400 for a malformed request, 422 for unusable audio; the checks are
     ``validation``'s, the reasoner's own, so nothing it would refuse reaches a tool."""
-    from audiorouter.data.audio_io import decode_audio, to_mono_16k
+    from audiorouter.data.audio_io import read_clip
 
     fields = parse_multipart(body, content_type)
     audio = fields.get("audio")
-    if audio is None or not audio.content:
+    if audio is None:
         raise BadRequest("missing 'audio' file")
     question = (field_text(fields, "question") or "").strip()
     if not question:
@@ -143,14 +145,11 @@ def check_upload(body: bytes, content_type: str, max_duration_s: float) -> Check
     except ValidationError as exc:
         raise BadRequest(str(exc), 400) from exc
     try:
-        waveform, sample_rate = decode_audio(audio.content)
-        check_audio(waveform, sample_rate)  # before resampling: the rate, NaN/inf
-        duration_s = waveform.size / sample_rate
-        waveform = to_mono_16k(waveform[: int(max_duration_s * sample_rate)], sample_rate)
-        check_audio(waveform, SAMPLE_RATE)  # the reasoner's audio check; the text passed above
+        clip = read_clip(audio.content, max_duration_s)  # decodes the window only: memory bounded by it
+        check_audio(clip.waveform, SAMPLE_RATE)  # the reasoner's audio check; the text passed above
     except AudioError as exc:
         raise BadRequest(str(exc), 422) from exc
-    return CheckedRequest(question, list(choices), waveform, duration_s, duration_s > max_duration_s)
+    return CheckedRequest(question, list(choices), clip.waveform, clip.duration_s, clip.truncated)
 
 
 @serve.deployment
@@ -227,7 +226,7 @@ class AnswerService:
             "latency_ms": {"route": round((t2 - t1) * 1000.0, 3), "tools": round((t3 - t2) * 1000.0, 3),
                            "reason": round((t4 - t3) * 1000.0, 3), "total": round((t4 - t0) * 1000.0, 3)},
             "truncated": checked.truncated,
-            "duration_s": round(checked.duration_s, 3),
+            "duration_s": None if checked.duration_s is None else round(checked.duration_s, 3),
             "analysed_s": round(checked.analysed_s, 3),
         }
 

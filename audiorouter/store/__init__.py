@@ -7,7 +7,7 @@
 process opens the file at ``memo_path`` / ``cache_dir``; one machine) or "service" (one
 named actor on the head node owns that file and serves every node; see ``service``).
 
-The package depends on nothing of audiorouter but ``contracts``: the reasoner and the
+The package depends on nothing of audiorouter but ``contracts`` and ``state_files``: the reasoner and the
 tools import down into it (``outcome_memo``, ``tool_cache``, ``sqlite_files``).
 """
 

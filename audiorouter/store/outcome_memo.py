@@ -16,9 +16,12 @@ from dataclasses import asdict
 from pathlib import Path
 
 from audiorouter.contracts import ReasonerOutcome
-from audiorouter.store.sqlite_files import open_shared_sqlite
+from audiorouter.state_files import move_aside_remedy
+from audiorouter.store.sqlite_files import damage_named, open_shared_sqlite
 
 MemoKey = tuple[str, str, str]  # (reasoner_id, item_id, evidence fingerprint)
+ROLE = "outcome memo (reasoner.memo_path)"
+REMEDY = move_aside_remedy("reasoner.memo_path")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outcomes (
@@ -37,11 +40,11 @@ class OutcomeMemo:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()  # one connection, used from Serve's and Ray's threads
-        self._db = open_shared_sqlite(self.path, SCHEMA, check_same_thread=False)
+        self._db = open_shared_sqlite(self.path, SCHEMA, ROLE, REMEDY, check_same_thread=False)
 
     def get_many(self, keys: list[MemoKey]) -> dict[MemoKey, ReasonerOutcome]:
         found: dict[MemoKey, ReasonerOutcome] = {}
-        with self._lock:
+        with self._lock, damage_named(self.path, ROLE, REMEDY):
             for key in dict.fromkeys(keys):
                 row = self._db.execute(
                     "SELECT outcome FROM outcomes WHERE reasoner_id=? AND item_id=? AND evidence=?", key
@@ -52,7 +55,7 @@ class OutcomeMemo:
 
     def put_many(self, entries: list[tuple[MemoKey, ReasonerOutcome]]) -> None:
         rows = [(*key, json.dumps(asdict(outcome))) for key, outcome in entries]
-        with self._lock:
+        with self._lock, damage_named(self.path, ROLE, REMEDY):
             self._db.executemany("INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?)", rows)
             self._db.commit()
 

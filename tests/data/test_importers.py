@@ -173,6 +173,28 @@ def test_jsonl_bad_lines_are_rejects_naming_their_line(tmp_path):
     assert rejects[1]["reason"] == "line 4 is not a JSON object (got list)"
 
 
+def test_records_nested_too_deep_are_rejected_alone(tmp_path, mmau):
+    """A .jsonl line 100,000 deep and a .json element with an extra field 500 deep: one
+    reject each, before any audio is decoded (both used to fail the whole import)."""
+    root = tmp_path / "mmar"
+    write_tone(root / "audio/x.wav", 0.3, 22_050)
+    deep = "[" * 100_000 + "]" * 100_000
+    lines = [json.dumps(mmar_meta_record("x", "./audio/x.wav")), '{"id": "deep", "choices": ' + deep + "}"]
+    (tmp_path / "MMAR-meta.jsonl").write_text("\n".join(lines) + "\n")
+    report = import_mmar(tmp_path / "MMAR-meta.jsonl", root, tmp_path / "out-jsonl", ImportConfig())
+    assert (report.imported, report.rejected) == (1, 1)
+    assert read_rejects(tmp_path / "out-jsonl") == [
+        {"id": "line 2", "reason": "line 2 is nested 100001 deep, over the limit of 64", "source": "mmar"}]
+
+    mmau_root, records = mmau
+    extra = '{"id": "deep", "extra": ' + "[" * 500 + "]" * 500 + "}"
+    text = "[" + ", ".join([json.dumps(records[0]), extra, json.dumps(records[1])]) + "]"
+    (tmp_path / "mmau.json").write_text(text)
+    report = import_mmau(tmp_path / "mmau.json", mmau_root, tmp_path / "out-json", ImportConfig())
+    assert (report.imported, report.rejected) == (2, 1)
+    assert read_rejects(tmp_path / "out-json")[0]["reason"] == "record[1] is nested 501 deep, over the limit of 64"
+
+
 def test_one_element_list_fields_are_normalised_and_recorded(tmp_path, mmau):
     """MMAU test-mini gives 13 categories as ["Reasoning"]; several values are joined."""
     root, records = mmau

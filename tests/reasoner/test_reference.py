@@ -137,3 +137,13 @@ def test_evidence_variants_of_one_clip_hear_it_once(monkeypatch):
     outcomes = fresh.answer(variants)
     assert len(calls) == 1
     assert len({o.chosen_index for o in outcomes}) > 1  # the evidence still changes answers
+
+
+@pytest.mark.parametrize("family", sorted(KIND_OF_FAMILY))
+def test_clips_shorter_than_one_hop_are_answered(reasoner, family):
+    """1-159 samples at 16 kHz (under one 10 ms frame) used to end in IndexError."""
+    item = generate_family_items(family, 1, seed=0)[0]
+    wave, sr = decode_audio(item.audio)
+    for n in (1, 2, 80, 159, 160, 161, 319):
+        out = reasoner.answer([ReasonerRequest(item.id, wave[:n], sr, item.question, item.choices, item.answer, [])])[0]
+        assert out.error is None and 0 <= out.chosen_index < len(item.choices), (family, n, out.error)

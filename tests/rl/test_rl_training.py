@@ -19,9 +19,10 @@ from routing_accuracy import routing_accuracy
 
 from audiorouter.config import RouterConfig, TrainConfig
 from audiorouter.data.synth import generate_family_items
-from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
+from audiorouter.rl.rewards import OutcomeRewardSource, RewardInfo, RewardSource, ToolCost
 from audiorouter.rl.trainer import RouterTrainer
 from audiorouter.router.features import FeatureSpec, featurize
+from audiorouter.state_files import StateFileError
 from audiorouter.testing.standin import ToolMatchingStandIn
 
 pytestmark = pytest.mark.slow
@@ -151,3 +152,27 @@ def test_a_tool_cost_drops_needless_tools(ray_session, task):
     decisions = policy.route(train_features.matrix(), train_features.item_ids)
     wanted = [(TASK_TOOL[it.task],) if TASK_TOOL[it.task] else () for it in items]
     assert np.mean([d.tools == w for d, w in zip(decisions, wanted, strict=True)]) >= 0.9
+
+
+class DamagedMemoSource(RewardSource):
+    """Every worker fails as one whose memo file is damaged; so does the driver's check."""
+
+    def rewards(self, item_ids: list[str], subsets: list[tuple[str, ...]]) -> list[RewardInfo]:
+        self.check_ready()
+        return []
+
+    def check_ready(self) -> None:
+        raise StateFileError("outcome memo (reasoner.memo_path)", "/runs/memo.sqlite", "it is truncated", "Move it aside")
+
+
+def test_workers_failing_for_a_lasting_reason_stop_the_run_with_it(ray_session, task):
+    """Not a retry loop (the bug: 'sampled nothing ... retrying in 5 s' for 18 minutes):
+    the first empty round asks the reward source, whose error ends the run."""
+    train_features, _, _ = task
+    cfg = dataclasses.replace(BASE, iterations=1, sample_timeout_s=600.0, restart_delay_s=1.0)
+    trainer = RouterTrainer(cfg, RouterConfig(), TOOLS, train_features, DamagedMemoSource(), SPEC)
+    try:
+        with pytest.raises(StateFileError, match="memo.sqlite' is damaged: it is truncated"):
+            trainer.train_iteration()
+    finally:
+        trainer.stop()

@@ -74,7 +74,7 @@ def test_a_long_clip_says_only_its_first_part_was_analysed(server):
 
 @pytest.mark.parametrize("audio, question, choices, status, needle", [
     (None, "q?", CHOICES, 400, "audio"),
-    (b"", "q?", CHOICES, 400, "audio"),
+    (b"", "q?", CHOICES, 422, "audio bytes are empty"),  # the part is there, empty: unusable audio
     (b"this is not audio at all" * 10, "q?", CHOICES, 422, "unreadable"),
     ("ok", "q?", None, 400, "choices"),
     ("ok", "q?", "[not json", 400, "JSON"),

@@ -10,7 +10,7 @@ SCHEMA = "CREATE TABLE IF NOT EXISTS rows (who INTEGER)"
 def _open_and_write(args: tuple[str, int]) -> str:
     path, who = args
     try:
-        conn = open_shared_sqlite(path, SCHEMA, isolation_level=None)
+        conn = open_shared_sqlite(path, SCHEMA, "test store", "", isolation_level=None)
         conn.execute("INSERT INTO rows VALUES (?)", (who,))
         conn.close()
         return "ok"
@@ -25,7 +25,7 @@ def test_concurrent_first_opens_all_succeed_in_wal(tmp_path):
             path = str(tmp_path / f"round{round_}" / "shared.sqlite")
             outcomes = pool.map(_open_and_write, [(path, who) for who in range(processes)])
             assert outcomes == ["ok"] * processes, outcomes
-            conn = open_shared_sqlite(path, SCHEMA)
+            conn = open_shared_sqlite(path, SCHEMA, "test store", "")
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
             assert conn.execute("SELECT COUNT(*) FROM rows").fetchone()[0] == processes
             conn.close()

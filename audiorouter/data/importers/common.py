@@ -19,9 +19,16 @@ from tqdm import tqdm
 
 from audiorouter.config import ImportConfig
 from audiorouter.contracts import SAMPLE_RATE, AudioQAItem
-from audiorouter.data.audio_io import AudioError, decode_audio, encode_flac, to_mono_16k
+from audiorouter.data.audio_io import AudioError, encode_flac, read_clip
 from audiorouter.data.items import REJECTS_FILE, RejectLog, ShardWriter, read_rejects
-from audiorouter.validation import ValidationError, check_audio
+from audiorouter.validation import (
+    MAX_JSON_DEPTH,
+    ValidationError,
+    check_audio,
+    json_depth,
+    json_list_items,
+    loads_json,
+)
 
 
 class RecordError(ValueError):
@@ -74,6 +81,18 @@ class BadLine:
     line: int  # 1-based
     problem: str
 
+    @property
+    def record_id(self) -> str:
+        return f"line {self.line}"
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    """An element of a JSON list that cannot be read (nested too deep); one reject."""
+
+    record_id: str  # "record[i]"
+    problem: str
+
 
 def input_format(json_path: str | Path) -> str:
     """"jsonl" for a ``.jsonl`` file (one JSON object per line), else "json" (a JSON list)."""
@@ -94,6 +113,8 @@ def load_json_records(json_path: str | Path) -> list[Any]:
         raise ValueError(f"{path} is not UTF-8 text: {exc}") from exc
     if input_format(path) == "jsonl":
         return _json_lines(path, text)
+    if json_depth(text) > MAX_JSON_DEPTH + 1:  # the list adds one level
+        return _deep_list(path, text)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -114,15 +135,35 @@ def _json_lines(path: Path, text: str) -> list[Any]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = loads_json(line, f"line {number}")
         except json.JSONDecodeError as exc:
             records.append(BadLine(number, f"line {number} is not valid JSON: {exc.msg} (column {exc.colno})"))
+            continue
+        except ValidationError as exc:  # nested too deep
+            records.append(BadLine(number, str(exc)))
             continue
         if not isinstance(record, dict):
             record = BadLine(number, f"line {number} is not a JSON object (got {type(record).__name__})")
         records.append(record)
     if not records:
         raise ValueError(f"{path} holds no JSON lines: no records to import")
+    return records
+
+
+def _deep_list(path: Path, text: str) -> list[Any]:
+    """A JSON list some of whose records nest deeper than the limit: each element parsed
+    on its own, a too-deep one kept as a ``BadRecord`` (one reject, not the import)."""
+    items = json_list_items(text)
+    if items is None:
+        raise ValueError(f"{path} must hold a JSON list of records (and it nests over {MAX_JSON_DEPTH} deep)")
+    records: list[Any] = []
+    for index, item in enumerate(items):
+        try:
+            records.append(loads_json(item, f"record[{index}]"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path} is not valid JSON: record[{index}]: {exc}") from exc
+        except ValidationError as exc:
+            records.append(BadRecord(f"record[{index}]", str(exc)))
     return records
 
 
@@ -137,8 +178,8 @@ def parse_all(records: Sequence[Any], parse: Callable[[dict], Candidate]) -> lis
     """Candidates for every record; a malformed one carries its ``problem``."""
     candidates = []
     for index, record in enumerate(records):
-        if isinstance(record, BadLine):
-            candidates.append(Candidate(f"line {record.line}", None, None, record.problem))
+        if isinstance(record, (BadLine, BadRecord)):
+            candidates.append(Candidate(record.record_id, None, None, record.problem))
             continue
         if not isinstance(record, dict):
             problem = f"record is not a JSON object (got {type(record).__name__})"
@@ -259,10 +300,9 @@ def _accept(record: Candidate, seen_ids: set[str], config: ImportConfig) -> Audi
 
 def load_clip(path: Path, max_duration_s: float) -> np.ndarray:
     """A 16 kHz mono waveform of an audio file, checked (``validation.check_audio``, the
-    reasoner's check) before and after resampling; AudioError when unusable."""
-    waveform, sample_rate = decode_audio(path)
-    check_audio(waveform, sample_rate, max_duration_s)
-    waveform = to_mono_16k(waveform, sample_rate)
+    reasoner's check); AudioError when unusable or longer than ``max_duration_s``. At
+    most that much is decoded (``read_clip``), whatever the file would decode to."""
+    waveform = read_clip(path, max_duration_s, longer="error").waveform
     check_audio(waveform, SAMPLE_RATE)
     return waveform
 

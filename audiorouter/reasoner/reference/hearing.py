@@ -85,6 +85,8 @@ def centroid_hz(segment: np.ndarray, sr: int) -> float:
 
 
 def tempo_bpm(level: np.ndarray) -> float:
+    if level.size < 2:  # no change of level to hear a beat in: the middle of the range
+        return 100.0
     rise = np.maximum(np.diff(level), 0.0)
     rise = rise - rise.mean()
     acf = np.correlate(rise, rise, mode="full")[rise.size - 1 :]
@@ -113,6 +115,9 @@ def two_parts(wave: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, np.ndarr
     runs = sounding_runs(level, merge_frames=3) or [(0, level.size)]
     if len(runs) < 2:
         start, end = runs[0]
+        if end - start < 2:  # a single frame: its two halves
+            sound = wave[start * HOP : end * HOP]
+            return sound[: sound.size // 2], sound[sound.size // 2 :]
         middle = (start + end) // 2
         return wave[start * HOP : middle * HOP], wave[middle * HOP : end * HOP]
     k = max(range(len(runs) - 1), key=lambda i: runs[i + 1][0] - runs[i][1])
@@ -125,6 +130,8 @@ def two_parts(wave: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, np.ndarr
 def perceive(question: Question, text: str, wave: np.ndarray, sr: int) -> float:
     """The value the reasoner hears, on the question kind's scale."""
     rng = percept_rng(wave, text)
+    if wave.size < HOP:  # under one 10 ms frame: heard as that frame, the rest silence
+        wave = np.pad(wave, (0, HOP - wave.size))
     level = level_db(wave)
     runs = sounding_runs(level) or [(0, level.size)]
     kind = question.kind
