@@ -10,6 +10,7 @@ _.compute_values
 _.configure_optimizers_for_module  # RLlib's Learner API (rl/group_relative.py)
 _.on_sample_end  # RLlib's callback API (rl/metrics.py)
 _.seekable  # pysoundfile calls it (data/audio_io.py _ForwardReader)
+_.check_health  # Ray Serve calls it on each replica (serving/app.py)
 
 # dataclass fields reported through asdict() (metrics.jsonl, MLflow, report.json)
 _.no_tool_accuracy

@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -215,4 +217,39 @@ def json_list_items(text: str) -> list[str] | None:
         elif first == "," and depth == 1:
             items.append(stripped[start:match.start()])
             start = match.end()
+    return None
+
+
+# ------------------------------------------------------------------------------ files
+
+_NOT_REGULAR = (  # what a path is when it is not a regular file, for error messages
+    (stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+)
+
+
+def file_problem(path: str | Path, what: str) -> str | None:
+    """Why ``path`` is not (a symlink to) a non-empty regular file, as a message naming
+    ``what`` ("audio", "benchmark") and the path; None when it is one. Never opens the
+    path: a named pipe would block, a device would never end."""
+    try:
+        own = os.lstat(path)
+    except FileNotFoundError:
+        return f"{what} file not found: {path}"
+    except OSError as exc:
+        return f"{what} path cannot be read: {path} ({exc.strerror})"
+    try:
+        target = os.stat(path)
+    except FileNotFoundError:
+        return f"{what} path is a broken symlink: {path} -> {os.readlink(path)}"
+    except OSError as exc:  # a symlink loop, a permission problem
+        return f"{what} path cannot be read: {path} ({exc.strerror})"
+    if stat.S_ISDIR(target.st_mode):
+        return f"{what} path is a directory: {path}"
+    if not stat.S_ISREG(target.st_mode):
+        kind = next((name for test, name in _NOT_REGULAR if test(target.st_mode)), "something else")
+        via = " (via a symlink)" if stat.S_ISLNK(own.st_mode) else ""
+        return f"{what} path is not a regular file ({kind}){via}: {path}"
+    if target.st_size == 0:
+        return f"{what} file is empty (0 bytes): {path}"
     return None

@@ -5,9 +5,13 @@
         --data data/perception --split test
 
 Starts a local Ray + Serve on 127.0.0.1 with the reference reasoner (no memo, no tool
-cache: every request does the work), then for 1, 8 and 32 concurrent clients sends
-requests and prints JSON: p50/p95/p99 latency (ms), req/s, tools per request and,
-on dataset items, accuracy. Without ``--router``: a tiny random router over three cheap
+cache: every request does the work), then for 1, 8, 32, 100 and 300 concurrent clients
+sends requests while two more threads probe ``/healthz`` and ``/readyz`` every 0.1 s,
+and prints JSON: p50/p95 latency (ms) of the answers, of the refusals (503 beyond the
+admission limits) and of each probe, answers/s, tools per request and, on dataset
+items, accuracy. Side by side, the naive baseline: a third probe that goes through the
+answering application (GET /v1/answer, answered 405 at once by its ingress), which is
+where /healthz was answered before it had an application of its own. Without ``--router``: a tiny random router over three cheap
 tools and sine clips; with it: the router's own tools and, with ``--data``, the
 split's real clips and questions.
 """
@@ -22,6 +26,7 @@ import shutil
 import socket
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -61,25 +66,59 @@ def dataset_requests(data_dir: str, split: str, n: int) -> list[tuple[bytes, str
     return [(item.audio, item.question, list(item.choices), item.answer) for item in items]
 
 
-def run_level(url: str, clients: int, requests: int, payloads: list) -> dict:
+def percentiles(values: list[float]) -> dict:
+    array = np.array(values)
+    if not array.size:
+        return {"n": 0, "p50_ms": None, "p95_ms": None}
+    return {"n": int(array.size), "p50_ms": round(float(np.percentile(array, 50)), 1),
+            "p95_ms": round(float(np.percentile(array, 95)), 1), "max_ms": round(float(array.max()), 1)}
+
+
+def probe(url: str, stop: threading.Event, every_s: float = 0.1) -> list[float]:
+    """Latency (ms) of GET ``url``, sent every ``every_s`` until ``stop``; a failure counts as its time."""
+    from audiorouter.serving.client import get_json
+
+    times = []
+    while not stop.is_set():
+        start = time.perf_counter()
+        try:
+            get_json(url, timeout=30)
+        except OSError:
+            pass
+        times.append((time.perf_counter() - start) * 1000.0)
+        stop.wait(every_s)
+    return times
+
+
+def run_level(base: str, clients: int, requests: int, payloads: list) -> dict:
+    """``requests`` answers from ``clients`` threads, while three more threads probe
+    /healthz, /readyz and the answering app: latency of each, and how many answers were
+    refused (503)."""
     from audiorouter.serving.client import post_answer
 
     def one(k: int) -> tuple[int, float, dict]:
         audio, question, choices, _ = payloads[k % len(payloads)]
         start = time.perf_counter()
-        status, body = post_answer(url, audio, question, choices, timeout=120)
+        status, body = post_answer(base + "/v1/answer", audio, question, choices, timeout=300)
         return status, (time.perf_counter() - start) * 1000.0, body
 
-    with ThreadPoolExecutor(max_workers=clients) as pool:
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=clients + 3) as pool:
         list(pool.map(one, range(min(clients, 4))))  # warm-up
+        probes = [pool.submit(probe, base + path, stop) for path in ("/healthz", "/readyz", "/v1/answer")]
         start = time.perf_counter()
         results = list(pool.map(one, range(requests)))
         wall = time.perf_counter() - start
+        stop.set()
+        healthz, readyz, through_work = (p.result() for p in probes)
     ok = [(k, ms, body) for k, (status, ms, body) in enumerate(results) if status == 200]
-    latency = np.array([ms for _, ms, _ in ok])
-    pct = (lambda q: round(float(np.percentile(latency, q)), 1)) if latency.size else (lambda q: None)
-    level = {"clients": clients, "requests": requests, "errors": requests - len(ok),
-             "p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99), "req_per_s": round(requests / wall, 2),
+    statuses = [status for status, _, _ in results]
+    level = {"clients": clients, "requests": requests, "ok": len(ok), "refused_503": statuses.count(503),
+             "other_errors": len(statuses) - len(ok) - statuses.count(503),
+             "answer": percentiles([ms for _, ms, _ in ok]), "refusal": percentiles([ms for st, ms, _ in results if st == 503]),
+             "healthz": percentiles(healthz), "readyz": percentiles(readyz),
+             "probe_through_the_answering_app": percentiles(through_work),
+             "answers_per_s": round(len(ok) / wall, 2),
              "tools_per_request": round(float(np.mean([len(b["tools"]) for _, _, b in ok])), 2) if ok else None}
     labelled = [(b["answer"], payloads[k % len(payloads)][3]) for k, _, b in ok if payloads[k % len(payloads)][3]]
     if labelled:
@@ -90,9 +129,10 @@ def run_level(url: str, clients: int, requests: int, payloads: list) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--router", help="policy folder (default: a tiny random router)")
-    parser.add_argument("--requests", type=int, default=64, help="requests per concurrency level")
+    parser.add_argument("--requests", type=int, default=0,
+                        help="requests per concurrency level (default: as many as its clients, at least 64)")
     parser.add_argument("--seconds", type=float, default=1.0, help="clip length")
-    parser.add_argument("--levels", default="1,8,32")
+    parser.add_argument("--levels", default="1,8,32,100,300")
     parser.add_argument("--data", help="dataset folder: send its clips and questions (needs --router)")
     parser.add_argument("--split", default="test")
     args = parser.parse_args(argv)
@@ -108,21 +148,25 @@ def main(argv: list[str] | None = None) -> int:
     router = str(policy_dir(args.router)) if args.router else str(tiny_router(tmp / "policy"))
     tools = RouterPolicy.load(router).actions.tools
     payloads = dataset_requests(args.data, args.split, args.requests) if args.data else sine_requests(args.seconds)
-    cfg = load_config(None, ["tools.enabled=[" + ",".join(tools) + "]", "tools.cache_dir=", "reasoner.memo_path="])
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    cfg = load_config(None, ["tools.enabled=[" + ",".join(tools) + "]", "tools.cache_dir=", "reasoner.memo_path=",
+                             f"serve.port={port}", "serve.num_cpus=0.5"])
     start_ray()
     try:
-        start(router, cfg.tools, cfg.reasoner, port=port, num_cpus=0.5)
-        url = f"http://127.0.0.1:{port}/v1/answer"
-        levels = [run_level(url, int(c), args.requests, payloads) for c in args.levels.split(",")]
+        start(router, cfg.tools, cfg.reasoner, cfg.serve)
+        base = f"http://127.0.0.1:{port}"
+        levels = [run_level(base, int(c), args.requests or max(64, int(c)), payloads) for c in args.levels.split(",")]
     finally:
         ray.shutdown()  # ends Serve with the session (serve.shutdown() prints controller retries to stdout)
         shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps({"router": args.router or "tiny random", "requests_from": args.data or "sine clips",
                       "clip_seconds": None if args.data else args.seconds, "cpus": os.cpu_count(),
                       "tools": list(tools), "reasoner": f"{cfg.reasoner.backend} reasoner",
+                      "admission": {"max_ongoing_requests": cfg.serve.max_ongoing_requests,
+                                    "max_queued_requests": cfg.serve.max_queued_requests,
+                                    "retry_after_s": cfg.serve.retry_after_s},
                       "levels": levels}, indent=2))
     return 0
 

@@ -35,10 +35,9 @@ def run_serve(args: argparse.Namespace) -> int:
     check_shared_state(cfg, tracking=False)  # a damaged memo or cache: one clear error, now
     start_ray(log_to_driver=True)  # replica errors show in this terminal
     served = cfg.serve
-    start(str(router), cfg.tools, cfg.reasoner, port=served.port, host=served.host,
-          max_upload_bytes=int(served.max_upload_mb * 1024 * 1024), num_cpus=served.num_cpus)
-    print(f"serving on http://{served.host}:{served.port}  (POST /v1/answer, GET /healthz); Ctrl-C stops",
-          flush=True)
+    start(str(router), cfg.tools, cfg.reasoner, served)
+    print(f"serving on http://{served.host}:{served.port}  (POST /v1/answer; GET /healthz, /readyz, /stats); "
+          "Ctrl-C stops", flush=True)
     # `kill` and job stops shut down cleanly too; SIGINT explicitly, as servers do, because a
     # process started in the background of a non-interactive shell inherits it ignored
     signal.signal(signal.SIGTERM, _interrupt)

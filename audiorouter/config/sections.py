@@ -322,10 +322,18 @@ class ServeConfig:
     port: int = 8000
     max_upload_mb: float = 16.0  # larger request bodies get 413
     num_cpus: float = 1.0  # CPUs of the ingress replica (router + tools)
+    # admission: answers in progress at once, and waiting beyond those; more get 503 with
+    # Retry-After, so memory (each holds at most its upload and the analysed window) and
+    # latency stay bounded under any load
+    max_ongoing_requests: int = 32  # >= reasoner.serve_max_batch_size, or batches stay small
+    max_queued_requests: int = 64
+    retry_after_s: float = 2.0
 
     def validate(self) -> None:
         if not 0 < self.port < 65536:
             raise ConfigError(f"serve.port must be in 1..65535, got {self.port}")
-        for name in ("max_upload_mb", "num_cpus"):
+        for name in ("max_upload_mb", "num_cpus", "max_ongoing_requests", "max_queued_requests"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"serve.{name} must be > 0, got {getattr(self, name)}")
+        if self.retry_after_s < 0:
+            raise ConfigError(f"serve.retry_after_s must be >= 0, got {self.retry_after_s}")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,11 +11,10 @@ import numpy as np
 import soundfile as sf
 
 from audiorouter.contracts import SAMPLE_RATE
-from audiorouter.validation import AudioError, check_sample_rate  # AudioError is imported from here too
-
-_NOT_REGULAR = (  # what a path is when it is not a regular file, for error messages
-    (stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-    (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+from audiorouter.validation import (  # AudioError is imported from here too
+    AudioError,
+    check_sample_rate,
+    file_problem,
 )
 
 
@@ -146,26 +143,8 @@ def _handle(source: bytes | str | Path) -> io.BytesIO | Path:
 
 def check_audio_file(path: Path) -> None:
     """AudioError unless ``path`` is (a symlink to) a non-empty regular file."""
-    try:
-        own = os.lstat(path)
-    except FileNotFoundError:
-        raise AudioError(f"audio file not found: {path}") from None
-    except OSError as exc:
-        raise AudioError(f"audio path cannot be read: {path} ({exc.strerror})") from exc
-    try:
-        target = os.stat(path)
-    except FileNotFoundError:
-        raise AudioError(f"audio path is a broken symlink: {path} -> {os.readlink(path)}") from None
-    except OSError as exc:  # a symlink loop, a permission problem
-        raise AudioError(f"audio path cannot be read: {path} ({exc.strerror})") from exc
-    if stat.S_ISDIR(target.st_mode):
-        raise AudioError(f"audio path is a directory: {path}")
-    if not stat.S_ISREG(target.st_mode):
-        kind = next((name for test, name in _NOT_REGULAR if test(target.st_mode)), "something else")
-        via = " (via a symlink)" if stat.S_ISLNK(own.st_mode) else ""
-        raise AudioError(f"audio path is not a regular file ({kind}){via}: {path}")
-    if target.st_size == 0:
-        raise AudioError(f"audio file is empty (0 bytes): {path}")
+    if problem := file_problem(path, "audio"):
+        raise AudioError(problem)
 
 
 def decode_item_audio(audio: bytes | None, audio_path: str | None, data_dir: str | Path | None,

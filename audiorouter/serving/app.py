@@ -1,14 +1,16 @@
 """The online Ray Serve application: route, run the routed tools, answer.
 
-    app = build_app(router_dir, cfg.tools, cfg.reasoner, max_upload_bytes=16 << 20)
-    serve.run(app, name="audiorouter", route_prefix="/")
+    start(router_dir, cfg.tools, cfg.reasoner, cfg.serve)   # /v1/answer, /healthz, /readyz, /stats
 
 ``POST /v1/answer`` takes multipart form data -- ``audio`` (an encoded file),
 ``question`` and ``choices`` (a JSON list of strings) -- and returns JSON
 ``{answer, index, tools, summaries, latency_ms: {route, tools, reason, total},
 truncated, duration_s, analysed_s}``: a clip longer than the tools' ``max_duration_s``
 is analysed on its first ``max_duration_s`` seconds, and ``truncated`` says so.
-``GET /healthz`` returns ``{"status": "ok"}``.
+``GET /healthz``, ``/readyz`` and ``/stats`` are another application's (``status``), so
+that no probe waits behind the work. Admission is bounded: ``serve.max_ongoing_requests``
+answers at once, ``serve.max_queued_requests`` waiting, and beyond those Serve answers 503
+with ``Retry-After: serve.retry_after_s``.
 
 Every request is checked before any tool runs, by the same functions the reasoner and
 the importers use (``audiorouter.validation``): a malformed request (no audio, an upload
@@ -36,7 +38,7 @@ from typing import Any
 
 import numpy as np
 from ray import serve
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
 from audiorouter.contracts import SAMPLE_RATE, ReasonerRequest
@@ -45,6 +47,8 @@ from audiorouter.router.features import waveform_request_features
 from audiorouter.validation import AudioError, ValidationError, check_audio, check_qa, loads_json
 
 APP_NAME = "audiorouter"
+STATUS_APP_NAME = "audiorouter-status"
+REASONER_DEPLOYMENT = "ReasonerDeployment"  # the class name: Serve's default deployment name
 DEFAULT_MAX_UPLOAD_BYTES = 16 * 1024 * 1024
 
 
@@ -173,11 +177,7 @@ class AnswerService:
     async def __call__(self, request: Request) -> JSONResponse:
         path = request.url.path.rstrip("/") or "/"
         try:
-            if path.endswith("/healthz") and request.method == "GET":
-                return JSONResponse({"status": "ok"})
-            if path.endswith("/stats") and request.method == "GET":
-                return JSONResponse({"reasoner_batches": await self.reasoner.batches_seen.remote()})
-            if path.endswith("/v1/answer"):
+            if path.endswith("/answer"):
                 if request.method != "POST":
                     raise BadRequest("use POST", 405)
                 return JSONResponse(await self.answer(request))
@@ -187,15 +187,28 @@ class AnswerService:
         except Exception as exc:  # never let one request take the replica down
             return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)
 
+    def check_health(self) -> None:
+        """Serve's periodic check (``/readyz`` reports it): the tool pool can still run a tool."""
+        usable = [t for t in self.policy.actions.tools if t not in self.runner.health.disabled]
+        if self.policy.actions.tools and not usable:
+            raise RuntimeError(f"every tool of the router is disabled: {self.runner.health.disabled}")
+
     async def read_body(self, request: Request) -> bytes:
+        """The body, or 413 when it is over the limit. A body at most twice the limit is
+        read to its end (and dropped) first: clients that send everything before reading
+        the answer (Python's urllib) otherwise see the connection reset, not the 413."""
+        limit = self.max_upload_bytes
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_upload_bytes:
-            raise BadRequest(f"upload of {declared} bytes is over the limit of {self.max_upload_bytes}", 413)
+        if declared and declared.isdigit() and int(declared) > limit:
+            if int(declared) <= 2 * limit:
+                await drain(request, 2 * limit)
+            raise BadRequest(f"upload of {declared} bytes is over the limit of {limit}", 413)
         body = bytearray()
         async for chunk in request.stream():
             body.extend(chunk)
-            if len(body) > self.max_upload_bytes:
-                raise BadRequest(f"upload is over the limit of {self.max_upload_bytes} bytes", 413)
+            if len(body) > limit:
+                await drain(request, 2 * limit - len(body))
+                raise BadRequest(f"upload is over the limit of {limit} bytes", 413)
         return bytes(body)
 
     async def answer(self, request: Request) -> dict[str, Any]:
@@ -231,21 +244,44 @@ class AnswerService:
         }
 
 
-def build_app(router_dir: str, tools_config: Any, reasoner_config: Any,
-              max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, num_cpus: float = 1.0):
-    """The bound application (pass it to ``serve.run``): the ingress on ``num_cpus``, the
-    reasoner deployment on the reasoner config's replicas, CPUs and GPUs."""
+async def drain(request: Request, at_most: int) -> None:
+    """Read and drop what is left of the body, up to ``at_most`` more bytes."""
+    try:
+        async for chunk in request.stream():
+            at_most -= len(chunk)
+            if at_most < 0:
+                return
+    except (RuntimeError, ClientDisconnect):  # already read to its end, or the client left
+        return
+
+
+def build_app(router_dir: str, tools_config: Any, reasoner_config: Any, serve_config: Any):
+    """The bound answering application (pass it to ``serve.run``): the ingress on
+    ``serve.num_cpus`` with its admission limits, the reasoner deployment on the reasoner
+    config's replicas, CPUs and GPUs."""
+    from ray.serve.config import BackpressureConfig
+
     from audiorouter.reasoner.serve import reasoner_deployment
 
     return AnswerService.options(
-        ray_actor_options={"num_cpus": num_cpus},
-        max_ongoing_requests=max(4 * reasoner_config.serve_max_batch_size, 64),
-    ).bind(str(router_dir), tools_config, reasoner_deployment(reasoner_config), int(max_upload_bytes))
+        ray_actor_options={"num_cpus": serve_config.num_cpus},
+        max_ongoing_requests=serve_config.max_ongoing_requests,
+        max_queued_requests=serve_config.max_queued_requests,
+        backpressure_config=BackpressureConfig(status_code=503, retry_after_s=serve_config.retry_after_s),
+    ).bind(str(router_dir), tools_config, reasoner_deployment(reasoner_config), max_upload_bytes(serve_config))
 
 
-def start(router_dir: str, tools_config: Any, reasoner_config: Any, port: int = 8000, host: str = "127.0.0.1",
-          max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, num_cpus: float = 1.0):
-    """Start Serve's HTTP proxy on ``host:port`` and deploy the application at ``/``."""
-    serve.start(http_options={"host": host, "port": port})
-    app = build_app(router_dir, tools_config, reasoner_config, max_upload_bytes, num_cpus)
-    return serve.run(app, name=APP_NAME, route_prefix="/")
+def max_upload_bytes(serve_config: Any) -> int:
+    return int(serve_config.max_upload_mb * 1024 * 1024)
+
+
+def start(router_dir: str, tools_config: Any, reasoner_config: Any, serve_config: Any):
+    """Start Serve's HTTP proxy on ``serve.host:serve.port``: the answering application
+    at ``/v1`` and the status application (``/healthz``, ``/readyz``, ``/stats``) at ``/``."""
+    from audiorouter.serving.status import StatusService
+
+    serve.start(http_options={"host": serve_config.host, "port": serve_config.port})
+    handle = serve.run(build_app(router_dir, tools_config, reasoner_config, serve_config), name=APP_NAME,
+                       route_prefix="/v1")
+    serve.run(StatusService.bind(APP_NAME, REASONER_DEPLOYMENT), name=STATUS_APP_NAME, route_prefix="/")
+    return handle

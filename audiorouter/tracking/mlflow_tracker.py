@@ -62,6 +62,7 @@ class Tracker:
             tags = {"mlflow.parentRunId": parent_run_id} if parent_run_id else None
             run_id = self.client.create_run(experiment_id, run_name=run_name, tags=tags).info.run_id
         self.run_id = run_id
+        self.experiment_id = experiment_id
         self.uri = tracking_uri(config)
 
     def log_params(self, params: dict[str, Any]) -> None:
@@ -75,6 +76,34 @@ class Tracker:
         for key, value in metrics.items():
             if value is not None and math.isfinite(float(value)):
                 self.client.log_metric(self.run_id, key, float(value), step=step)
+
+    def forget_steps_after(self, step: int) -> int:
+        """Drop this run's metric values logged at steps after ``step``: a run resumed
+        from the checkpoint of ``step`` logs those steps again, and MLflow would otherwise
+        hold two values for each (it has no call to delete one). Works on a sqlite (or
+        other SQL) store through MLflow's own tables; on a server it only warns. Returns
+        the values dropped."""
+        if not self.uri.startswith(("sqlite:", "postgresql", "mysql", "mssql")):
+            log.warning("MLflow store %s: values logged after step %d before the resume stay beside the new ones",
+                        self.uri, step)
+            return 0
+        from mlflow.store.tracking.dbmodels.models import SqlLatestMetric, SqlMetric
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+        store = SqlAlchemyStore(self.uri, self.client.get_experiment(self.experiment_id).artifact_location)
+        with store.ManagedSessionMaker(read_only=False) as session:
+            mine = session.query(SqlMetric).filter(SqlMetric.run_uuid == self.run_id)
+            dropped = mine.filter(SqlMetric.step > step).delete()
+            latest: dict[str, SqlMetric] = {}  # MLflow's rule: the greatest (step, timestamp, value)
+            for metric in mine.all():
+                best = latest.get(metric.key)
+                if best is None or (metric.step, metric.timestamp, metric.value) > (best.step, best.timestamp, best.value):
+                    latest[metric.key] = metric
+            session.query(SqlLatestMetric).filter(SqlLatestMetric.run_uuid == self.run_id).delete()
+            session.add_all([SqlLatestMetric(key=m.key, value=m.value, timestamp=m.timestamp, step=m.step,
+                                             is_nan=m.is_nan, run_uuid=self.run_id) for m in latest.values()])
+        store.engine.dispose()
+        return int(dropped)
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
         path = Path(path)

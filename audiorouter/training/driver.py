@@ -105,6 +105,7 @@ class TrainingRun:
         if state.get("checkpoint"):
             self.trainer.restore(state["checkpoint"])
             self.history = [h for h in self.metrics_history() if h["iteration"] <= self.trainer.iteration]
+            self.tracker.forget_steps_after(self.trainer.iteration)  # they are logged again from here
             (self.dir / "metrics.jsonl").write_text("".join(json.dumps(h) + "\n" for h in self.history))
             log.info("resumed %s at iteration %d", self.dir, self.trainer.iteration)
         else:

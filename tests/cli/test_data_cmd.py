@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -66,3 +67,16 @@ def test_console_script_help_explains_options():
     result = subprocess.run([sys.executable, "-m", "audiorouter.cli.main", "data", "synth", "--help"],
                             capture_output=True, text=True, check=True)
     assert "--seed" in result.stdout and "same seed, same items" in result.stdout
+
+
+def test_import_refuses_an_output_path_that_is_a_file_and_a_pipe_as_records(tmp_path, capsys):
+    """Before any work: --out naming a file, and a named pipe as --json (never opened: it would block)."""
+    (tmp_path / "audio").mkdir()
+    (tmp_path / "records.json").write_text("[]")
+    (tmp_path / "taken").write_text("a file")
+    common = ["data", "import", "mmau", "--audio-root", str(tmp_path / "audio")]
+    assert main([*common, "--json", str(tmp_path / "records.json"), "--out", str(tmp_path / "taken" / "sub")]) == 2
+    assert f"'{tmp_path / 'taken'}' exists and is not a folder" in capsys.readouterr().err
+    os.mkfifo(tmp_path / "pipe.json")
+    assert main([*common, "--json", str(tmp_path / "pipe.json"), "--out", str(tmp_path / "out")]) == 2
+    assert f"benchmark path is not a regular file (a named pipe): {tmp_path / 'pipe.json'}" in capsys.readouterr().err

@@ -11,6 +11,7 @@ learner.
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import numpy as np
 import pytest
@@ -168,6 +169,9 @@ class DamagedMemoSource(RewardSource):
 def test_workers_failing_for_a_lasting_reason_stop_the_run_with_it(ray_session, task):
     """Not a retry loop (the bug: 'sampled nothing ... retrying in 5 s' for 18 minutes):
     the first empty round asks the reward source, whose error ends the run."""
+    from ray import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this test module
     train_features, _, _ = task
     cfg = dataclasses.replace(BASE, iterations=1, sample_timeout_s=600.0, restart_delay_s=1.0)
     trainer = RouterTrainer(cfg, RouterConfig(), TOOLS, train_features, DamagedMemoSource(), SPEC)

@@ -1,23 +1,26 @@
 """The online Serve application over loopback HTTP: happy path, every bad-request case
 (the hostile ones included: NaN/inf audio, too many or clashing choices, odd rates),
-truncation of long clips, and bounded load tests (50 concurrent valid requests; 60
-mixed valid and invalid ones)."""
+truncation of long clips, readiness, and bounded load tests (50 concurrent valid requests
+against room for 24: answered or 503 with Retry-After; 60 mixed valid and invalid ones)."""
 
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from audiorouter.config import load_config
-from audiorouter.serving.client import get_json, post_answer, post_raw
+from audiorouter.serving.client import encode_multipart, get_json, post_answer, post_raw
 
 from .support import TOOLS, float_wav, free_port, nan_wav, tiny_policy, wav_bytes
 
 MAX_UPLOAD = 400_000
 MAX_DURATION_S = 2.0  # tools.max_duration_s: longer clips are analysed on their first 2 s
 CHOICES = ["slow", "medium", "fast"]
+MAX_ONGOING, MAX_QUEUED = 8, 16  # admission: beyond 24 requests at once, 503 with Retry-After
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +30,14 @@ def server(ray_session, tmp_path_factory):
     from audiorouter.serving.app import start
 
     tmp = tmp_path_factory.mktemp("serve")
+    port = free_port()
     cfg = load_config(None, ["tools.enabled=[" + ",".join(TOOLS) + "]", f"tools.cache_dir={tmp / 'tool_cache'}",
                              f"tools.max_duration_s={MAX_DURATION_S}", "reasoner.memo_path=",
-                             "reasoner.serve_batch_wait_s=0.05"])
-    port = free_port()
-    start(str(tiny_policy(tmp / "policy")), cfg.tools, cfg.reasoner, port=port, max_upload_bytes=MAX_UPLOAD,
-          num_cpus=0.5)
+                             "reasoner.serve_batch_wait_s=0.05", f"serve.port={port}",
+                             f"serve.max_upload_mb={MAX_UPLOAD / 2**20}", "serve.num_cpus=0.5",
+                             f"serve.max_ongoing_requests={MAX_ONGOING}", f"serve.max_queued_requests={MAX_QUEUED}",
+                             "serve.retry_after_s=3"])
+    start(str(tiny_policy(tmp / "policy")), cfg.tools, cfg.reasoner, cfg.serve)
     yield f"http://127.0.0.1:{port}"
     serve.shutdown()
 
@@ -47,8 +52,20 @@ def well_formed(body: dict) -> bool:
             and abs(body["analysed_s"] - min(body["duration_s"], MAX_DURATION_S)) <= 1e-3)
 
 
-def test_healthz(server):
+def test_healthz_and_readyz(server):
     assert get_json(server + "/healthz") == (200, {"status": "ok"})
+    status, body = get_json(server + "/readyz")
+    assert status == 200 and body["ready"] is True and body["application"] == "RUNNING", body
+    assert body["deployments"] == {"AnswerService": "HEALTHY", "ReasonerDeployment": "HEALTHY"}
+    assert get_json(server + "/no/such/path")[0] == 404
+
+
+def test_an_upload_one_byte_over_the_limit_gets_413_even_from_urllib(server):
+    """urllib sends the whole body before reading: the server reads it to the end (up to
+    twice the limit) before answering, instead of resetting the connection."""
+    status, body = post_raw(server + "/v1/answer", b"x" * (MAX_UPLOAD + 1), "multipart/form-data; boundary=b")
+    assert status == 413 and "over the limit" in body["error"]
+    assert post_answer(server + "/v1/answer", wav_bytes(0.5), "q?", CHOICES)[0] == 200  # still serving
 
 
 def test_answer_happy_path(server):
@@ -112,16 +129,34 @@ def test_oversized_upload_and_bad_content_type(server):
     assert post_answer(server + "/v1/answer", wav_bytes(0.5), "q?", CHOICES)[0] == 200  # still serving
 
 
-def test_load_fifty_concurrent_requests(server):
+def post_with_headers(url: str, body: bytes, content_type: str) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
+
+
+def test_fifty_at_once_are_answered_or_told_when_to_retry(server):
+    """50 concurrent requests against room for 24 (8 answering, 16 waiting): each is a
+    200 or a 503 with Retry-After, the 200s batched in the reasoner; /healthz answers
+    throughout (it is another application)."""
     clips = [wav_bytes(0.5 + 0.05 * (k % 5), freq=220.0 * (1 + k % 4)) for k in range(50)]
 
     def one(k: int):
-        return post_answer(server + "/v1/answer", clips[k], f"Question {k}: how fast?", CHOICES, timeout=50)
+        body, content_type = encode_multipart({"question": f"Question {k}: how fast?", "choices": json.dumps(CHOICES)},
+                                              {"audio": ("clip.wav", clips[k])})
+        return post_with_headers(server + "/v1/answer", body, content_type)
 
     with ThreadPoolExecutor(max_workers=50) as pool:
-        results = list(pool.map(one, range(50)))
-    assert [status for status, _ in results] == [200] * 50, [b for s, b in results if s != 200][:3]
-    assert all(well_formed(body) for _, body in results)
+        pending = [pool.submit(one, k) for k in range(50)]
+        assert get_json(server + "/healthz", timeout=5) == (200, {"status": "ok"})
+        results = [future.result() for future in pending]
+    statuses = [status for status, _, _ in results]
+    assert set(statuses) <= {200, 503} and statuses.count(503) > 0 and statuses.count(200) >= MAX_ONGOING, statuses
+    assert all(well_formed(json.loads(body)) for status, _, body in results if status == 200)
+    assert all(headers.get("retry-after") == "3" for status, headers, _ in results if status == 503)
     _, stats = get_json(server + "/stats")
     assert max(stats["reasoner_batches"]) > 1  # concurrent requests shared a reasoner call
 

@@ -25,6 +25,7 @@ from audiorouter.validation import (
     MAX_JSON_DEPTH,
     ValidationError,
     check_audio,
+    file_problem,
     json_depth,
     json_list_items,
     loads_json,
@@ -105,8 +106,8 @@ def load_json_records(json_path: str | Path) -> list[Any]:
     that is not a JSON object is kept as a ``BadLine``, rejected later by its line number,
     so one bad line costs one record, not the import."""
     path = Path(json_path)
-    if not path.is_file():
-        raise FileNotFoundError(f"benchmark file not found: {path}")
+    if problem := file_problem(path, "benchmark"):
+        raise (FileNotFoundError if "not found" in problem else ValueError)(problem)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -165,6 +166,16 @@ def _deep_list(path: Path, text: str) -> list[Any]:
         except ValidationError as exc:
             records.append(BadRecord(f"record[{index}]", str(exc)))
     return records
+
+
+def check_output_dir(out_dir: str | Path) -> None:
+    """ValueError unless ``out_dir`` is a folder or can become one (checked before any work)."""
+    out = Path(out_dir)
+    for path in (out, *out.parents):
+        if path.exists() or path.is_symlink():
+            if not path.is_dir():
+                raise ValueError(f"the output folder {str(out)!r} cannot be made: {str(path)!r} exists and is not a folder")
+            return
 
 
 def existing_dir(audio_root: str | Path) -> Path:

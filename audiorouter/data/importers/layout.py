@@ -10,6 +10,7 @@ from audiorouter.contracts import AudioQAItem
 from audiorouter.data.importers.common import (
     Candidate,
     ImportReport,
+    check_output_dir,
     existing_dir,
     import_records,
     input_format,
@@ -76,6 +77,7 @@ class Layout:
                     config: ImportConfig | None = None) -> ImportReport:
         """Import a local copy: the records (a JSON list in a ``.json`` file, or JSON lines
         in a ``.jsonl`` one) and the folder their audio paths start from."""
+        check_output_dir(out_dir)
         records = load_json_records(json_path)
         root = existing_dir(audio_root)
         fmt = input_format(json_path)
