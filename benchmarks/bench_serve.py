@@ -6,14 +6,14 @@
 
 Starts a local Ray + Serve on 127.0.0.1 with the reference reasoner (no memo, no tool
 cache: every request does the work), then for 1, 8, 32, 100 and 300 concurrent clients
-sends requests while two more threads probe ``/healthz`` and ``/readyz`` every 0.1 s,
-and prints JSON: p50/p95 latency (ms) of the answers, of the refusals (503 beyond the
-admission limits) and of each probe, answers/s, tools per request and, on dataset
-items, accuracy. Side by side, the naive baseline: a third probe that goes through the
+sends requests while three processes probe every 0.1 s, and prints JSON: p50/p95
+latency (ms) of the answers, of the refusals (503 beyond the admission limits) and of
+each probe, answers/s, tools per request and, on dataset items, accuracy. The probes:
+``/healthz`` and ``/readyz``, and side by side the naive baseline, a probe through the
 answering application (GET /v1/answer, answered 405 at once by its ingress), which is
-where /healthz was answered before it had an application of its own. Without ``--router``: a tiny random router over three cheap
-tools and sine clips; with it: the router's own tools and, with ``--data``, the
-split's real clips and questions.
+where /healthz was answered before it had an application of its own. Without
+``--router``: a tiny random router over three cheap tools and sine clips; with it: the
+router's own tools and, with ``--data``, the split's real clips and questions.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import multiprocessing
 import os
 import shutil
 import socket
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -74,11 +74,12 @@ def percentiles(values: list[float]) -> dict:
             "p95_ms": round(float(np.percentile(array, 95)), 1), "max_ms": round(float(array.max()), 1)}
 
 
-def probe(url: str, stop: threading.Event, every_s: float = 0.1) -> list[float]:
-    """Latency (ms) of GET ``url``, sent every ``every_s`` until ``stop``; a failure counts as its time."""
+def probe(url: str, stop, times) -> None:
+    """Latency (ms) of GET ``url``, sent every 0.1 s until ``stop``, appended to ``times``;
+    a failure counts as its time. Run in a process of its own, as a health checker is:
+    in the clients' process, their threads' share of the GIL would be measured too."""
     from audiorouter.serving.client import get_json
 
-    times = []
     while not stop.is_set():
         start = time.perf_counter()
         try:
@@ -86,12 +87,11 @@ def probe(url: str, stop: threading.Event, every_s: float = 0.1) -> list[float]:
         except OSError:
             pass
         times.append((time.perf_counter() - start) * 1000.0)
-        stop.wait(every_s)
-    return times
+        stop.wait(0.1)
 
 
 def run_level(base: str, clients: int, requests: int, payloads: list) -> dict:
-    """``requests`` answers from ``clients`` threads, while three more threads probe
+    """``requests`` answers from ``clients`` threads, while three processes probe
     /healthz, /readyz and the answering app: latency of each, and how many answers were
     refused (503)."""
     from audiorouter.serving.client import post_answer
@@ -102,15 +102,21 @@ def run_level(base: str, clients: int, requests: int, payloads: list) -> dict:
         status, body = post_answer(base + "/v1/answer", audio, question, choices, timeout=300)
         return status, (time.perf_counter() - start) * 1000.0, body
 
-    stop = threading.Event()
-    with ThreadPoolExecutor(max_workers=clients + 3) as pool:
+    context = multiprocessing.get_context("spawn")
+    with ThreadPoolExecutor(max_workers=clients) as pool, context.Manager() as manager:
         list(pool.map(one, range(min(clients, 4))))  # warm-up
-        probes = [pool.submit(probe, base + path, stop) for path in ("/healthz", "/readyz", "/v1/answer")]
+        stop = manager.Event()
+        probe_times = {path: manager.list() for path in ("/healthz", "/readyz", "/v1/answer")}
+        probes = [context.Process(target=probe, args=(base + path, stop, times)) for path, times in probe_times.items()]
+        for process in probes:
+            process.start()
         start = time.perf_counter()
         results = list(pool.map(one, range(requests)))
         wall = time.perf_counter() - start
         stop.set()
-        healthz, readyz, through_work = (p.result() for p in probes)
+        for process in probes:
+            process.join()
+        healthz, readyz, through_work = (list(times) for times in probe_times.values())
     ok = [(k, ms, body) for k, (status, ms, body) in enumerate(results) if status == 200]
     statuses = [status for status, _, _ in results]
     level = {"clients": clients, "requests": requests, "ok": len(ok), "refused_503": statuses.count(503),

@@ -25,10 +25,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from audiorouter.training.driver import TrainingRun
+    from audiorouter.outcomes.state_check import check_shared_state
 
     config = load_with_flags(args, {"train.iterations": args.iterations, "run.name": args.name})
-    run = TrainingRun(config, resume=args.resume)
+    check_shared_state(config)  # before the driver's imports (Ray, RLlib, torch): an answer in seconds
+
+    from audiorouter.training.driver import TrainingRun
+
+    run = TrainingRun(config, resume=args.resume, shared_state_checked=True)
     report = run.run()
     print()
     print(report.render())

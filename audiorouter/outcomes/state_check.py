@@ -16,7 +16,7 @@ from typing import Any
 
 from audiorouter.state_files import check_sqlite_file
 from audiorouter.store import outcome_memo, tool_cache
-from audiorouter.tracking.mlflow_tracker import check_tracking_store
+from audiorouter.tracking.store_file import check_tracking_store
 
 
 def check_shared_state(config: Any, tracking: bool = True) -> None:

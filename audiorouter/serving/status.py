@@ -22,7 +22,8 @@ from ray import serve
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-READY_CACHE_S = 1.0  # probes at any rate cost the Serve controller one status call a second
+READY_CACHE_S = 1.0  # probes at any rate cost the Serve controller one status call a second, made
+# in the background: a probe gets the last answer, at most a second or two old
 HEALTHY = "HEALTHY"
 
 
@@ -43,6 +44,7 @@ class StatusService:
         self.app_name = app_name
         self.reasoner_deployment = reasoner_deployment
         self._ready: tuple[float, bool, dict[str, Any]] | None = None
+        self._refreshing: asyncio.Task | None = None
 
     async def __call__(self, request: Request) -> JSONResponse:
         path = request.url.path.rstrip("/") or "/"
@@ -59,11 +61,17 @@ class StatusService:
         return JSONResponse({"error": f"no route {request.method} {request.url.path}"}, status_code=404)
 
     async def ready(self) -> tuple[bool, dict[str, Any]]:
-        now = time.monotonic()
-        if self._ready is None or now - self._ready[0] > READY_CACHE_S:
-            try:
-                ready, details = await asyncio.to_thread(readiness, self.app_name)
-            except Exception as exc:  # the controller is unreachable: not ready, and say why
-                ready, details = False, {"error": f"{type(exc).__name__}: {exc}"}
-            self._ready = (now, ready, details)
+        """The last answer of the controller; a stale one (over READY_CACHE_S old) is
+        refreshed in the background, so only the first probe waits for the controller."""
+        if self._ready is None:
+            await self._refresh()
+        elif time.monotonic() - self._ready[0] > READY_CACHE_S and (self._refreshing is None or self._refreshing.done()):
+            self._refreshing = asyncio.create_task(self._refresh())
         return self._ready[1], self._ready[2]
+
+    async def _refresh(self) -> None:
+        try:
+            ready, details = await asyncio.to_thread(readiness, self.app_name)
+        except Exception as exc:  # the controller is unreachable: not ready, and say why
+            ready, details = False, {"error": f"{type(exc).__name__}: {exc}"}
+        self._ready = (time.monotonic(), ready, details)

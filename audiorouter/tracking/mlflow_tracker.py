@@ -16,7 +16,6 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 from audiorouter.config import TrackingConfig
-from audiorouter.state_files import check_sqlite_file
 
 log = logging.getLogger(__name__)
 MAX_PARAM_CHARS = 6000
@@ -30,16 +29,6 @@ def tracking_uri(config: TrackingConfig) -> str:
     path = Path(uri).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
-
-
-def check_tracking_store(config: TrackingConfig) -> None:
-    """A damaged local sqlite store is a StateFileError now, not an SQLAlchemy traceback later."""
-    uri = config.tracking_uri
-    path = Path(uri) if "://" not in uri else Path(uri[len("sqlite:///"):]) if uri.startswith("sqlite:///") else None
-    if path is not None:
-        check_sqlite_file(path, "MLflow store (tracking.tracking_uri)",
-                          "It holds the history of your runs: restore it from a backup, or --set "
-                          "tracking.tracking_uri=... to start a new store", thorough=True)
 
 
 class Tracker:

@@ -48,11 +48,12 @@ log = logging.getLogger(__name__)
 
 
 class TrainingRun:
-    def __init__(self, config: Config, resume: bool = False) -> None:
+    def __init__(self, config: Config, resume: bool = False, shared_state_checked: bool = False) -> None:
         check_backend(config.reasoner)  # the registries' names, before any work starts
         check_train(config.train)
         self.config = config
         self.resume = resume
+        self.shared_state_checked = shared_state_checked  # the caller ran check_shared_state already
         self.dir = Path(config.run.out_dir) / config.run.name
         self.state_path = self.dir / "state.json"
         self.history: list[dict] = []
@@ -76,7 +77,8 @@ class TrainingRun:
 
     def build(self) -> None:
         cfg = self.config
-        check_shared_state(cfg)  # a damaged memo, cache or MLflow store: one clear error, now
+        if not self.shared_state_checked:
+            check_shared_state(cfg)  # a damaged memo, cache or MLflow store: one clear error, now
         state = self.resume_state()
         self.ensure_dataset()
         start_ray()
