@@ -40,6 +40,7 @@ from audiorouter.contracts import ITEM_SCHEMA, AudioQAItem
 from audiorouter.data.items import ShardWriter, read_table, split_files
 from audiorouter.data.synth import generate_items, resolve_families
 from audiorouter.data.synth.staleness import stale_suite_reason
+from audiorouter.state_files import read_json_file
 
 log = logging.getLogger(__name__)
 MANIFEST = "study_items.json"
@@ -86,7 +87,8 @@ def ensure_study_data(study: StudyConfig, workers: int = 2, progress: bool = Tru
     root = Path(study.data_dir)
     manifest_path = root / MANIFEST
     if manifest_path.exists():
-        manifest = json.loads(manifest_path.read_text())
+        manifest = read_json_file(manifest_path, "study's item manifest",
+                                  "Restore it, or set study.data_dir to a new folder (the items are generated again)")
         if manifest["plan"] != wanted:
             raise ValueError(f"{root} holds the items of another study plan ({manifest['plan']}); "
                              f"this config needs {wanted}: set study.data_dir to a new folder")

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from audiorouter.config import Config, flatten
+from audiorouter.state_files import read_json_file
 from audiorouter.study.context import TrialSpec
 from audiorouter.study.results import TrialResult
 from audiorouter.tracking.mlflow_tracker import Tracker
@@ -22,7 +23,8 @@ RUNS_FILE = "mlflow_runs.json"
 
 def log_study(config: Config, study_dir: Path, results: list[TrialResult], outputs: list[Path]) -> Tracker:
     path = study_dir / RUNS_FILE
-    known = json.loads(path.read_text()) if path.exists() else {}
+    known = read_json_file(path, "study's MLflow run list",
+                           "Delete it: the study is logged again as new MLflow runs") if path.exists() else {}
     parent = Tracker(config.tracking, f"study-{config.study.name}", known.get("parent"))
     known["parent"] = parent.run_id
     parent.log_params(flatten(config))

@@ -20,6 +20,7 @@ import os
 import time
 from pathlib import Path
 
+from audiorouter.state_files import read_json_file
 from audiorouter.study.context import StudyContext, TrialSpec
 from audiorouter.study.methods import train_and_score
 from audiorouter.study.results import TrialResult
@@ -36,7 +37,10 @@ def trial_specs(study) -> list[TrialSpec]:
 
 def load_result(folder: Path) -> TrialResult | None:
     path = folder / RESULT_FILE
-    return TrialResult.from_dict(json.loads(path.read_text())) if path.exists() else None
+    if not path.exists():
+        return None
+    return TrialResult.from_dict(read_json_file(path, "trial result", "Delete it and run the study again: "
+                                                "that trial is rerun, the others are kept"))
 
 
 def run_trial(spec: TrialSpec, ctx: StudyContext) -> TrialResult:

@@ -105,7 +105,12 @@ class TrainingRun:
         self.trainer = RouterTrainer(cfg.train, cfg.router, self.tools, features, source, self.feature_spec)
         self.tracker = Tracker(cfg.tracking, cfg.run.name, state.get("mlflow_run_id"))
         if state.get("checkpoint"):
-            self.trainer.restore(state["checkpoint"])
+            try:
+                self.trainer.restore(state["checkpoint"])
+            except Exception as exc:  # RLlib's own error for a damaged file inside the checkpoint
+                raise StateFileError("checkpoint", state["checkpoint"], f"RLlib cannot restore it ({type(exc).__name__}: "
+                                     f"{exc})", "Resume from an earlier checkpoint (edit state.json) or start "
+                                     "the run afresh without --resume") from exc
             self.history = [h for h in self.metrics_history() if h["iteration"] <= self.trainer.iteration]
             self.tracker.forget_steps_after(self.trainer.iteration)  # they are logged again from here
             (self.dir / "metrics.jsonl").write_text("".join(json.dumps(h) + "\n" for h in self.history))
