@@ -7,6 +7,7 @@ the layer that owns the registry (``reasoner.registry``, ``rl.registry``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,6 +107,9 @@ class ToolsConfig:
     timeout_s: float = 60.0  # per tool call; a slower call becomes an error result
     max_duration_s: float = 120.0  # clips longer than this are cut or refused
     long_clips: str = "truncate"  # "truncate" (analyse the first max_duration_s) or "error"
+    # the language spoken in the clips when it is known (ISO 639-1, e.g. "en"): speech
+    # recognition then skips its language-detection pass; "" detects it per clip
+    speech_language: str = ""
     num_actors: int = 2  # tool-executor actors (and batch workers)
     actor_num_cpus: float = 1.0  # CPU share of each actor (fractions allowed)
     actor_resources: dict[str, float] = field(default_factory=dict)  # custom resources per CPU actor (cluster/placement.py)
@@ -117,6 +121,9 @@ class ToolsConfig:
     def validate(self) -> None:
         if self.long_clips not in ("truncate", "error"):
             raise ConfigError(f"tools.long_clips must be 'truncate' or 'error', got {self.long_clips!r}")
+        if self.speech_language and not re.fullmatch(r"[a-z]{2,3}", self.speech_language):
+            raise ConfigError(f"tools.speech_language must be a language code such as 'en' (or '' to detect "
+                              f"it), got {self.speech_language!r}")
         _check_store("tools", "cache_store", self.cache_store, "cache_dir", self.cache_dir)
         _check_resources("tools.actor_resources", self.actor_resources)
         for name in ("timeout_s", "max_duration_s", "actor_num_cpus", "gpu_per_actor"):

@@ -55,27 +55,38 @@ class Tool:
         """None when the tool can run on this machine (offline), else why not."""
         return None
 
+    @classmethod
+    def version_for(cls, limits: ClipLimits) -> str:
+        """The version results carry and are cached under; a tool whose results depend on
+        what ``limits`` tells it (``analyse_given``) names that here."""
+        return cls.version
+
     def analyse(self, waveform: np.ndarray, sample_rate: int) -> tuple[str, dict[str, Any]]:
         raise NotImplementedError
+
+    def analyse_given(self, waveform: np.ndarray, sample_rate: int, limits: ClipLimits) -> tuple[str, dict[str, Any]]:
+        """``analyse``, for a tool that uses what the user knows of the clips (``limits``)."""
+        return self.analyse(waveform, sample_rate)
 
     def run(self, waveform: np.ndarray, sample_rate: int, limits: ClipLimits | None = None) -> ToolResult:
         """Analyse one clip; never raises (a failure is ``ok=False`` with the error)."""
         start = time.perf_counter()
+        limits = limits or ClipLimits()
         try:
-            clip = prepare_clip(waveform, sample_rate, limits or ClipLimits())
+            clip = prepare_clip(waveform, sample_rate, limits)
             if clip.silent:
                 summary, data = SILENT_SUMMARY, {"silent": True}
             else:
-                summary, data = self.analyse(clip.waveform, clip.sample_rate)
+                summary, data = self.analyse_given(clip.waveform, clip.sample_rate, limits)
             summary, data = clip.annotate(summary, data)
         except Exception as exc:  # a failing tool is data, never a crash
             log.warning("tool %s failed: %s: %s", self.name, type(exc).__name__, exc)
             return ToolResult(
-                tool=self.name, version=self.version, ok=False,
+                tool=self.name, version=self.version_for(limits), ok=False,
                 error=f"{type(exc).__name__}: {exc}", elapsed_ms=_ms_since(start),
             )
         return ToolResult(
-            tool=self.name, version=self.version, ok=True, summary=summary,
+            tool=self.name, version=self.version_for(limits), ok=True, summary=summary,
             data=to_jsonable(data), elapsed_ms=_ms_since(start),
         )
 

@@ -157,7 +157,7 @@ class ToolExecutorPool:
         cached = self._lookup(keys, tools)
         for i in range(len(clips)):
             for j, tool in enumerate(tools):
-                hit = cached.get((keys[i], tool, TOOLS[tool].version)) if tool in TOOLS else None
+                hit = cached.get((keys[i], tool, TOOLS[tool].version_for(self.limits))) if tool in TOOLS else None
                 if hit is not None:
                     results[i][j] = hit
                 else:
@@ -166,7 +166,7 @@ class ToolExecutorPool:
         refs = {i: ray.put((clips[i][0], clips[i][1])) for i in {c.clip for c in calls}}  # once per clip
         self._drain(queues, refs, results)
         if self.cache is not None:
-            self.cache.put_many([((keys[c.clip], c.tool, TOOLS[c.tool].version), results[c.clip][c.slot])
+            self.cache.put_many([((keys[c.clip], c.tool, TOOLS[c.tool].version_for(self.limits)), results[c.clip][c.slot])
                                  for c in calls if keys[c.clip] is not None and c.tool in TOOLS])  # ok ones only
             self.stats.cache = self.cache.stats()
         return results  # type: ignore[return-value]
@@ -175,7 +175,7 @@ class ToolExecutorPool:
         """Cached results of every (clip, tool) in one batched read."""
         if self.cache is None:
             return {}
-        wanted = [(key, tool, TOOLS[tool].version) for key in keys if key is not None for tool in tools if tool in TOOLS]
+        wanted = [(key, tool, TOOLS[tool].version_for(self.limits)) for key in keys if key is not None for tool in tools if tool in TOOLS]
         return self.cache.get_many(wanted)
 
     def _next_call(self, queue: deque[_Call], results: list[list]) -> _Call | None:

@@ -36,12 +36,16 @@ CLIPPED_NOTE_FRACTION = 0.001
 
 @dataclass(frozen=True)
 class ClipLimits:
+    """How every tool receives a clip (the cut) and what the user knows of the clips."""
+
     max_duration_s: float = 120.0
     long_clips: str = "truncate"  # or "error"
+    speech_language: str = ""  # the language spoken, when known ("" = speech tools detect it)
 
     @classmethod
     def from_config(cls, config: Any) -> ClipLimits:
-        return cls(max_duration_s=config.max_duration_s, long_clips=config.long_clips)
+        return cls(max_duration_s=config.max_duration_s, long_clips=config.long_clips,
+                   speech_language=config.speech_language)
 
 
 @dataclass

@@ -88,7 +88,7 @@ class ToolRunner:
         """The clip's cached results by tool, in one batched read."""
         if key is None or self.cache is None:
             return {}
-        found = self.cache.get_many([(key, t, TOOLS[t].version) for t in tools if t in TOOLS])
+        found = self.cache.get_many([(key, t, TOOLS[t].version_for(self.limits)) for t in tools if t in TOOLS])
         return {tool: result for (_, tool, _), result in found.items()}
 
     def _store(self, key: str | None, result: ToolResult) -> None:

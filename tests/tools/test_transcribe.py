@@ -1,0 +1,82 @@
+"""The transcribe tool runs whisper only where its VAD finds speech and takes the language
+from the config; the words and timings stay those of the plain faster-whisper call it
+made before (language detected, VAD inside whisper)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from tool_signals import SR, tone
+
+import audiorouter.tools as tools
+from audiorouter.config import ConfigError, ToolsConfig
+from audiorouter.data.audio_io import decode_audio
+from audiorouter.data.synth import FAMILIES, generate_family_items
+from audiorouter.tools.asr import NO_SPEECH_PROB, NO_WORDS, TranscribeTool, process_cpus
+from audiorouter.tools.inputs import ClipLimits
+
+pytestmark = pytest.mark.skipif(TranscribeTool.unavailable_reason() is not None, reason="whisper weights missing")
+needs_speech = pytest.mark.skipif(FAMILIES["word_count"].unavailable_reason() is not None,
+                                  reason="espeak-ng missing: no speech items")
+
+
+def words_before(tool: TranscribeTool, audio: np.ndarray) -> tuple[str, list]:
+    """What the tool's call gave before whisper was gated: detect the language, VAD inside."""
+    segments, _ = tool._load().transcribe(audio, beam_size=1, temperature=0.0, word_timestamps=True,
+                                          vad_filter=True, condition_on_previous_text=False)
+    kept = [s for s in segments if s.no_speech_prob < NO_SPEECH_PROB and s.text.strip()]
+    return (" ".join(s.text.strip() for s in kept).strip(),
+            [(w.word.strip(), round(w.start, 4), round(w.end, 4)) for s in kept for w in (s.words or [])])
+
+
+def words_of(result) -> tuple[str, list]:
+    return result.data["text"], [(w["word"], round(w["start_s"], 4), round(w["end_s"], 4)) for w in result.data["words"]]
+
+
+@needs_speech
+@pytest.mark.parametrize("language", ["", "en"])
+def test_speech_items_keep_their_words_and_timings(language):
+    tool = tools.get_tool("transcribe")
+    for item in generate_family_items("word_count", 3, seed=0):
+        audio, _ = decode_audio(item.audio)
+        audio = np.ascontiguousarray(audio, dtype=np.float32)
+        result = tool.run(audio, SR, ClipLimits(speech_language=language))
+        assert result.ok, result.error
+        assert result.data["speech_found"] and result.data["text"], item.id
+        assert words_of(result) == words_before(tool, audio), item.id
+        assert result.summary.startswith('speech (en) "')
+
+
+def test_a_clip_without_speech_skips_whisper(monkeypatch):
+    tool = tools.get_tool("transcribe")
+    before = words_before(tool, tone(seconds=3.0))
+
+    def no_whisper():
+        raise AssertionError("whisper must not run on a clip without speech")
+
+    monkeypatch.setattr(tool, "_load", no_whisper)
+    result = tool.run(tone(seconds=3.0), SR)
+    assert result.ok, result.error
+    assert result.summary == NO_WORDS and result.data["speech_found"] is False
+    assert before == ("", [])  # what whisper said of it before: nothing
+
+
+def test_the_language_names_the_cached_version_and_bad_codes_are_refused():
+    assert TranscribeTool.version_for(ClipLimits()) == TranscribeTool.version
+    assert TranscribeTool.version_for(ClipLimits(speech_language="en")) == f"{TranscribeTool.version}-en"
+    noise = np.random.default_rng(0).standard_normal(2 * SR).astype(np.float32) * 0.1
+    result = tools.get_tool("transcribe").run(noise, SR, ClipLimits(speech_language="zz"))
+    assert not result.ok and "'zz' is not a language whisper knows" in result.error
+    assert result.version == f"{TranscribeTool.version}-zz"
+    with pytest.raises(ConfigError, match="speech_language must be a language code"):
+        ToolsConfig(speech_language="English").validate()
+    assert ClipLimits.from_config(ToolsConfig(speech_language="en")).speech_language == "en"
+
+
+def test_threads_follow_the_process_cpu_share(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # what Ray sets for an actor with num_cpus=1
+    assert process_cpus() == 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert process_cpus() == len(os.sched_getaffinity(0))
