@@ -4,8 +4,11 @@ by side in one process, both with the reference reasoner.
 
 * shared -- ``StudyRun``: one tool pass into the cache, router features computed once,
   one reasoner actor pool with its outcome memo, trials concurrent under Ray Tune
-  (``study.trial_cpus`` each). Timed from the start of preparation (item generation,
-  done once before both cases, is not counted) to the last trial's result.
+  (``study.trial_cpus`` each), Tune running the next trial in a finished trial's process
+  (``study.reuse_trial_actors``). Timed from the start of preparation (item generation,
+  done once before every case, is not counted) to the last trial's result.
+* shared_process_per_trial -- the same with a new process per trial (as before
+  ``reuse_trial_actors``), in caches of its own so it pays its own preparation too.
 * naive -- every trial in the driver, one after another, each with its own in-process
   reasoner and no memo, tools computed without a cache, its own router features.
 * bound -- the rate if the shared case's trials ran with no preparation at all, their
@@ -25,7 +28,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import ray
+
 from audiorouter.config import load_config
+from audiorouter.reasoner.actor import ACTOR_PREFIX
 from audiorouter.router.features import featurize
 from audiorouter.study.context import StudyContext, save_router_features
 from audiorouter.study.dataset import ensure_study_data, load_items
@@ -36,14 +42,16 @@ TOOLS = ["tempo", "pitch", "loudness", "onsets"]
 FAMILIES = ["tempo", "note_name", "loudness_compare", "event_count"]
 
 
-def config(scratch: Path, args: argparse.Namespace):
+def config(scratch: Path, args: argparse.Namespace, case: str = "shared", reuse: bool = True):
+    """The sweep's config; each case keeps its caches and runs under ``scratch/case``."""
     sizes = [int(s) for s in args.sizes.split(",")]
+    own = scratch / case
     return load_config(None, [
-        f"tools.enabled={json.dumps(TOOLS)}", f"tools.cache_dir={scratch}/tool_cache", "tools.num_actors=1",
-        f"reasoner.memo_path={scratch}/memo.sqlite", "reasoner.actor_num_cpus=0.25",
-        f"router.feature_cache_dir={scratch}/features", "train.train_batch_size=64", "train.minibatch_size=32",
-        f"run.out_dir={scratch}/runs", f"tracking.tracking_uri={scratch}/mlflow.db",
-        f"tracking.artifact_dir={scratch}/artifacts", "study.name=bench", f"study.data_dir={scratch}/data",
+        f"tools.enabled={json.dumps(TOOLS)}", f"tools.cache_dir={own}/tool_cache", "tools.num_actors=1",
+        f"reasoner.memo_path={own}/memo.sqlite", "reasoner.actor_num_cpus=0.25",
+        f"router.feature_cache_dir={own}/features", "train.train_batch_size=64", "train.minibatch_size=32",
+        f"run.out_dir={own}/runs", f"tracking.tracking_uri={own}/mlflow.db", f"study.reuse_trial_actors={str(reuse).lower()}",
+        f"tracking.artifact_dir={own}/artifacts", "study.name=bench", f"study.data_dir={scratch}/data",
         f"study.families={json.dumps(FAMILIES)}", f"study.methods={json.dumps(args.methods.split(','))}",
         f"study.router_sizes={json.dumps(sizes)}", f"study.internalise_sizes={json.dumps(sizes)}",
         f"study.seeds={args.seeds}", "study.test_per_family=10", "study.validation_per_family=5",
@@ -60,6 +68,11 @@ def shared_case(cfg) -> dict:
     run.sweep()
     wall = time.perf_counter() - start
     results, failed = run.collect()
+    for handle in run.reasoner_handles:  # named actors: the next case must start its own (own memo)
+        ray.kill(handle)
+    deadline = time.monotonic() + 60
+    while any(n.startswith(ACTOR_PREFIX) for n in ray.util.list_named_actors()) and time.monotonic() < deadline:  # names free once the actors are dead
+        time.sleep(0.5)
     return {"trials": len(results), "failed": failed, "wall_s": round(wall, 1), "prepare_s": round(prepared, 1),
             "trials_per_hour": round(3600 * len(results) / wall, 1),
             "trial_compute_s": round(sum(r.wall_s for r in results), 1)}
@@ -91,17 +104,19 @@ def main() -> None:
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-study-"))
     cfg = config(scratch, args)
-    ensure_study_data(cfg.study, progress=False)  # generated once, for both cases, not timed
+    ensure_study_data(cfg.study, progress=False)  # generated once, for every case, not timed
     shared = shared_case(cfg)
-    naive = naive_case(cfg, scratch)
+    per_trial = shared_case(config(scratch, args, "process_per_trial", reuse=False))
+    naive = naive_case(config(scratch, args, "naive"), scratch)
     cores = os.cpu_count() or 1
     bound = 3600 * shared["trials"] / max(shared["trial_compute_s"] / cores, 1e-9)
     print(json.dumps({
         "benchmark": "study_sweep_throughput", "reasoner": "reference reasoner", "cpu_cores": cores,
         "sweep": {"methods": args.methods.split(","), "sizes": args.sizes, "seeds": args.seeds, "tools": TOOLS,
                   "families": FAMILIES},
-        "shared": shared, "naive": naive,
+        "shared": shared, "shared_process_per_trial": per_trial, "naive": naive,
         "speedup_shared_vs_naive": round(shared["trials_per_hour"] / naive["trials_per_hour"], 2),
+        "speedup_reused_vs_process_per_trial": round(shared["trials_per_hour"] / per_trial["trials_per_hour"], 2),
         "bound_trials_per_hour": round(bound, 1),
     }, indent=2))
     shutil.rmtree(scratch, ignore_errors=True)  # kept when a case fails

@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--speech", type=int, default=100, help="speech items (the quickstart suite has 100)")
     parser.add_argument("--other", type=int, default=10, help="items of every other family")
-    parser.add_argument("--language", default="en", help="tools.speech_language for the tool ('' detects)")
+    parser.add_argument("--language", default="",
+                        help="tools.speech_language for the tool (default: detect, as the built-in configs)")
     args = parser.parse_args(argv)
 
     tool = get_tool("transcribe")

@@ -60,6 +60,9 @@ class StudyConfig:
     trial_gpus: float = 0.0  # GPUs per trial (on a cluster with GPU methods)
     trial_resources: dict[str, float] = field(default_factory=dict)  # custom resources per trial (cluster/placement.py)
     max_concurrent_trials: int = 0  # 0: as many as the resources allow
+    # Tune runs the next trial in a finished trial's process (no process start and imports per
+    # trial); each trial seeds its own RNGs and restores torch's thread count (study.methods)
+    reuse_trial_actors: bool = True
     targets: list[float] = field(default_factory=list)  # absolute accuracy targets, besides 95% of the plateau
     plateau_fraction: float = 0.95
     resamples: int = 1000  # bootstrap resamples of the ratios

@@ -118,13 +118,14 @@ class StudyRun:
         return [TrialResult(name, 0, 0, list(ids), tasks, [bool(c) for c in correct], 0.0, info)
                 for name, (correct, info) in lines.items()]
 
-    def sweep(self) -> None:
+    def sweep(self):
+        """Every trial, through Tune; Tune's ResultGrid."""
         from audiorouter.study.sweep import run_sweep
 
         self.specs = trial_specs(self.config.study)
         log.info("study %s: %d trials (%s)", self.config.study.name, len(self.specs),
                  ", ".join(sorted({s.method for s in self.specs})))
-        run_sweep(self.specs, self.context)
+        return run_sweep(self.specs, self.context)
 
     def collect(self) -> tuple[list[TrialResult], list[str]]:
         results, failed = [], []

@@ -55,7 +55,8 @@ def run_sweep(specs: list[TrialSpec], context: StudyContext) -> tune.ResultGrid:
         tuner = tune.Tuner(
             trainable,
             param_space={"trial": tune.grid_search([asdict(s) for s in specs])},
-            tune_config=tune.TuneConfig(max_concurrent_trials=study.max_concurrent_trials or None),
+            tune_config=tune.TuneConfig(max_concurrent_trials=study.max_concurrent_trials or None,
+                                        reuse_actors=study.reuse_trial_actors),
             run_config=tune.RunConfig(name=path.name, storage_path=str(path.parent), verbose=1,
                                       failure_config=tune.FailureConfig(max_failures=1)),
         )
