@@ -5,8 +5,9 @@ by side in one process, both with the reference reasoner.
 * shared -- ``StudyRun``: one tool pass into the cache, router features computed once,
   one reasoner actor pool with its outcome memo, trials concurrent under Ray Tune
   (``study.trial_cpus`` each), Tune running the next trial in a finished trial's process
-  (``study.reuse_trial_actors``). Timed from the start of preparation (item generation,
-  done once before every case, is not counted) to the last trial's result.
+  (``study.reuse_trial_actors``). Timed from the start of preparation (item generation
+  and Ray's start, done once before every case, are not counted) to the last trial's
+  result; ``sweep_s`` is the part after preparation.
 * shared_process_per_trial -- the same with a new process per trial (as before
   ``reuse_trial_actors``), in caches of its own so it pays its own preparation too.
 * naive -- every trial in the driver, one after another, each with its own in-process
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import ray
 
+from audiorouter.cluster.session import start_ray
 from audiorouter.config import load_config
 from audiorouter.reasoner.actor import ACTOR_PREFIX
 from audiorouter.router.features import featurize
@@ -74,6 +76,7 @@ def shared_case(cfg) -> dict:
     while any(n.startswith(ACTOR_PREFIX) for n in ray.util.list_named_actors()) and time.monotonic() < deadline:  # names free once the actors are dead
         time.sleep(0.5)
     return {"trials": len(results), "failed": failed, "wall_s": round(wall, 1), "prepare_s": round(prepared, 1),
+            "sweep_s": round(wall - prepared, 1),
             "trials_per_hour": round(3600 * len(results) / wall, 1),
             "trial_compute_s": round(sum(r.wall_s for r in results), 1)}
 
@@ -105,6 +108,7 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="bench-study-"))
     cfg = config(scratch, args)
     ensure_study_data(cfg.study, progress=False)  # generated once, for every case, not timed
+    start_ray()  # started once, before every case, not timed
     shared = shared_case(cfg)
     per_trial = shared_case(config(scratch, args, "process_per_trial", reuse=False))
     naive = naive_case(config(scratch, args, "naive"), scratch)
