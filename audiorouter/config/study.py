@@ -63,7 +63,11 @@ class StudyConfig:
     # Tune runs the next trial in a finished trial's process (no process start and imports per
     # trial); each trial seeds its own RNGs and restores torch's thread count (study.methods)
     reuse_trial_actors: bool = True
-    targets: list[float] = field(default_factory=list)  # absolute accuracy targets, besides 95% of the plateau
+    # Targets (study.targets): the training-free line (best of no tools, all tools, best single
+    # tool) plus these fractions of its gap to oracle routing, then any absolute targets, then
+    # plateau_fraction of the reference router's plateau; one the line meets gets no ratio
+    gap_fractions: list[float] = field(default_factory=lambda: [0.25, 0.5, 0.75])
+    targets: list[float] = field(default_factory=list)
     plateau_fraction: float = 0.95
     resamples: int = 1000  # bootstrap resamples of the ratios
     reference_method: str = "router-ppo"  # the router the ratios are taken against
@@ -105,6 +109,8 @@ class StudyConfig:
             raise ConfigError(problem)
         if not 0 < self.plateau_fraction <= 1 or any(not 0 < t <= 1 for t in self.targets):
             raise ConfigError("study.plateau_fraction and study.targets must lie in (0, 1]")
+        if any(not 0 < f < 1 for f in self.gap_fractions) or len(set(self.gap_fractions)) != len(self.gap_fractions):
+            raise ConfigError(f"study.gap_fractions must be distinct fractions in (0, 1), got {self.gap_fractions}")
         if self.reference_method not in ROUTER_METHODS or self.reference_method not in self.methods:
             raise ConfigError(f"study.reference_method {self.reference_method!r} must be a router method "
                                    f"listed in study.methods ({', '.join(self.methods)})")

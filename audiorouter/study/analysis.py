@@ -3,36 +3,27 @@ needs to reach an accuracy target, and data-efficiency ratios against the router
 
 Definitions (stated again in ``study.json`` and ``study.md``):
 
-* **band** — at each training size, the 95% t-interval over seeds of the per-seed
-  accuracies, ``mean ± t(0.975, k-1) · sd / sqrt(k)`` (k seeds), clipped to [0, 1];
-  no band with one seed. It shows seed-to-seed variation on the fixed test split.
+* **targets** (study.targets) — the training-free line (best of no tools, all tools,
+  best single tool) plus 25/50/75% of its gap to oracle routing, configured absolute
+  targets, and ``plateau_fraction`` of the reference router's plateau (its mean accuracy
+  at its largest size). A target the line already meets is reported as "met without
+  training", with no ratio.
+* **band** — at each training size, the 95% percentile band of the mean accuracy over a
+  bootstrap of seeds and test items jointly (study.bootstrap); none without resamples.
 * **constant lines** (train_size 0) — accuracy with a 95% Wilson interval over items.
-* **N_method(a)** — the first training size at which the mean curve is ≥ a, linearly
-  interpolated in log N from the size before it (m_lo < a ≤ m_hi)::
+* **N_method(a)** — the first training size at which the mean curve is >= a, linearly
+  interpolated in log N from the size before it (m_lo < a <= m_hi)::
 
-      log N = log N_lo + (a - m_lo) / (m_hi - m_lo) · (log N_hi - log N_lo)
+      log N = log N_lo + (a - m_lo) / (m_hi - m_lo) * (log N_hi - log N_lo)
 
-  If the smallest size already reaches a, N is that size: an upper bound
-  ("reached at the smallest size"). If no size reaches a: "not reached by N_max".
-* **plateau** — the reference router's mean accuracy at its largest training size;
-  the relative target is ``plateau_fraction`` (0.95) × plateau.
-* **ratio** — N_method(a) / N_ref(a). Not reached by the method: N_max / N_ref(a) is
-  a lower bound. Not reached by the router: undefined.
-* **bootstrap** — each resample draws test items with replacement (one draw shared by
-  every method: paired) and, per method independently, seeds with replacement (whole
-  seed trajectories across sizes; a size none of the drawn seeds has redraws from its
-  own seeds), then recomputes the mean curves, the plateau target, both N(a) and the
-  ratio. Not reached counts as N = +inf, so the ratio is +inf (method not reached) or
-  0 (router not reached) and inf/inf (neither) is undefined: those resamples are left
-  out of the interval and their share is reported; reached at the smallest size counts
-  as that size. The interval is the 2.5th / 97.5th
-  order statistic (lower / higher rank) of the defined ratios, so it may be +inf.
+  If the smallest size already reaches a, N is at most that size ("reached at the
+  smallest size"); if no size reaches a: "not reached by N_max".
+* **ratio** — N_method(a) / N_ref(a): a point estimate from the mean curves (with its
+  kind, ``ratio_kind``) and a 95% statement from the bootstrap, two-sided only where
+  both N are interpolated inside their grids in >= 97.5% of resamples, otherwise a
+  one-sided bound (study.bootstrap).
 
-``items_needed`` computes N(a) for many curves at once (the bootstrap's resamples);
-``NOT_REACHED`` is its status for a curve that never reaches a, and ``BOOTSTRAP_RULE``
-the note that says how the bootstrap counts such curves.
-
-Imports: evaluation.stats, study.results.
+Imports: evaluation.stats, study.results, study.targets, study.bootstrap.
 """
 
 from __future__ import annotations
@@ -43,30 +34,43 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy import stats
 
 from audiorouter.evaluation.stats import wilson_interval
+from audiorouter.study.bootstrap import (
+    AT_SMALLEST,
+    NOT_REACHED,
+    REACHED,
+    RatioInterval,
+    Resamples,
+    band,
+    items_needed,
+    n_bounds,
+    ratio_bounds,
+    resample,
+    summarise_ratio,
+)
 from audiorouter.study.results import LEARNED_METHODS, TrialResult
+from audiorouter.study.targets import GAP, Line, Target, study_targets, training_free_line
 
-# how N(a) was found (ItemsToTarget.status)
-REACHED = "reached"  # interpolated between two sizes
-AT_SMALLEST = "reached at the smallest size"  # N is an upper bound
-NOT_REACHED = "not reached by N_max"
+__all__ = ["AT_SMALLEST", "NOT_REACHED", "REACHED", "analyse", "items_needed", "ratio_kind"]
 
-EPS = 1e-9  # a mean within EPS below the target counts as reaching it (targets computed as 0.95 × plateau)
-
-BAND = "95% t-interval over seeds: mean ± t(0.975, k-1)·sd/sqrt(k), clipped to [0, 1]; none with one seed"
+BAND = ("95% percentile band of the mean accuracy over a bootstrap of seeds and test items jointly; "
+        "none without resamples")
 PLATEAU = "reference router's mean accuracy at its largest training size"
-BOOTSTRAP_RULE = ("bootstrap: not reached counts as N=+inf (ratio +inf, or 0 when only the router misses); "
-                  "reached at the smallest size counts as that size; resamples where neither reaches are "
-                  "undefined and left out; interval = 2.5/97.5% order statistics")
+LINE = "training-free line: the best of no tools, all tools and the best single tool (no labelled items)"
+BOOTSTRAP_RULE = ("bootstrap: test items drawn once per resample for every method (paired), each method's "
+                  "seeds drawn as whole trajectories; per resample N is exact inside the grid, <= N_min when "
+                  "reached at the smallest size, > N_max when not reached, so the ratio is an interval; "
+                  "two-sided 95% interval only when both N are inside their grids in >= 97.5% of resamples, "
+                  "else a one-sided bound with the share of resamples behind it; 'undefined' = share of "
+                  "resamples that bound the ratio on neither side")
 
 
 @dataclass
 class CurvePoint:
     train_size: int
     mean: float  # mean over seeds of the per-seed accuracy
-    low: float | None  # 95% band (see BAND); None with one seed
+    low: float | None  # 95% band (see BAND); None without resamples
     high: float | None
     seeds: list[int]
     accuracies: list[float]  # per seed, same order as ``seeds``
@@ -96,18 +100,6 @@ class ConstantLine:
 
 
 @dataclass
-class Target:
-    label: str  # "0.700" or "95% of router-ppo plateau"
-    accuracy: float
-    plateau_fraction: float | None = None  # set for the relative target
-
-    @property
-    def text(self) -> str:
-        """How tables and legends name the target: "a = 0.700 (95% of router-ppo plateau)"."""
-        return f"a = {self.accuracy:.3f}" + ("" if self.plateau_fraction is None else f" ({self.label})")
-
-
-@dataclass
 class ItemsToTarget:
     method: str
     target: float
@@ -124,12 +116,7 @@ class RatioEstimate:
     n_ref: ItemsToTarget
     ratio: float | None  # N_method / N_ref, or N_max / N_ref when the method is not reached
     kind: str  # estimate, lower bound, upper bound, indeterminate, undefined (ratio_kind)
-    ci_low: float | None = None  # bootstrap percentiles; math.inf allowed; None: no bootstrap
-    ci_high: float | None = None
-    reached_method: float | None = None  # share of resamples where the method reached the target
-    reached_ref: float | None = None
-    undefined_share: float | None = None  # share of resamples where neither reached
-    resamples: int = 0
+    interval: RatioInterval | None = None  # the bootstrap's 95% statement; None without resamples
 
 
 @dataclass
@@ -138,9 +125,9 @@ class FamilyAnalysis:
     items: int
     curves: list[Curve]
     constants: list[ConstantLine]
-    target: Target  # plateau_fraction × this family's router plateau
+    target: Target  # the family's middle gap target (or plateau target without a gap)
     items_to_target: list[ItemsToTarget]
-    ratios: list[RatioEstimate]  # point estimates only
+    ratios: list[RatioEstimate]  # point estimates only; none when the line meets the target
 
 
 @dataclass
@@ -152,12 +139,13 @@ class StudyAnalysis:
     seed: int
     curves: list[Curve]
     constants: list[ConstantLine]
+    line: Line | None  # the training-free line (None when no constant line was measured)
     targets: list[Target]
     items_to_target: list[ItemsToTarget]
-    ratios: list[RatioEstimate]
+    ratios: list[RatioEstimate]  # only for targets the line does not meet
     families: list[FamilyAnalysis]
-    definitions: dict[str, str] = field(default_factory=lambda: {"band": BAND, "plateau": PLATEAU,
-                                                                 "not_reached": BOOTSTRAP_RULE})
+    definitions: dict[str, str] = field(default_factory=lambda: {"band": BAND, "plateau": PLATEAU, "line": LINE,
+                                                                 "bootstrap": BOOTSTRAP_RULE})
 
     def curve(self, method: str) -> Curve:
         return next(c for c in self.curves if c.method == method)
@@ -183,25 +171,30 @@ class _Learned:
 
 def analyse(results: Sequence[TrialResult], reasoner: str, ref_method: str = "router-ppo",
             targets: Sequence[float] = (), plateau_fraction: float = 0.95, resamples: int = 1000,
-            seed: int = 0) -> StudyAnalysis:
-    """Curves, items-to-target and data-efficiency ratios of every learned method
-    against ``ref_method`` at each absolute target and at ``plateau_fraction`` of the
-    router's plateau. Deterministic for a given ``seed``."""
+            seed: int = 0, gap_fractions: Sequence[float] = (0.25, 0.5, 0.75)) -> StudyAnalysis:
+    """Curves, items-to-target and data-efficiency ratios of every learned method against
+    ``ref_method`` at each target (see study.targets). Deterministic for a given ``seed``."""
     learned, constants, tasks = _split(results, ref_method)
     everything = np.ones(len(tasks), dtype=bool)
-    curves = [_curve(m, everything) for m in learned.values()]
-    ref_curve = curves[list(learned).index(ref_method)]
-    goals = [Target(f"{a:.3f}", float(a)) for a in targets]
-    goals.append(Target(f"{plateau_fraction:.0%} of {ref_method} plateau", plateau_fraction * ref_curve.means[-1],
-                        plateau_fraction))
-    reach = [items_needed_for(c, g.accuracy) for g in goals for c in curves]
-    ratios = [_ratio(c, ref_curve, g) for g in goals for c in curves if c.method != ref_method]
+    draws = None
     if resamples > 0:
-        _bootstrap(ratios, learned, ref_method, len(tasks), resamples, seed)
-    families = [_family(name, tasks == name, learned, constants, ref_method, plateau_fraction)
+        draws = resample({m: (d.sizes, d.seeds, d.correct) for m, d in learned.items()},
+                         {t.method: t.correct for t in constants}, len(tasks), resamples, seed)
+    curves = [_curve(m, everything, draws) for m in learned.values()]
+    ref_curve = curves[list(learned).index(ref_method)]
+    lines = [_constant(t, everything) for t in constants]
+    by_name = {c.method: c.accuracy for c in lines}
+    goals = study_targets(by_name, ref_curve.means[-1], targets, gap_fractions, plateau_fraction, ref_method)
+    reach = [items_needed_for(c, g.accuracy) for g in goals for c in curves]
+    ratios = [_ratio(c, ref_curve, g) for g in goals if g.met_without_training is None
+              for c in curves if c.method != ref_method]
+    if draws is not None:
+        for r in ratios:
+            r.interval = _ratio_interval(r, draws, learned, ref_method)
+    families = [_family(name, tasks == name, learned, constants, ref_method, plateau_fraction, gap_fractions)
                 for name in sorted(set(tasks.tolist()))]
-    return StudyAnalysis(reasoner, ref_method, len(tasks), resamples, seed, curves,
-                         [_constant(t, everything) for t in constants], goals, reach, ratios, families)
+    return StudyAnalysis(reasoner, ref_method, len(tasks), resamples, seed, curves, lines,
+                         training_free_line(by_name), goals, reach, ratios, families)
 
 
 def items_needed_for(curve: Curve, target: float) -> ItemsToTarget:
@@ -254,15 +247,15 @@ def _learned(method: str, trials: list[TrialResult]) -> _Learned:
                     [np.array([t.correct for t in r], dtype=float) for r in runs])
 
 
-def _curve(data: _Learned, mask: np.ndarray) -> Curve:
+def _curve(data: _Learned, mask: np.ndarray, draws: Resamples | None) -> Curve:
+    """Mean accuracy per size over ``mask``'s items; the band from ``draws`` (whole split only)."""
+    lows = highs = [None] * len(data.sizes)
+    if draws is not None and mask.all():
+        lows, highs = band(draws.curves[data.method])
     points = []
-    for size, seeds, correct in zip(data.sizes, data.seeds, data.correct, strict=True):
+    for size, seeds, correct, low, high in zip(data.sizes, data.seeds, data.correct, lows, highs, strict=True):
         acc = correct[:, mask].mean(axis=1)
-        mean, low, high = float(acc.mean()), None, None
-        if len(acc) > 1:
-            half = stats.t.ppf(0.975, len(acc) - 1) * acc.std(ddof=1) / math.sqrt(len(acc))
-            low, high = float(max(0.0, mean - half)), float(min(1.0, mean + half))
-        points.append(CurvePoint(size, mean, low, high, list(seeds), acc.tolist()))
+        points.append(CurvePoint(size, float(acc.mean()), low, high, list(seeds), acc.tolist()))
     return Curve(data.method, points)
 
 
@@ -281,56 +274,32 @@ def _ratio(curve: Curve, ref_curve: Curve, target: Target) -> RatioEstimate:
     return RatioEstimate(curve.method, target, n_method, n_ref, ratio, kind)
 
 
+def _ratio_interval(r: RatioEstimate, draws: Resamples, learned: dict[str, _Learned], ref: str) -> RatioInterval:
+    goal = draws.target_values(r.target, ref)
+    n_m, status_m = items_needed(draws.curves[r.method], np.array(learned[r.method].sizes), goal)
+    n_r, status_r = items_needed(draws.curves[ref], np.array(learned[ref].sizes), goal)
+    low, high = ratio_bounds(n_bounds(n_m, status_m, learned[r.method].sizes),
+                             n_bounds(n_r, status_r, learned[ref].sizes))
+    return summarise_ratio(low, high, (status_m == REACHED) & (status_r == REACHED), np.isfinite(n_m),
+                           np.isfinite(n_r))
+
+
 def _family(name: str, mask: np.ndarray, learned: dict[str, _Learned], constants: list[TrialResult],
-            ref_method: str, plateau_fraction: float) -> FamilyAnalysis:
-    curves = [_curve(m, mask) for m in learned.values()]
+            ref_method: str, plateau_fraction: float, gap_fractions: Sequence[float]) -> FamilyAnalysis:
+    """One family's curves and point ratios at its middle gap target (its own line and
+    oracle), or at ``plateau_fraction`` of its router plateau when it has no gap."""
+    curves = [_curve(m, mask, None) for m in learned.values()]
     ref_curve = curves[list(learned).index(ref_method)]
-    target = Target(f"{plateau_fraction:.0%} of {ref_method} plateau ({name})",
-                    plateau_fraction * ref_curve.means[-1], plateau_fraction)
-    return FamilyAnalysis(name, int(mask.sum()), curves, [_constant(t, mask) for t in constants], target,
-                          [items_needed_for(c, target.accuracy) for c in curves],
-                          [_ratio(c, ref_curve, target) for c in curves if c.method != ref_method])
-
-
-def _bootstrap(ratios: list[RatioEstimate], learned: dict[str, _Learned], ref: str, items: int,
-               resamples: int, seed: int) -> None:
-    """Fill each ratio's interval and reach shares from one paired bootstrap (see module doc)."""
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, items, size=(resamples, items))
-    offsets = (draws + items * np.arange(resamples)[:, None]).ravel()
-    weights = np.bincount(offsets, minlength=resamples * items).reshape(resamples, items) / items
-    curves = {m: _resampled_curve(data, weights, rng) for m, data in learned.items()}
-    sizes = {m: np.array(data.sizes) for m, data in learned.items()}
-    for r in ratios:
-        goal = (np.full(resamples, r.target.accuracy) if r.target.plateau_fraction is None
-                else r.target.plateau_fraction * curves[ref][:, -1])
-        n_m, _ = items_needed(curves[r.method], sizes[r.method], goal)
-        n_r, _ = items_needed(curves[ref], sizes[ref], goal)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            values = n_m / n_r
-        defined = np.sort(values[~np.isnan(values)])
-        if defined.size:
-            r.ci_low = float(defined[math.floor(0.025 * (defined.size - 1))])
-            r.ci_high = float(defined[math.ceil(0.975 * (defined.size - 1))])
-        r.reached_method, r.reached_ref = float(np.isfinite(n_m).mean()), float(np.isfinite(n_r).mean())
-        r.undefined_share, r.resamples = float(np.isnan(values).mean()), resamples
-
-
-def _resampled_curve(data: _Learned, weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """(resamples, sizes) mean curves: item weights per resample, seeds drawn with
-    replacement as whole trajectories over this method's seeds."""
-    pool = sorted({s for seeds in data.seeds for s in seeds})
-    drawn = rng.integers(0, len(pool), size=(weights.shape[0], len(pool)))
-    counts = np.zeros((weights.shape[0], len(pool)))
-    np.add.at(counts, (np.arange(weights.shape[0])[:, None], drawn), 1)
-    out = np.empty((weights.shape[0], len(data.sizes)))
-    for j, (seeds, correct) in enumerate(zip(data.seeds, data.correct, strict=True)):
-        w = counts[:, [pool.index(s) for s in seeds]]
-        empty = w.sum(axis=1) == 0
-        if empty.any():  # none of the drawn seeds ran at this size: redraw from its own seeds
-            w[empty] = rng.multinomial(len(seeds), np.full(len(seeds), 1 / len(seeds)), size=int(empty.sum()))
-        out[:, j] = ((weights @ correct.T) * w).sum(axis=1) / w.sum(axis=1)
-    return out
+    lines = [_constant(t, mask) for t in constants]
+    goals = study_targets({c.method: c.accuracy for c in lines}, ref_curve.means[-1], (), gap_fractions,
+                          plateau_fraction, ref_method)
+    gaps = [g for g in goals if g.kind == GAP]
+    target = gaps[len(gaps) // 2] if gaps else goals[-1]
+    target.label = f"{target.label} ({name})"
+    ratios = [] if target.met_without_training else [_ratio(c, ref_curve, target) for c in curves
+                                                     if c.method != ref_method]
+    return FamilyAnalysis(name, int(mask.sum()), curves, lines, target,
+                          [items_needed_for(c, target.accuracy) for c in curves], ratios)
 
 
 def _json_safe(value):
@@ -341,26 +310,6 @@ def _json_safe(value):
     if isinstance(value, list | tuple):
         return [_json_safe(v) for v in value]
     return value
-
-
-# ------------------------------------------- N(a) of many mean curves at once
-
-
-def items_needed(curves: np.ndarray, sizes: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """N(a) per row of ``curves`` (rows, sizes) for the row's target in ``targets`` (rows,);
-    returns (N with +inf where not reached, status per row)."""
-    curves, sizes = np.asarray(curves, dtype=float), np.asarray(sizes, dtype=float)
-    targets = np.asarray(targets, dtype=float)
-    reached = curves >= targets[:, None] - EPS
-    hit, first = reached.any(axis=1), reached.argmax(axis=1)
-    prev, rows = np.maximum(first - 1, 0), np.arange(len(curves))
-    low, high = curves[rows, prev], curves[rows, first]
-    span = high - low
-    frac = np.divide(targets - low, span, out=np.zeros_like(span), where=(first > 0) & (span > 0))
-    n = sizes[prev] * (sizes[first] / sizes[prev]) ** np.clip(frac, 0.0, 1.0)  # exact at the sizes themselves
-    n[~hit] = np.inf
-    status = np.where(~hit, NOT_REACHED, np.where(first == 0, AT_SMALLEST, REACHED))
-    return n, status
 
 
 def ratio_kind(method_status: str, ref_status: str) -> str:

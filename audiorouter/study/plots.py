@@ -53,7 +53,7 @@ def per_family_figure(analysis: StudyAnalysis, path: str | Path) -> Path:
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.suptitle(f"accuracy vs training items per task family ({analysis.reasoner}); "
-                 f"dotted: {analysis.targets[-1].label} of each family", fontsize=9)
+                 "dotted: each family's target", fontsize=9)
     fig.supxlabel("labelled training items (log scale)", fontsize=8)
     fig.tight_layout()
     return _save(fig, path)

@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 from audiorouter.study.analysis import Curve, ItemsToTarget, RatioEstimate, StudyAnalysis
+from audiorouter.study.bootstrap import LOWER, TWO_SIDED, UPPER
 from audiorouter.study.plots import curves_figure, per_family_figure
 
 
@@ -24,11 +25,16 @@ def write_study_outputs(analysis: StudyAnalysis, out_dir: str | Path) -> list[Pa
 
 def render_markdown(analysis: StudyAnalysis) -> str:
     a, ref = analysis, analysis.ref_method
+    line = "not measured" if a.line is None else f"{a.line.accuracy:.3f} ({a.line.method})"
     lines = [f"# Scaling study ({a.reasoner})", "",
-             f"All numbers: {a.reasoner}, fixed test split of {a.items} items. Reference method: {ref}.",
-             f"Band: {a.definitions['band']}. Plateau: {a.definitions['plateau']}.",
-             f"Ratio intervals: paired bootstrap over seeds and test items, {a.resamples} resamples "
-             f"(seed {a.seed}); {a.definitions['not_reached']}.", ""]
+             f"All numbers: {a.reasoner}, fixed test split of {a.items} items. Reference method: {ref}.", "",
+             "Protocol:", "",
+             f"- Training-free line: {line}; {a.definitions['line']}.",
+             "- Targets: the line plus fractions of its gap to oracle routing, configured absolute targets, and "
+             f"a fraction of the {a.definitions['plateau']}; a target the line meets is reported as met "
+             "without training, never as a ratio.",
+             f"- Band: {a.definitions['band']}.",
+             f"- Ratios: {a.resamples} bootstrap resamples (seed {a.seed}); {a.definitions['bootstrap']}.", ""]
     sizes = sorted({n for c in a.curves for n in c.sizes})
     lines += [f"## Accuracy vs labelled training items ({a.reasoner})", "", *_accuracy_head(sizes, False)]
     lines += [_accuracy_row(c, sizes) for c in a.curves]
@@ -36,17 +42,27 @@ def render_markdown(analysis: StudyAnalysis) -> str:
         lines += ["", f"## Constant lines, no training ({a.reasoner})", "",
                   "| method | accuracy | 95% Wilson interval | items |", "|---|---|---|---|"]
         lines += [f"| {c.method} | {c.accuracy:.3f} | [{c.low:.3f}, {c.high:.3f}] | {c.items} |" for c in a.constants]
+    lines += ["", f"## Targets ({a.reasoner})", "", "| target | accuracy | rule | without training |", "|---|---|---|---|"]
+    lines += [f"| {t.label} | {t.accuracy:.3f} | {t.kind} | "
+              f"{'met by ' + t.met_without_training if t.met_without_training else 'not met'} |" for t in a.targets]
     lines += ["", f"## Items needed to reach each target ({a.reasoner})", "",
               "| method | " + " | ".join(t.text for t in a.targets) + " |",
               "|---" * (len(a.targets) + 1) + "|"]
     for curve in a.curves:
-        cells = [_items(r) for r in a.items_to_target if r.method == curve.method]
+        cells = [_items(r) if t.met_without_training is None else f"{_items(r)}; met without training"
+                 for t, r in zip(a.targets, [r for r in a.items_to_target if r.method == curve.method], strict=True)]
         lines.append(f"| {curve.method} | " + " | ".join(cells) + " |")
     lines += ["", f"## Data-efficiency ratio N_method(a) / N_{ref}(a) ({a.reasoner})", "",
-              f"| method | target a | N_method | N_{ref} | ratio | 95% interval | reached in resamples (method / {ref}) |",
-              "|---|---|---|---|---|---|---|"]
+              f"| method | target a | N_method | N_{ref} | ratio (mean curves) | 95% statement (bootstrap) | "
+              f"both inside their grids | undefined | reached in resamples (method / {ref}) |",
+              "|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r.method} | {r.target.text} | {_items(r.n_method)} | "
-              f"{_items(r.n_ref)} | {_ratio(r)} | {_interval(r)} | {_shares(r)} |" for r in a.ratios]
+              f"{_items(r.n_ref)} | {_ratio(r)} | {_interval(r)} | {_share(r, 'inside')} | "
+              f"{_share(r, 'undefined')} | {_shares(r)} |" for r in a.ratios]
+    met = [t.text for t in a.targets if t.met_without_training]
+    if met:
+        lines += ["", f"No ratio for {', '.join(met)}: the training-free line already meets "
+                  f"{'it' if len(met) == 1 else 'them'}."]
     lines += ["", *_family_tables(a)]
     return "\n".join(lines) + "\n"
 
@@ -66,14 +82,16 @@ def _family_tables(a: StudyAnalysis) -> list[str]:
     sizes = sorted({n for f in a.families for c in f.curves for n in c.sizes})
     lines = [f"## Accuracy per task family ({a.reasoner})", "", *_accuracy_head(sizes, True)]
     lines += [_accuracy_row(c, sizes, f.family) for f in a.families for c in f.curves]
-    fraction = a.targets[-1].plateau_fraction
-    lines += ["", f"## Data-efficiency ratio per task family, at {fraction:.0%} of each family's {a.ref_method} "
-              f"plateau ({a.reasoner}; point estimates)", "",
+    lines += ["", f"## Data-efficiency ratio per task family, at each family's own target ({a.reasoner}; "
+              "point estimates)", "",
               f"| family | items | target a | method | N_method | N_{a.ref_method} | ratio |",
               "|---|---|---|---|---|---|---|"]
     for f in a.families:
-        lines += [f"| {f.family} | {f.items} | {f.target.accuracy:.3f} | {r.method} | {_items(r.n_method)} | "
-                  f"{_items(r.n_ref)} | {_ratio(r)} |" for r in f.ratios]
+        if f.target.met_without_training:
+            lines.append(f"| {f.family} | {f.items} | {f.target.accuracy:.3f} ({f.target.label}) | – | – | – | "
+                         f"met without training by {f.target.met_without_training} |")
+        lines += [f"| {f.family} | {f.items} | {f.target.accuracy:.3f} ({f.target.label}) | {r.method} | "
+                  f"{_items(r.n_method)} | {_items(r.n_ref)} | {_ratio(r)} |" for r in f.ratios]
     return lines
 
 
@@ -104,14 +122,27 @@ def _ratio(r: RatioEstimate) -> str:
 
 
 def _interval(r: RatioEstimate) -> str:
-    if r.ci_low is None:
+    i = r.interval
+    if i is None:
         return "–"
-    bound = [("∞" if math.isinf(v) else f"{v:.2f}") for v in (r.ci_low, r.ci_high)]
-    undefined = f"; {r.undefined_share:.0%} undefined" if r.undefined_share else ""
-    return f"[{bound[0]}, {bound[1]}]{undefined}"
+    if i.form == TWO_SIDED:
+        return f"[{_value(i.low)}, {_value(i.high)}]"
+    if i.form == LOWER:
+        return f"≥ {_value(i.low)} (one-sided; {i.behind:.1%} of resamples)"
+    if i.form == UPPER:
+        return f"≤ {_value(i.high)} (one-sided; {i.behind:.1%} of resamples)"
+    return "no bound"
+
+
+def _value(v: float) -> str:
+    return "∞" if math.isinf(v) else f"{v:.2f}"
+
+
+def _share(r: RatioEstimate, name: str) -> str:
+    return "–" if r.interval is None else f"{getattr(r.interval, name):.1%}"
 
 
 def _shares(r: RatioEstimate) -> str:
-    if r.reached_method is None:
+    if r.interval is None:
         return "–"
-    return f"{r.reached_method:.0%} / {r.reached_ref:.0%}"
+    return f"{r.interval.reached_method:.0%} / {r.interval.reached_ref:.0%}"

@@ -144,7 +144,7 @@ class StudyRun:
 
         study = self.config.study
         analysis = analyse(results, reasoner_label(self.config.reasoner), study.reference_method, study.targets,
-                           study.plateau_fraction, study.resamples, seed=0)
+                           study.plateau_fraction, study.resamples, seed=0, gap_fractions=study.gap_fractions)
         sharing = self.sharing_counts(results)
         outputs = write_study_outputs(analysis, self.dir)
         extra = {"failed_trials": failed, "sharing": sharing}
