@@ -15,7 +15,9 @@ LALM_METHOD = "internalise-lalm"
 INTERNALISE_METHODS = ("internalise-pretrained", "internalise-scratch", "internalise-reasoner", "internalise-no-audio",
                        LALM_METHOD)
 SUPERVISED_ROUTER = "supervised-router"
-LEARNED_METHODS = (*ROUTER_METHODS, *INTERNALISE_METHODS, SUPERVISED_ROUTER)
+# a head over every tool's parsed output, trained on the router's sizes: routing vs having tools
+TOOLS_SUPERVISED = "tools-supervised"
+LEARNED_METHODS = (*ROUTER_METHODS, *INTERNALISE_METHODS, SUPERVISED_ROUTER, TOOLS_SUPERVISED)
 
 
 def lalm_reasoner_problem(reasoner) -> str | None:

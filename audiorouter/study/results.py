@@ -20,6 +20,7 @@ from audiorouter.config.study import (  # noqa: F401  (the study's names, define
     LEARNED_METHODS,
     ROUTER_METHODS,
     SUPERVISED_ROUTER,
+    TOOLS_SUPERVISED,
 )
 
 

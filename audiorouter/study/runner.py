@@ -39,7 +39,14 @@ from audiorouter.rl.registry import check_train
 from audiorouter.router.actions import ActionSpace
 from audiorouter.study.context import StudyContext, save_router_features
 from audiorouter.study.dataset import StudyData, ensure_study_data, load_items
-from audiorouter.study.results import INTERNALISE_METHODS, ROUTER_METHODS, SUPERVISED_ROUTER, TrialResult
+from audiorouter.study.methods.tool_features import save_tool_fields
+from audiorouter.study.results import (
+    INTERNALISE_METHODS,
+    ROUTER_METHODS,
+    SUPERVISED_ROUTER,
+    TOOLS_SUPERVISED,
+    TrialResult,
+)
 from audiorouter.study.trials import load_result, trial_specs
 from audiorouter.tools import load_tool_plugins, resolve_tools
 from audiorouter.tools.item_evidence import mean_latency_s, prepare_evidence
@@ -83,7 +90,10 @@ class StudyRun:
         load_tool_plugins(cfg.tools.plugins)
         tools = resolve_tools(cfg.tools.enabled or None)
         router_ids = self.data.router_item_ids(study.router_sizes) if self.needs_routers() else []
-        evidence_items = load_items(self.data.data_dir, ("pool", "test"), router_ids + self.data.test_ids)
+        # tools-supervised reads tool outputs of its validation items too
+        validation_ids = self.data.validation_ids if TOOLS_SUPERVISED in study.methods else []
+        evidence_items = load_items(self.data.data_dir, ("pool", "validation", "test"),
+                                    router_ids + validation_ids + self.data.test_ids)
         latency, disabled = self.tool_pass(evidence_items, tools)
         tools = [t for t in tools if t not in disabled]
         self.context = StudyContext(cfg, self.data, tools, str(self.dir), latency, disabled)
@@ -155,11 +165,14 @@ class StudyRun:
     # ------------------------------------------------------------------ helpers
 
     def needs_routers(self) -> bool:
-        return any(m in ROUTER_METHODS or m == SUPERVISED_ROUTER for m in self.config.study.methods)
+        """Whether some method trains on the router pool's items (so they need tool outputs)."""
+        return any(m in (*ROUTER_METHODS, SUPERVISED_ROUTER, TOOLS_SUPERVISED) for m in self.config.study.methods)
 
     def tool_pass(self, items, tools: list[str]) -> tuple[dict[str, float], dict[str, str]]:
         evidence = prepare_evidence(self.config.tools, items, tools, self.data.data_dir)
         self.counts |= {"tool_runs_requested_by_pass": evidence.requested, "tool_runs_made_by_pass": evidence.computed}
+        if TOOLS_SUPERVISED in self.config.study.methods:
+            save_tool_fields([item.id for item in items], evidence.results, tools, self.dir)
         return mean_latency_s(evidence.results), evidence.disabled
 
     def router_features(self, items) -> None:

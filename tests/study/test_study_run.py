@@ -1,5 +1,5 @@
-"""A small study end to end, through the CLI as users run it: three methods (router-ppo,
-supervised-router, internalise-pretrained), two sizes, two seeds, the constant lines, on
+"""A small study end to end, through the CLI as users run it: four methods (router-ppo,
+supervised-router, internalise-pretrained, tools-supervised), two sizes, two seeds, the constant lines, on
 two task families with two tools and the reference reasoner.
 
 Run 1 is interrupted (SIGINT, as Ctrl-C) after its first finished trial; run 2 restores
@@ -27,7 +27,7 @@ from audiorouter.study.runner import with_absolute_paths
 
 pytestmark = pytest.mark.slow
 
-METHODS = ["router-ppo", "supervised-router", "internalise-pretrained"]
+METHODS = ["router-ppo", "supervised-router", "internalise-pretrained", "tools-supervised"]
 
 
 def study_config(root: Path) -> Path:
@@ -89,10 +89,10 @@ def study(tmp_path_factory):
 
 
 def test_interrupted_sweep_resumes_without_retraining(study):
-    assert 0 < len(study["finished_before"]) < 12, study["first_log"][-3000:]
+    assert 0 < len(study["finished_before"]) < 16, study["first_log"][-3000:]
     assert "restoring the sweep" in study["second"].stdout + study["second"].stderr
     after = results(study["dir"])
-    assert len(after) == 12  # 3 methods x 2 sizes x 2 seeds
+    assert len(after) == 16  # 4 methods x 2 sizes x 2 seeds
     for path, mtime in study["finished_before"].items():
         assert after[path] == mtime, f"{path} was trained again"
 
@@ -111,6 +111,8 @@ def test_report_has_every_method_and_constant_line(study):
         assert (study["dir"] / name).stat().st_size > 0
     provenance = json.loads((study["dir"] / "provenance.json").read_text())
     assert provenance["dataset"]["fingerprint"] and provenance["seeds"] == [0, 1]
+    fit = json.loads((study["dir"] / "trials" / "tools-supervised" / "n8-seed0" / "fit.json").read_text())
+    assert fit["kind"] == "tools" and fit["train_items"] == 8 and fit["val_items"] == 6
 
 
 def test_no_item_evidence_pair_reaches_the_reasoner_twice(study):

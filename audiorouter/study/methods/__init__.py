@@ -4,7 +4,8 @@
   and the test-split scoring every router shares;
 * ``supervised_router`` -- the router net trained by cross-entropy on oracle labels;
 * ``internalise`` -- the internalisation heads (``internalise-pretrained``, ``-scratch``,
-  ``-reasoner``, ``-no-audio``), with ``head_features`` the inputs they read;
+  ``-reasoner``, ``-no-audio``) and ``tools-supervised`` (the head over every tool's
+  output, ``tool_features``), with ``head_features`` the inputs they read;
 * ``lora`` -- ``internalise-lalm``: a LoRA adapter on the lalm reasoner;
 * ``threads`` -- one CPU thread for a block of torch work (shared by the methods).
 
@@ -22,13 +23,20 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from audiorouter.config.study import INTERNALISE_METHODS, LALM_METHOD, ROUTER_METHODS, SUPERVISED_ROUTER
+from audiorouter.config.study import (
+    INTERNALISE_METHODS,
+    LALM_METHOD,
+    ROUTER_METHODS,
+    SUPERVISED_ROUTER,
+    TOOLS_SUPERVISED,
+)
 from audiorouter.study.context import StudyContext, TrialSpec
 
 MODULES = {  # method -> the module in this package that trains and scores it
     **dict.fromkeys(ROUTER_METHODS, "router"),
     SUPERVISED_ROUTER: "supervised_router",
     **{m: "internalise" for m in INTERNALISE_METHODS if m != LALM_METHOD},
+    TOOLS_SUPERVISED: "internalise",  # the same head, over tool outputs instead of audio
     LALM_METHOD: "lora",
 }
 

@@ -17,7 +17,11 @@ Kinds (``KINDS``):
 * ``no-audio`` -- the same head with no audio input at all: what the question and the
   choices' texts and values alone teach. A control, not a baseline: it measures how
   much of any line is learnt without hearing (answer priors, the truth's place among
-  numeric options near the bounds).
+  numeric options near the bounds);
+* ``tools`` (the study's ``tools-supervised``) -- instead of audio, every tool's parsed
+  output (tool_features: numbers and labels, not the summaries), standardised and
+  projected like ``pretrained``'s audio input: the rival that separates learning to
+  route from having the tools.
 
 The head scores choice j of item i. With a = audio input, q and c_j the MiniLM
 embeddings of the question and the choice (projected onto the training texts' top
@@ -48,7 +52,8 @@ the trial's training items, with early stopping and the grid chosen on the fixed
 validation split (not counted in ``train_size``: it gives the baselines their best
 chance), and scores the test split.
 
-Imports: contracts, study.context, study.dataset, study.methods.head_features, .threads.
+Imports: contracts, study.context, study.dataset, study.methods.head_features, .threads,
+.tool_features.
 """
 
 from __future__ import annotations
@@ -70,12 +75,13 @@ from audiorouter.study.context import StudyContext, TrialSpec
 from audiorouter.study.dataset import load_items
 from audiorouter.study.methods.head_features import ChoiceValue, HeadFeatures, load_prepared
 from audiorouter.study.methods.threads import one_thread
+from audiorouter.study.methods.tool_features import Fields, ToolVectoriser, load_tool_fields
 
-KINDS = ("pretrained", "scratch", "reasoner", "no-audio")
+KINDS = ("pretrained", "scratch", "reasoner", "no-audio", "tools")
 MASKED = -1e9  # score of a padding choice
 PCA_ROWS = 2048  # training items the audio principal directions are fitted on, at most
 KIND = {"internalise-pretrained": "pretrained", "internalise-scratch": "scratch", "internalise-reasoner": "reasoner",
-        "internalise-no-audio": "no-audio"}  # study method -> head kind
+        "internalise-no-audio": "no-audio", "tools-supervised": "tools"}  # study method -> head kind
 
 
 @dataclass(frozen=True)
@@ -109,16 +115,19 @@ class FittedInternaliser:
     inputs: _Inputs
     features: HeadFeatures
     reasoner_scores: dict[str, list[float]] | None
+    tool_fields: dict[str, Fields] | None = None
     info: dict = field(default_factory=dict)
 
     def predict(self, items: Sequence[AudioQAItem], features: HeadFeatures | None = None,
-                reasoner_scores: dict[str, list[float]] | None = None) -> list[int]:
-        """The chosen choice index per item (features and reasoner scores default to
-        those given to the fit)."""
+                reasoner_scores: dict[str, list[float]] | None = None,
+                tool_fields: dict[str, Fields] | None = None) -> list[int]:
+        """The chosen choice index per item (features, reasoner scores and tool fields
+        default to those given to the fit)."""
         if not items:
             return []
         scores = {**(self.reasoner_scores or {}), **(reasoner_scores or {})} if self.kind == "reasoner" else None
-        batch = self.inputs.encode(items, features or self.features, scores)
+        fields = {**(self.tool_fields or {}), **(tool_fields or {})} if self.kind == "tools" else None
+        batch = self.inputs.encode(items, features or self.features, scores, fields)
         with one_thread():
             return _scores(self.model, batch).argmax(dim=1).tolist()
 
@@ -127,10 +136,12 @@ def fit_internaliser(
     kind: str, train_items: Sequence[AudioQAItem], val_items: Sequence[AudioQAItem], features: HeadFeatures,
     seed: int, reasoner_scores: dict[str, list[float]] | None = None,
     grid: Sequence[HeadConfig] | None = None, budget: TrainBudget | None = None,
+    tool_fields: dict[str, Fields] | None = None,
 ) -> FittedInternaliser:
     """Train one head per config of ``grid`` on ``train_items``, keep the best on
     ``val_items``. ``features`` must hold every item (train, val and later test);
-    ``reasoner_scores`` (item id -> one score per choice) is needed by kind "reasoner"."""
+    ``reasoner_scores`` (item id -> one score per choice) is needed by kind "reasoner",
+    ``tool_fields`` (item id -> tool_features.flatten_results) by kind "tools"."""
     if kind not in KINDS:
         raise ValueError(f"unknown internaliser kind {kind!r}; valid: {', '.join(KINDS)}")
     if not train_items or not val_items:
@@ -138,14 +149,18 @@ def fit_internaliser(
                          f"(got {len(train_items)} and {len(val_items)})")
     if kind == "reasoner" and reasoner_scores is None:
         raise ValueError("kind 'reasoner' needs reasoner_scores (item id -> one score per choice)")
+    if kind == "tools" and tool_fields is None:
+        raise ValueError("kind 'tools' needs tool_fields (item id -> its tools' flattened outputs)")
     budget = budget or (SCRATCH_BUDGET if kind == "scratch" else TrainBudget())
     grid = list(grid or (SCRATCH_GRID if kind == "scratch" else GRID))
     began = time.perf_counter()
     with one_thread():
         torch.manual_seed(seed)
-        inputs = _Inputs.fit(kind, train_items, features, budget)
+        inputs = _Inputs.fit(kind, train_items, features, budget, tool_fields)
         scores = reasoner_scores if kind == "reasoner" else None
-        train, val = inputs.encode(train_items, features, scores), inputs.encode(val_items, features, scores)
+        fields = tool_fields if kind == "tools" else None
+        train = inputs.encode(train_items, features, scores, fields)
+        val = inputs.encode(val_items, features, scores, fields)
         runs = [_train(_build(kind, inputs, config, seed), train, val, config, budget, seed) for config in grid]
     best = max(runs, key=lambda run: (run.val_accuracy, -run.val_loss))
     info = {"kind": kind, "config": asdict(best.config), "steps": best.steps,
@@ -155,7 +170,7 @@ def fit_internaliser(
                       "steps": r.steps, "steps_run": r.steps_run} for r in runs],
             "train_items": len(train_items), "val_items": len(val_items), "seed": seed,
             "fit_s": round(time.perf_counter() - began, 3)}
-    return FittedInternaliser(kind, best.model, inputs, features, reasoner_scores, info)
+    return FittedInternaliser(kind, best.model, inputs, features, reasoner_scores, fields, info)
 
 
 # ------------------------------------------------------------------------- inputs
@@ -166,11 +181,13 @@ def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[l
     """A head trial: fit on the trial's training items (the validation split picks the
     config and the stopping point), keep ``model.pt`` and ``fit.json``, score the test split."""
     features, scores = load_prepared(ctx, scores=spec.method == "internalise-reasoner")
+    fields = load_tool_fields(ctx.study_dir) if KIND[spec.method] == "tools" else None
     data = ctx.data
     train = load_items(data.data_dir, ("pool", "train"), data.training_ids(spec.train_size, spec.seed), audio=False)
     val = load_items(data.data_dir, ("validation",), data.validation_ids, audio=False)
     test = load_items(data.data_dir, ("test",), data.test_ids, audio=False)
-    fitted = fit_internaliser(KIND[spec.method], train, val, features, spec.seed, reasoner_scores=scores)
+    fitted = fit_internaliser(KIND[spec.method], train, val, features, spec.seed, reasoner_scores=scores,
+                              tool_fields=fields)
     picks = fitted.predict(test)
     torch.save(fitted.model.state_dict(), folder / "model.pt")
     (folder / "fit.json").write_text(json.dumps(fitted.info, indent=1))
@@ -208,12 +225,19 @@ class _Inputs:
     text_mean: np.ndarray
     text_basis: np.ndarray  # (384, k)
     units: dict[str, tuple[float, ...]]  # unit -> mean, std of the value; of its signed log
+    vectoriser: ToolVectoriser | None = None  # kind "tools": the tool fields seen in training
 
     @classmethod
     def fit(cls, kind: str, items: Sequence[AudioQAItem], features: HeadFeatures,
-            budget: TrainBudget) -> _Inputs:
+            budget: TrainBudget, tool_fields: dict[str, Fields] | None = None) -> _Inputs:
         rows = features.rows([item.id for item in items])
-        if kind == "scratch":
+        vectoriser = None
+        if kind == "tools":
+            vectoriser = ToolVectoriser.fit([_fields_of(item, tool_fields) for item in items])
+            vectors = vectoriser.transform([_fields_of(item, tool_fields) for item in items])
+            mean, scale = vectors.mean(axis=0), vectors.std(axis=0) + 1e-3
+            basis = _principal_directions((vectors - mean) / scale, budget.audio_components)
+        elif kind == "scratch":
             mean, scale, basis = *_band_stats(features.mel, rows), None
         elif kind == "no-audio":  # one constant input: the context layer keeps only its bias
             mean, scale, basis = np.zeros(1), np.ones(1), np.zeros((1, 1))
@@ -226,16 +250,20 @@ class _Inputs:
         table = np.stack([features.text_vectors[t] for t in texts])
         text_basis = _principal_directions(table - table.mean(axis=0), budget.text_components)
         return cls(kind, mean, scale, basis, table.mean(axis=0), text_basis,
-                   _unit_stats([v for i in rows for v in features.values[i] if v is not None]))
+                   _unit_stats([v for i in rows for v in features.values[i] if v is not None]), vectoriser)
 
     @property
     def numeric_dim(self) -> int:
         return NUMERIC_DIM + (2 if self.kind == "reasoner" else 0)
 
     def encode(self, items: Sequence[AudioQAItem], features: HeadFeatures,
-               reasoner_scores: dict[str, list[float]] | None) -> _Batch:
+               reasoner_scores: dict[str, list[float]] | None, tool_fields: dict[str, Fields] | None = None) -> _Batch:
         rows = features.rows([item.id for item in items])
-        if self.kind == "scratch":
+        if self.kind == "tools":
+            vectors = self.vectoriser.transform([_fields_of(item, tool_fields) for item in items])
+            audio = torch.from_numpy((((vectors - self.audio_mean) / self.audio_scale) @ self.audio_basis)
+                                     .astype(np.float32))
+        elif self.kind == "scratch":
             audio = torch.from_numpy(features.mel[rows])
         elif self.kind == "no-audio":
             audio = torch.zeros((len(rows), 1))
@@ -264,6 +292,12 @@ class _Inputs:
                       torch.from_numpy(np.array([where[features.questions[i]] for i in rows])),
                       torch.from_numpy(choices), torch.from_numpy(numeric), torch.from_numpy(mask),
                       torch.from_numpy(reasoner), torch.tensor(answers, dtype=torch.long))
+
+
+def _fields_of(item: AudioQAItem, tool_fields: dict[str, Fields]) -> Fields:
+    if item.id not in tool_fields:
+        raise ValueError(f"no tool outputs for item {item.id!r} (the study's tool pass did not cover it)")
+    return tool_fields[item.id]
 
 
 def _band_stats(mel: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

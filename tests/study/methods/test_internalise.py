@@ -236,3 +236,25 @@ def test_unknown_kind_and_missing_inputs_are_clear_errors(splits):
         fit_internaliser("reasoner", train, val, features, seed=0)
     with pytest.raises(ValueError, match="no reasoner scores for item"):
         fit_internaliser("reasoner", train, val, features, seed=0, reasoner_scores={}, grid=ONE, budget=FAST)
+
+
+def test_tools_head_learns_the_answer_a_tool_measured():
+    (train, f1), (val, f2), (test, f3) = synthetic(240, 1), synthetic(80, 2), synthetic(120, 3)
+    features = merged(f1, f2, f3)
+    features.embedding[:] = 0  # no audio cue at all: the answer's value is only in a tool's output
+    rng = np.random.default_rng(0)
+    fields = {item.id: {"tempo.ok": 1.0, "tempo.bpm": float(item.answer.split()[0]) + rng.normal(0, 0.1),
+                        "tempo.noise": float(rng.normal())} for item in train + val + test}
+    fitted = fit_internaliser("tools", train, val, features, seed=0, grid=ONE, budget=FAST, tool_fields=fields)
+    assert accuracy(fitted.predict(test), test) > 0.6  # chance 0.25
+    blind = fit_internaliser("pretrained", train, val, features, seed=0, grid=ONE, budget=FAST)
+    assert accuracy(blind.predict(test), test) < 0.45  # the same head without the tool output
+
+
+def test_tools_kind_needs_tool_fields_for_every_item():
+    (train, f1), (val, f2) = synthetic(20, 1), synthetic(10, 2)
+    with pytest.raises(ValueError, match="needs tool_fields"):
+        fit_internaliser("tools", train, val, merged(f1, f2), seed=0, grid=ONE, budget=FAST)
+    with pytest.raises(ValueError, match="no tool outputs for item"):
+        fit_internaliser("tools", train, val, merged(f1, f2), seed=0, grid=ONE, budget=FAST,
+                         tool_fields={item.id: {} for item in train})
