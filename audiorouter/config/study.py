@@ -44,12 +44,14 @@ class StudyConfig:
     synth_seed: int = 100  # generator seed of the study's items (train; +1 validation, +2 test)
     families: list[str] = field(default_factory=list)  # empty: every family this machine can generate
     methods: list[str] = field(default_factory=lambda: [
-        "router-ppo", "internalise-pretrained", "internalise-reasoner", "internalise-no-audio", "supervised-router"])
+        "router-ppo", "internalise-pretrained", "internalise-scratch", "internalise-reasoner", "internalise-no-audio",
+        "supervised-router", "tools-supervised"])
     router_sizes: list[int] = field(default_factory=lambda: _powers_of_two(8, 512))
     internalise_sizes: list[int] = field(default_factory=lambda: _powers_of_two(8, 8192))
     seeds: int = 5  # seeds 0 .. seeds-1; each has its own nested training sets
     test_per_family: int = 50  # the fixed test split every trial is scored on
-    validation_per_family: int = 20  # internalisation baselines: early stopping and grid choice
+    # the heads (internalisation, tools-supervised): early stopping and grid choice; not in their N
+    validation_per_family: int = 50
     # Router training sets are drawn from the first ROUTER_POOL training items (0: twice the
     # largest router size), so the tool pass covers those items only; larger internalisation
     # sets continue the same nested order beyond them.

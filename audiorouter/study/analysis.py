@@ -80,6 +80,7 @@ class CurvePoint:
 class Curve:
     method: str
     points: list[CurvePoint]
+    validation_items: int = 0  # labelled items it selected its config and stopping step on, not in N
 
     @property
     def sizes(self) -> list[int]:
@@ -117,6 +118,8 @@ class RatioEstimate:
     ratio: float | None  # N_method / N_ref, or N_max / N_ref when the method is not reached
     kind: str  # estimate, lower bound, upper bound, indeterminate, undefined (ratio_kind)
     interval: RatioInterval | None = None  # the bootstrap's 95% statement; None without resamples
+    # the same ratio with each side's validation items counted in its N (same kind)
+    ratio_counting_validation: float | None = None
 
 
 @dataclass
@@ -167,6 +170,7 @@ class _Learned:
     sizes: list[int]
     seeds: list[list[int]]
     correct: list[np.ndarray]
+    validation_items: int = 0
 
 
 def analyse(results: Sequence[TrialResult], reasoner: str, ref_method: str = "router-ppo",
@@ -244,7 +248,8 @@ def _learned(method: str, trials: list[TrialResult]) -> _Learned:
     sizes = sorted(by_size)
     runs = [sorted(by_size[n], key=lambda t: t.seed) for n in sizes]
     return _Learned(method, sizes, [[t.seed for t in r] for r in runs],
-                    [np.array([t.correct for t in r], dtype=float) for r in runs])
+                    [np.array([t.correct for t in r], dtype=float) for r in runs],
+                    max(int(t.info.get("validation_items", 0)) for t in trials))
 
 
 def _curve(data: _Learned, mask: np.ndarray, draws: Resamples | None) -> Curve:
@@ -256,7 +261,7 @@ def _curve(data: _Learned, mask: np.ndarray, draws: Resamples | None) -> Curve:
     for size, seeds, correct, low, high in zip(data.sizes, data.seeds, data.correct, lows, highs, strict=True):
         acc = correct[:, mask].mean(axis=1)
         points.append(CurvePoint(size, float(acc.mean()), low, high, list(seeds), acc.tolist()))
-    return Curve(data.method, points)
+    return Curve(data.method, points, data.validation_items)
 
 
 def _constant(trial: TrialResult, mask: np.ndarray) -> ConstantLine:
@@ -268,10 +273,12 @@ def _constant(trial: TrialResult, mask: np.ndarray) -> ConstantLine:
 def _ratio(curve: Curve, ref_curve: Curve, target: Target) -> RatioEstimate:
     n_method, n_ref = items_needed_for(curve, target.accuracy), items_needed_for(ref_curve, target.accuracy)
     kind = ratio_kind(n_method.status, n_ref.status)
-    ratio = None
+    ratio = counted = None
     if n_ref.items is not None:
-        ratio = (n_method.items if n_method.items is not None else n_method.n_max) / n_ref.items
-    return RatioEstimate(curve.method, target, n_method, n_ref, ratio, kind)
+        n = n_method.items if n_method.items is not None else n_method.n_max
+        ratio = n / n_ref.items
+        counted = (n + curve.validation_items) / (n_ref.items + ref_curve.validation_items)
+    return RatioEstimate(curve.method, target, n_method, n_ref, ratio, kind, ratio_counting_validation=counted)
 
 
 def _ratio_interval(r: RatioEstimate, draws: Resamples, learned: dict[str, _Learned], ref: str) -> RatioInterval:

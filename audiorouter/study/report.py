@@ -34,6 +34,7 @@ def render_markdown(analysis: StudyAnalysis) -> str:
              f"a fraction of the {a.definitions['plateau']}; a target the line meets is reported as met "
              "without training, never as a ratio.",
              f"- Band: {a.definitions['band']}.",
+             f"- Validation rule: {_validation_rule(a)}",
              f"- Ratios: {a.resamples} bootstrap resamples (seed {a.seed}); {a.definitions['bootstrap']}.", ""]
     sizes = sorted({n for c in a.curves for n in c.sizes})
     lines += [f"## Accuracy vs labelled training items ({a.reasoner})", "", *_accuracy_head(sizes, False)]
@@ -54,17 +55,34 @@ def render_markdown(analysis: StudyAnalysis) -> str:
         lines.append(f"| {curve.method} | " + " | ".join(cells) + " |")
     lines += ["", f"## Data-efficiency ratio N_method(a) / N_{ref}(a) ({a.reasoner})", "",
               f"| method | target a | N_method | N_{ref} | ratio (mean curves) | 95% statement (bootstrap) | "
-              f"both inside their grids | undefined | reached in resamples (method / {ref}) |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              f"both inside their grids | undefined | reached in resamples (method / {ref}) | "
+              "ratio counting validation items |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r.method} | {r.target.text} | {_items(r.n_method)} | "
               f"{_items(r.n_ref)} | {_ratio(r)} | {_interval(r)} | {_share(r, 'inside')} | "
-              f"{_share(r, 'undefined')} | {_shares(r)} |" for r in a.ratios]
+              f"{_share(r, 'undefined')} | {_shares(r)} | {_counted(r)} |" for r in a.ratios]
     met = [t.text for t in a.targets if t.met_without_training]
     if met:
         lines += ["", f"No ratio for {', '.join(met)}: the training-free line already meets "
                   f"{'it' if len(met) == 1 else 'them'}."]
     lines += ["", *_family_tables(a)]
     return "\n".join(lines) + "\n"
+
+
+def _validation_rule(a: StudyAnalysis) -> str:
+    uses = [f"{c.method} ({c.validation_items})" for c in a.curves if c.validation_items]
+    if not uses:
+        return "no method chose anything on validation items."
+    return (f"{', '.join(uses)} chose their configuration and stopping step on that many labelled validation "
+            "items, which their N does not count; the other methods use none. The ratio table gives both "
+            "readings: N as trained, and N plus the validation items.")
+
+
+def _counted(r: RatioEstimate) -> str:
+    if r.ratio_counting_validation is None:
+        return "–"
+    prefix = {"lower bound": "≥ ", "upper bound": "≤ ", "indeterminate": "≈ "}.get(r.kind, "")
+    return f"{prefix}{r.ratio_counting_validation:.2f}"
 
 
 def _accuracy_head(sizes: list[int], family: bool) -> list[str]:

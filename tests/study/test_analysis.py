@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from audiorouter.evaluation.stats import wilson_interval
 from audiorouter.study.analysis import AT_SMALLEST, NOT_REACHED, REACHED, analyse, items_needed
-from audiorouter.study.report import write_study_outputs
+from audiorouter.study.report import render_markdown, write_study_outputs
 from audiorouter.study.results import TrialResult
 
 IDS = [f"item{k}" for k in range(10)]
@@ -165,3 +166,14 @@ def test_duplicate_trials_are_rejected(trials):
 def test_missing_reference_method_is_rejected(trials):
     with pytest.raises(ValueError, match="router-group-relative"):
         analyse(trials, LABEL, ref_method="router-group-relative")
+
+
+def test_validation_items_give_the_second_reading_of_the_ratio(trials):
+    trials = [replace(t, info={"validation_items": 40}) if t.method == "internalise-scratch" else t for t in trials]
+    study = analyse(trials, LABEL, targets=(0.6,), resamples=0)
+    r = study.ratio("internalise-scratch", "0.600")
+    assert study.curve("internalise-scratch").validation_items == 40 and study.curve("router-ppo").validation_items == 0
+    assert r.kind == "lower bound" and r.ratio_counting_validation == pytest.approx((64 + 40) / 16)
+    text = render_markdown(study)
+    assert "internalise-scratch (40) chose their configuration and stopping step" in text
+    assert "| ≥ 6.50 |" in text

@@ -28,6 +28,7 @@ embeddings of the question and the choice (projected onto the training texts' to
 components), v_j the choice's numeric features (``value_features``):
 
     h_i          = relu(W_a a + W_q q)                        context, H numbers
+                   (then depth - 1 more layers relu(W h_i + b))
     (p_i, m_i)   = W_h h_i                                    2H
     (s_ij, n_ij) = W_c c_j + W_v v_j                          2H
     score_ij     = u . relu(p_i + s_ij) + m_i . n_ij / sqrt(H) + (alpha + t . q) r_ij
@@ -41,10 +42,15 @@ Training (``TrainBudget``): AdamW on precomputed tensors in shuffled batches (25
 for scratch), evaluated on the validation items before the first step and then every
 epoch, at least ``min_eval_every`` steps apart; the best evaluation (accuracy, then
 loss) is kept; training stops after ``patience`` evaluations without a better one, or
-at ``max_steps``. Every config of the grid (``GRID``: hidden 64 or 128 x three
-(lr, weight decay) pairs; ``SCRATCH_GRID``: two learning rates) is trained so, at every
-training size, and the one with the best validation accuracy (then loss) is kept. One
-CPU thread, deterministic for a seed.
+when the budget is spent: ``max_epochs`` passes over the training items (at least
+``min_steps`` steps), so the budget grows with the data. A run whose best evaluation was
+its last one, when the budget ran out, had not converged: it is rerun with twice the
+budget, up to ``growths`` times, and ``budget_hit`` says whether the kept run still
+ended so. Every config of the grid is trained so, at every training size, and the one
+with the best validation accuracy (then loss) is kept: ``GRID`` is 12 configurations
+drawn once, with a fixed seed, from width x depth x dropout x learning rate x weight
+decay (``WIDE``); ``SCRATCH_GRID`` 4 (the CNN costs more). One CPU thread,
+deterministic for a seed.
 
 A study trial (``train_and_score``; ``KIND`` maps the study's method to the head kind)
 reads the features the driver prepared (head_features.prepare_internalisation), fits on
@@ -59,6 +65,7 @@ Imports: contracts, study.context, study.dataset, study.methods.head_features, .
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import math
 import time
@@ -90,22 +97,38 @@ class HeadConfig:
     lr: float = 3e-3
     weight_decay: float = 1e-2  # AdamW (decoupled)
     dropout: float = 0.2
+    depth: int = 1  # layers of the context network
 
 
 @dataclass(frozen=True)
 class TrainBudget:
     batch_size: int = 256
-    max_steps: int = 400
+    max_epochs: int = 100  # passes over the training items ...
+    min_steps: int = 400  # ... but at least this many steps (a few items make a one-step epoch)
     min_eval_every: int = 10  # steps: with fewer items than a batch, an epoch is one step
-    patience: int = 4  # evaluations without a better one
+    patience: int = 6  # evaluations without a better one
+    growths: int = 2  # reruns with twice the budget while the best evaluation is the last one
     audio_components: int = 256  # principal components of the frozen audio input
     text_components: int = 64  # of the MiniLM embeddings
 
+    def steps_for(self, items: int) -> int:
+        return max(self.min_steps, self.max_epochs * math.ceil(items / min(self.batch_size, items)))
 
-GRID = tuple(HeadConfig(hidden, lr, wd) for hidden in (64, 128)
-             for lr, wd in ((3e-3, 1e-4), (3e-3, 1e-1), (1e-2, 1e-2)))
-SCRATCH_GRID = (HeadConfig(128, 3e-3, 1e-2), HeadConfig(128, 1e-3, 1e-2))
-SCRATCH_BUDGET = TrainBudget(batch_size=128, max_steps=1500, min_eval_every=25, patience=6)
+
+WIDE = {"hidden": (64, 128, 256), "depth": (1, 2), "dropout": (0.0, 0.2, 0.4), "lr": (1e-3, 3e-3, 1e-2),
+        "weight_decay": (1e-4, 1e-2, 1e-1)}
+
+
+def sampled_grid(count: int, seed: int) -> tuple[HeadConfig, ...]:
+    """``count`` distinct configurations drawn uniformly from ``WIDE`` (fixed by ``seed``)."""
+    combos = list(itertools.product(*WIDE.values()))
+    picks = np.random.default_rng(seed).choice(len(combos), size=count, replace=False)
+    return tuple(HeadConfig(**dict(zip(WIDE, combos[k], strict=True))) for k in sorted(picks))
+
+
+GRID = sampled_grid(12, seed=0)
+SCRATCH_GRID = sampled_grid(4, seed=1)
+SCRATCH_BUDGET = TrainBudget(batch_size=128, max_epochs=60, min_steps=1500, min_eval_every=25, patience=6)
 
 
 @dataclass
@@ -161,13 +184,15 @@ def fit_internaliser(
         fields = tool_fields if kind == "tools" else None
         train = inputs.encode(train_items, features, scores, fields)
         val = inputs.encode(val_items, features, scores, fields)
-        runs = [_train(_build(kind, inputs, config, seed), train, val, config, budget, seed) for config in grid]
+        runs = [_train_to_convergence(kind, inputs, config, train, val, budget, seed) for config in grid]
     best = max(runs, key=lambda run: (run.val_accuracy, -run.val_loss))
     info = {"kind": kind, "config": asdict(best.config), "steps": best.steps,
             "epochs": round(best.steps / math.ceil(train.size / min(budget.batch_size, train.size)), 2),
             "val_accuracy": best.val_accuracy, "val_loss": best.val_loss,
+            "budget_steps": best.budget_steps, "budget_hit": best.budget_hit,
             "grid": [{"config": asdict(r.config), "val_accuracy": r.val_accuracy, "val_loss": r.val_loss,
-                      "steps": r.steps, "steps_run": r.steps_run} for r in runs],
+                      "steps": r.steps, "steps_run": r.steps_run, "budget_steps": r.budget_steps,
+                      "budget_hit": r.budget_hit} for r in runs],
             "train_items": len(train_items), "val_items": len(val_items), "seed": seed,
             "fit_s": round(time.perf_counter() - began, 3)}
     return FittedInternaliser(kind, best.model, inputs, features, reasoner_scores, fields, info)
@@ -192,7 +217,8 @@ def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[l
     torch.save(fitted.model.state_dict(), folder / "model.pt")
     (folder / "fit.json").write_text(json.dumps(fitted.info, indent=1))
     correct = [item.choices[pick] == item.answer for item, pick in zip(test, picks, strict=True)]
-    return correct, {"fit": fitted.info}
+    # labelled items it chose its config and stopping point on (the study reports N with them too)
+    return correct, {"fit": fitted.info, "validation_items": len(val)}
 
 @dataclass
 class _Batch:
@@ -421,6 +447,7 @@ class ChoiceScorer(nn.Module):
         h = config.hidden
         self.encoder = encoder or nn.Identity()
         self.audio, self.question = nn.Linear(audio_dim, h), nn.Linear(text_dim, h, bias=False)
+        self.deeper = nn.ModuleList(nn.Linear(h, h) for _ in range(config.depth - 1))  # depth > 1
         self.context = nn.Linear(h, 2 * h)
         self.choice_text = nn.Linear(text_dim, 2 * h)
         self.choice_value = nn.Linear(numeric_dim, 2 * h, bias=False)
@@ -437,6 +464,8 @@ class ChoiceScorer(nn.Module):
     def forward(self, batch: _Batch) -> torch.Tensor:
         question = self.question(batch.texts)[batch.question]
         context = self.drop(torch.relu(self.audio(self.encoder(batch.audio)) + question))
+        for layer in self.deeper:
+            context = self.drop(torch.relu(layer(context)))
         add, mul = self.context(context).chunk(2, dim=-1)  # (N, H) each
         choice = self.choice_text(batch.texts)[batch.choices] + self.choice_value(batch.numeric)
         choice_add, choice_mul = choice.chunk(2, dim=-1)  # (N, C, H) each
@@ -466,10 +495,25 @@ class _Run:
     val_loss: float
     steps: int  # at the kept evaluation
     steps_run: int
+    budget_steps: int  # the step budget of this run
+    budget_hit: bool = False  # the budget ran out while the last evaluation was the best: not converged
+
+
+def _train_to_convergence(kind: str, inputs: _Inputs, config: HeadConfig, train: _Batch, val: _Batch,
+                          budget: TrainBudget, seed: int) -> _Run:
+    """Train one config; while the budget, not patience, ended a run at its best evaluation,
+    train it again from the start with twice the budget (``budget.growths`` times at most)."""
+    steps = budget.steps_for(train.size)
+    for _ in range(budget.growths + 1):
+        run = _train(_build(kind, inputs, config, seed), train, val, config, budget, seed, steps)
+        if not run.budget_hit:
+            break
+        steps *= 2
+    return run
 
 
 def _train(model: ChoiceScorer, train: _Batch, val: _Batch, config: HeadConfig, budget: TrainBudget,
-           seed: int) -> _Run:
+           seed: int, max_steps: int) -> _Run:
     """AdamW in shuffled batches; the best validation evaluation is kept (see module doc)."""
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
                                   foreach=True)
@@ -479,7 +523,7 @@ def _train(model: ChoiceScorer, train: _Batch, val: _Batch, config: HeadConfig, 
     best = (*_evaluate(model, val), 0, copy.deepcopy(model.state_dict()))
     step, waited = 0, 0
     model.train()
-    while step < budget.max_steps and waited < budget.patience:
+    while step < max_steps and waited < budget.patience:
         epoch = train.take(torch.randperm(train.size, generator=order))  # one gather; batches are views
         for start in range(0, train.size, batch_size):
             batch = epoch.take(slice(start, start + batch_size))
@@ -488,17 +532,18 @@ def _train(model: ChoiceScorer, train: _Batch, val: _Batch, config: HeadConfig, 
             loss.backward()
             optimiser.step()
             step += 1
-            if step % eval_every == 0 or step == budget.max_steps:
+            if step % eval_every == 0 or step == max_steps:
                 accuracy, val_loss = _evaluate(model, val)
                 better = (accuracy, -val_loss) > (best[0], -best[1])
                 best = (accuracy, val_loss, step, copy.deepcopy(model.state_dict())) if better else best
                 waited = 0 if better else waited + 1
-                if waited >= budget.patience or step >= budget.max_steps:
+                if waited >= budget.patience or step >= max_steps:
                     break
                 model.train()
     model.load_state_dict(best[3])
     model.eval()
-    return _Run(config, model, best[0], best[1], best[2], step)
+    return _Run(config, model, best[0], best[1], best[2], step, max_steps,
+                budget_hit=step >= max_steps and best[2] == step)
 
 
 def _evaluate(model: nn.Module, batch: _Batch) -> tuple[float, float]:

@@ -200,6 +200,7 @@ def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[l
     data = ctx.data
     train = load_items(data.data_dir, ("pool", "train"), data.training_ids(spec.train_size, spec.seed))
     val = load_items(data.data_dir, ("validation",), data.validation_ids)
+    validation_items = len(val)
     fitted = fit_lalm_adapter(ctx.config.reasoner, train, val, spec.seed)
     del train, val  # their audio
     test = load_items(data.data_dir, ("test",), data.test_ids)
@@ -207,7 +208,7 @@ def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[l
     fitted.save(folder / "adapter")
     (folder / "fit.json").write_text(json.dumps(fitted.info, indent=1))
     correct = [item.choices[pick] == item.answer for item, pick in zip(test, picks, strict=True)]
-    return correct, {"fit": fitted.info}
+    return correct, {"fit": fitted.info, "validation_items": validation_items}
 
 # ----------------------------------------------------------------------- training
 

@@ -23,10 +23,18 @@ from audiorouter.study.methods.head_features import (
     compute_head_features,
     parse_choice_value,
 )
-from audiorouter.study.methods.internalise import HeadConfig, TrainBudget, fit_internaliser, value_features
+from audiorouter.study.methods.internalise import (
+    GRID,
+    WIDE,
+    HeadConfig,
+    TrainBudget,
+    fit_internaliser,
+    sampled_grid,
+    value_features,
+)
 
 SPEC = HeadFeatureSpec()
-FAST = TrainBudget(max_steps=300, patience=4, audio_components=32, text_components=16)
+FAST = TrainBudget(max_epochs=1, min_steps=300, patience=4, growths=0, audio_components=32, text_components=16)
 ONE = [HeadConfig(hidden=64, lr=1e-2, weight_decay=1e-4, dropout=0.0)]
 
 
@@ -209,7 +217,7 @@ def test_scratch_kind_trains_its_cnn(splits):
     train, val, test, features = splits
     mel = np.zeros_like(features.mel)  # the answer's value drawn as the level of the first 2.5 s
     mel[:, :, :64] = (features.embedding[:, 0, None, None] / 3).astype(np.float16)
-    budget = TrainBudget(batch_size=64, max_steps=60, patience=3, text_components=16)
+    budget = TrainBudget(batch_size=64, max_epochs=1, min_steps=60, patience=3, growths=0, text_components=16)
     fitted = fit_internaliser("scratch", train[:128], val[:40], replace(features, mel=mel), seed=0,
                               grid=ONE, budget=budget)
     assert accuracy(fitted.predict(test[:60]), test[:60]) > 0.5  # chance 0.25
@@ -258,3 +266,32 @@ def test_tools_kind_needs_tool_fields_for_every_item():
     with pytest.raises(ValueError, match="no tool outputs for item"):
         fit_internaliser("tools", train, val, merged(f1, f2), seed=0, grid=ONE, budget=FAST,
                          tool_fields={item.id: {} for item in train})
+
+
+def test_budget_grows_with_the_data_and_doubles_while_training_had_not_converged(splits):
+    budget = TrainBudget(batch_size=16, max_epochs=3, min_steps=5, min_eval_every=1, patience=50, growths=2,
+                         audio_components=32, text_components=16)
+    assert budget.steps_for(8) == 5 and budget.steps_for(160) == 30  # 3 epochs of 10 batches
+    train, val, _, features = splits
+    slow = [replace(ONE[0], lr=1e-4)]  # still improving when a 5-step budget runs out
+    grown = fit_internaliser("pretrained", train, val, features, seed=0, grid=slow,
+                             budget=replace(budget, batch_size=256))  # one step per epoch: a 5-step budget
+    assert grown.info["budget_steps"] == 20 and grown.info["grid"][0]["steps_run"] == 20  # 5 -> 10 -> 20
+    still = [replace(ONE[0], lr=0.0)]  # never better than its start: patience, not the budget, stops it
+    stopped = fit_internaliser("pretrained", train[:16], val, features, seed=0, grid=still,
+                               budget=replace(budget, patience=2))
+    assert stopped.info["budget_steps"] == 5 and not stopped.info["budget_hit"] and stopped.info["steps"] == 0
+
+
+def test_the_grid_is_a_fixed_sample_of_the_wide_space():
+    assert len(GRID) == 12 and len(set(GRID)) == 12 and GRID == sampled_grid(12, seed=0)
+    for name, values in WIDE.items():
+        assert {getattr(config, name) for config in GRID} <= set(values)
+    assert {config.depth for config in GRID} == {1, 2} and len({config.hidden for config in GRID}) == 3
+
+
+def test_a_deeper_head_learns_too(splits):
+    train, val, test, features = splits
+    fitted = fit_internaliser("pretrained", train, val, features, seed=0, grid=[replace(ONE[0], depth=2)],
+                              budget=FAST)
+    assert accuracy(fitted.predict(test), test) > 0.6 and fitted.info["config"]["depth"] == 2
