@@ -18,6 +18,8 @@ SUPERVISED_ROUTER = "supervised-router"
 # a head over every tool's parsed output, trained on the router's sizes: routing vs having tools
 TOOLS_SUPERVISED = "tools-supervised"
 LEARNED_METHODS = (*ROUTER_METHODS, *INTERNALISE_METHODS, SUPERVISED_ROUTER, TOOLS_SUPERVISED)
+# out-of-distribution splits every trial is also scored on (study.dataset makes them)
+OOD_SPLITS = ("reworded",)
 
 
 def lalm_reasoner_problem(reasoner) -> str | None:
@@ -50,6 +52,10 @@ class StudyConfig:
     internalise_sizes: list[int] = field(default_factory=lambda: _powers_of_two(8, 8192))
     seeds: int = 5  # seeds 0 .. seeds-1; each has its own nested training sets
     test_per_family: int = 50  # the fixed test split every trial is scored on
+    # out-of-distribution splits every trial is scored on too, each reported apart: "reworded"
+    # (held-out question wordings and choice styles, data.synth.reworded)
+    ood_splits: list[str] = field(default_factory=lambda: ["reworded"])
+    ood_per_family: int = 20
     # the heads (internalisation, tools-supervised): early stopping and grid choice; not in their N
     validation_per_family: int = 50
     # Router training sets are drawn from the first ROUTER_POOL training items (0: twice the
@@ -103,8 +109,12 @@ class StudyConfig:
                 raise ConfigError(f"study.{name} must be distinct sizes >= 1, got {sizes}")
         if self.router_pool and self.router_pool < self.max_router_size:
             raise ConfigError(f"study.router_pool ({self.router_pool}) must be >= the largest router size")
+        unknown = [s for s in self.ood_splits if s not in OOD_SPLITS]
+        if unknown or len(set(self.ood_splits)) != len(self.ood_splits):
+            raise ConfigError(f"study.ood_splits: unknown or repeated {unknown or self.ood_splits}; "
+                              f"valid: {', '.join(OOD_SPLITS)}")
         for name in ("seeds", "test_per_family", "validation_per_family", "episodes_per_item", "min_iterations",
-                     "resamples"):
+                     "resamples", "ood_per_family"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"study.{name} must be >= 1, got {getattr(self, name)}")
         if self.trial_cpus <= 0 or self.trial_gpus < 0 or self.max_concurrent_trials < 0:

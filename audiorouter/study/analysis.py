@@ -147,6 +147,7 @@ class StudyAnalysis:
     items_to_target: list[ItemsToTarget]
     ratios: list[RatioEstimate]  # only for targets the line does not meet
     families: list[FamilyAnalysis]
+    split: str = "test"  # the split every number was scored on ("test", or an out-of-distribution one)
     definitions: dict[str, str] = field(default_factory=lambda: {"band": BAND, "plateau": PLATEAU, "line": LINE,
                                                                  "bootstrap": BOOTSTRAP_RULE})
 
@@ -175,7 +176,7 @@ class _Learned:
 
 def analyse(results: Sequence[TrialResult], reasoner: str, ref_method: str = "router-ppo",
             targets: Sequence[float] = (), plateau_fraction: float = 0.95, resamples: int = 1000,
-            seed: int = 0, gap_fractions: Sequence[float] = (0.25, 0.5, 0.75)) -> StudyAnalysis:
+            seed: int = 0, gap_fractions: Sequence[float] = (0.25, 0.5, 0.75), split: str = "test") -> StudyAnalysis:
     """Curves, items-to-target and data-efficiency ratios of every learned method against
     ``ref_method`` at each target (see study.targets). Deterministic for a given ``seed``."""
     learned, constants, tasks = _split(results, ref_method)
@@ -198,7 +199,7 @@ def analyse(results: Sequence[TrialResult], reasoner: str, ref_method: str = "ro
     families = [_family(name, tasks == name, learned, constants, ref_method, plateau_fraction, gap_fractions)
                 for name in sorted(set(tasks.tolist()))]
     return StudyAnalysis(reasoner, ref_method, len(tasks), resamples, seed, curves, lines,
-                         training_free_line(by_name), goals, reach, ratios, families)
+                         training_free_line(by_name), goals, reach, ratios, families, split)
 
 
 def items_needed_for(curve: Curve, target: float) -> ItemsToTarget:

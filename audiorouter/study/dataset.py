@@ -28,7 +28,7 @@ import json
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,9 +36,11 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from audiorouter.config import StudyConfig
+from audiorouter.config.study import OOD_SPLITS
 from audiorouter.contracts import ITEM_SCHEMA, AudioQAItem
 from audiorouter.data.items import ShardWriter, read_table, split_files
 from audiorouter.data.synth import generate_items, resolve_families
+from audiorouter.data.synth.reworded import reword
 from audiorouter.data.synth.staleness import stale_suite_reason
 from audiorouter.state_files import read_json_file
 
@@ -46,6 +48,7 @@ log = logging.getLogger(__name__)
 MANIFEST = "study_items.json"
 TRAINING_SPLITS = ("pool", "train")
 NO_AUDIO = [name for name in ITEM_SCHEMA.names if name != "audio"]
+OOD_TRANSFORMS = {"reworded": reword}  # out-of-distribution split -> (item, generator seed) -> its item
 
 
 @dataclass
@@ -58,6 +61,12 @@ class StudyData:
     tasks: dict[str, str]  # item id -> family, every split
     fingerprint: str  # sha256 over every item's id, answer and audio bytes
     router_pool: int
+    ood_ids: dict[str, list[str]] = field(default_factory=dict)  # out-of-distribution split -> its ids
+
+    @property
+    def eval_splits(self) -> dict[str, list[str]]:
+        """Every split each trial is scored on: the test split first, then the OOD splits."""
+        return {"test": self.test_ids, **self.ood_ids}
 
     def training_ids(self, size: int, seed: int) -> list[str]:
         order = self.orders[seed]
@@ -78,6 +87,8 @@ def plan(study: StudyConfig, families: list[str]) -> dict:
     seed = study.synth_seed
     splits = {"pool": [seed, 0, pool], "train": [seed, pool, per_family],
               "validation": [seed + 1, 0, study.validation_per_family], "test": [seed + 2, 0, study.test_per_family]}
+    for k, name in enumerate(study.ood_splits):  # items of their own seeds, transformed (OOD_TRANSFORMS)
+        splits[name] = [seed + 3 + k, 0, study.ood_per_family]
     return {"families": families, "splits": splits}
 
 
@@ -108,8 +119,10 @@ def generate(root: Path, wanted: dict, workers: int, progress: bool) -> str:
     for split, (seed, start, end) in wanted["splits"].items():
         tasks = [(f, i, seed) for i in range(start, end) for f in wanted["families"]]
         writer = ShardWriter(root, split, 256)
+        transform = OOD_TRANSFORMS.get(split, lambda item, _: item)
         for item in tqdm(generate_items(tasks, workers), total=len(tasks), desc=f"study items ({split})",
                          unit="item", disable=not progress):
+            item = transform(item, seed)
             digest.update(f"{item.id}\0{item.answer}\0".encode())
             digest.update(hashlib.sha256(item.audio or b"").digest())
             writer.add(item)
@@ -128,7 +141,7 @@ def load_study_data(root: Path, manifest: dict, study: StudyConfig) -> StudyData
     orders = {seed: nested_order([ids[s] for s in TRAINING_SPLITS], tasks, families, seed)
               for seed in range(study.seeds)}
     return StudyData(root, families, orders, ids["validation"], ids["test"], tasks, manifest["fingerprint"],
-                     len(ids["pool"]))
+                     len(ids["pool"]), {name: ids[name] for name in OOD_SPLITS if name in ids})
 
 
 def nested_order(stages: list[list[str]], tasks: dict[str, str], families: list[str], seed: int) -> list[str]:

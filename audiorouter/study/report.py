@@ -26,8 +26,10 @@ def write_study_outputs(analysis: StudyAnalysis, out_dir: str | Path) -> list[Pa
 def render_markdown(analysis: StudyAnalysis) -> str:
     a, ref = analysis, analysis.ref_method
     line = "not measured" if a.line is None else f"{a.line.accuracy:.3f} ({a.line.method})"
-    lines = [f"# Scaling study ({a.reasoner})", "",
-             f"All numbers: {a.reasoner}, fixed test split of {a.items} items. Reference method: {ref}.", "",
+    where = "the fixed test split" if a.split == "test" else f"the out-of-distribution split '{a.split}'"
+    title = "" if a.split == "test" else f", {a.split} split"
+    lines = [f"# Scaling study ({a.reasoner}{title})", "",
+             f"All numbers: {a.reasoner}, {where} of {a.items} items. Reference method: {ref}.", "",
              "Protocol:", "",
              f"- Training-free line: {line}; {a.definitions['line']}.",
              "- Targets: the line plus fractions of its gap to oracle routing, configured absolute targets, and "

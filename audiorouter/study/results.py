@@ -8,11 +8,15 @@ the same item order, so trials can be compared item by item (paired bootstraps):
 
 Constant lines (no tools, all tools, best single tool, oracle routing) are trials with
 ``train_size`` 0 and ``seed`` 0: they learn nothing, so they do not vary with either.
+
+The same trial's outcomes on the out-of-distribution splits (study.ood_splits) ride
+along in ``ood``: split -> {"item_ids", "tasks", "correct"}; ``on_split(name)`` gives
+the trial as scored on that split, so every analysis runs per split unchanged.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from audiorouter.config.study import (  # noqa: F401  (the study's names, defined beside its config)
     INTERNALISE_METHODS,
@@ -34,11 +38,22 @@ class TrialResult:
     correct: list[bool]  # per test item: did the method's answer come out right
     wall_s: float = 0.0  # the trial's own time (shared caches make later trials cheaper)
     info: dict = field(default_factory=dict)  # method-specific: chosen hyper-parameters, tools per item, ...
+    ood: dict[str, dict] = field(default_factory=dict)  # split -> {"item_ids", "tasks", "correct"}
 
     def __post_init__(self) -> None:
         if not len(self.item_ids) == len(self.tasks) == len(self.correct):
             raise ValueError(f"trial {self.key}: {len(self.item_ids)} item ids, {len(self.tasks)} tasks, "
                              f"{len(self.correct)} outcomes")
+
+    def on_split(self, split: str) -> TrialResult:
+        """This trial as scored on ``split`` ("test" is the trial itself)."""
+        if split == "test":
+            return self
+        if split not in self.ood:
+            raise KeyError(f"trial {self.key} was not scored on split {split!r}")
+        part = self.ood[split]
+        return replace(self, item_ids=list(part["item_ids"]), tasks=list(part["tasks"]),
+                       correct=list(part["correct"]), ood={})
 
     @property
     def key(self) -> str:

@@ -92,8 +92,9 @@ class StudyRun:
         router_ids = self.data.router_item_ids(study.router_sizes) if self.needs_routers() else []
         # tools-supervised reads tool outputs of its validation items too
         validation_ids = self.data.validation_ids if TOOLS_SUPERVISED in study.methods else []
-        evidence_items = load_items(self.data.data_dir, ("pool", "validation", "test"),
-                                    router_ids + validation_ids + self.data.test_ids)
+        scored_ids = [i for ids in self.data.eval_splits.values() for i in ids]  # test and OOD splits
+        evidence_items = load_items(self.data.data_dir, ("pool", "validation", *self.data.eval_splits),
+                                    router_ids + validation_ids + scored_ids)
         latency, disabled = self.tool_pass(evidence_items, tools)
         tools = [t for t in tools if t not in disabled]
         self.context = StudyContext(cfg, self.data, tools, str(self.dir), latency, disabled)
@@ -109,24 +110,36 @@ class StudyRun:
         (self.dir / "provenance.json").write_text(json.dumps(provenance(cfg, self.data), indent=1))
 
     def constant_lines(self) -> list[TrialResult]:
-        """No tools, all tools, the best single tool and oracle routing on the test split."""
+        """No tools, all tools, the best single tool and oracle routing, on the test split
+        and on each out-of-distribution split (in ``ood``)."""
+        per_split = {split: self.constant_lines_on(split, ids) for split, ids in self.data.eval_splits.items()}
+        results = []
+        for name, (correct, info) in per_split["test"].items():
+            ood = {split: {"item_ids": list(ids), "tasks": [self.data.tasks[i] for i in ids],
+                           "correct": [bool(c) for c in per_split[split][name][0]]}
+                   for split, ids in self.data.eval_splits.items() if split != "test"}
+            results.append(TrialResult(name, 0, 0, list(self.data.test_ids), [self.data.tasks[i] for i in
+                                                                                self.data.test_ids],
+                                       [bool(c) for c in correct], 0.0, info, ood))
+        return results
+
+    def constant_lines_on(self, split: str, ids: list[str]) -> dict[str, tuple]:
+        """name -> (correct per item, info) of each constant line on one split."""
         from audiorouter.outcomes.table import build_outcome_table, candidate_subsets
 
-        ctx, ids = self.context, self.data.test_ids
+        ctx = self.context
         actions = ActionSpace(tuple(ctx.tools), self.config.router.action_space, self.config.router.max_tools_per_call)
-        tasks = [self.data.tasks[i] for i in ids]
-        source = ctx.outcome_source(ids, ("test",))
-        table = build_outcome_table(source, ids, tasks, candidate_subsets(ctx.tools, list(actions.subsets)))
+        source = ctx.outcome_source(ids, (split,))
+        table = build_outcome_table(source, ids, [self.data.tasks[i] for i in ids],
+                                    candidate_subsets(ctx.tools, list(actions.subsets)))
         singles = {t: table.correct_for([(t,)] * len(ids)) for t in ctx.tools}
         best = max(singles, key=lambda t: (singles[t].mean(), t))
-        lines = {
+        return {
             "no-tools": (table.correct_for([()] * len(ids)), {}),
             "all-tools": (table.correct_for([tuple(sorted(ctx.tools))] * len(ids)), {}),
-            "best-single-tool": (singles[best], {"tool": best, "chosen_on": "the test split (an upper bound)"}),
+            "best-single-tool": (singles[best], {"tool": best, "chosen_on": f"the {split} split (an upper bound)"}),
             "oracle-routing": (table.correct_for(table.oracle(actions.subsets)), {"subsets": len(actions.subsets)}),
         }
-        return [TrialResult(name, 0, 0, list(ids), tasks, [bool(c) for c in correct], 0.0, info)
-                for name, (correct, info) in lines.items()]
 
     def sweep(self):
         """Every trial, through Tune; Tune's ResultGrid."""
@@ -153,14 +166,18 @@ class StudyRun:
         from audiorouter.study.tracking import log_study
 
         study = self.config.study
-        analysis = analyse(results, reasoner_label(self.config.reasoner), study.reference_method, study.targets,
-                           study.plateau_fraction, study.resamples, seed=0, gap_fractions=study.gap_fractions)
+        analyses = {split: analyse([r.on_split(split) for r in results], reasoner_label(self.config.reasoner),
+                                   study.reference_method, study.targets, study.plateau_fraction, study.resamples,
+                                   seed=0, gap_fractions=study.gap_fractions, split=split)
+                    for split in self.data.eval_splits}
         sharing = self.sharing_counts(results)
-        outputs = write_study_outputs(analysis, self.dir)
+        # the test split's outputs in the study folder, each out-of-distribution split's in a folder of its own
+        outputs = [path for split, analysis in analyses.items()
+                   for path in write_study_outputs(analysis, self.dir if split == "test" else self.dir / split)]
         extra = {"failed_trials": failed, "sharing": sharing}
         (self.dir / "study_run.json").write_text(json.dumps(extra, indent=1))
         log_study(self.config, self.dir, results, outputs + [self.dir / "study_run.json", self.dir / "provenance.json"])
-        return analysis
+        return analyses["test"]
 
     # ------------------------------------------------------------------ helpers
 
@@ -186,7 +203,8 @@ class StudyRun:
         import ray
 
         counts = dict(self.counts)
-        sources = [r.info.get(k, {}) for r in results for k in ("source", "test_source")]
+        sources = [value for r in results for key, value in r.info.items()
+                   if key == "source" or key.endswith("_source")]  # training, test and OOD splits
         counts["reasoner_requests_by_trials"] = int(sum(s.get("reasoner_requests", 0) for s in sources))
         counts["pairs_asked_by_trials"] = int(sum(s.get("pairs", 0) for s in sources))
         counts["tool_results_read_by_trials"] = int(sum(s.get("tool_cache_hits", 0) + s.get("tool_cache_misses", 0)

@@ -37,7 +37,9 @@ def log_study(config: Config, study_dir: Path, results: list[TrialResult], outpu
         child = Tracker(config.tracking, key, parent_run_id=parent.run_id)
         child.log_params({"method": result.method, "train_size": result.train_size, "seed": result.seed,
                           "info": json.dumps(result.info, default=str)})
-        child.log_metrics({"accuracy": result.accuracy, "wall_s": result.wall_s}, step=result.train_size)
+        child.log_metrics({"accuracy": result.accuracy, "wall_s": result.wall_s,
+                           **{f"{split}_accuracy": result.on_split(split).accuracy for split in result.ood}},
+                          step=result.train_size)
         folder = study_dir / "trials" / spec.key  # where trials.run_trial keeps it
         if folder.is_dir():
             child.log_artifact(folder, "trial")
@@ -45,8 +47,9 @@ def log_study(config: Config, study_dir: Path, results: list[TrialResult], outpu
         children[key] = child.run_id
         path.write_text(json.dumps(known, indent=1))
     for output in outputs:
-        if output.exists():
-            parent.log_artifact(output)
+        if output.exists():  # an out-of-distribution split's outputs under its own folder's name
+            folder = output.parent.relative_to(study_dir) if output.parent != study_dir else None
+            parent.log_artifact(output, None if folder is None else str(folder))
     parent.finish()
     path.write_text(json.dumps(known, indent=1))
     return parent

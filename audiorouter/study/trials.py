@@ -43,6 +43,22 @@ def load_result(folder: Path) -> TrialResult | None:
                                                 "that trial is rerun, the others are kept"))
 
 
+def scored_result(spec: TrialSpec, ctx: StudyContext, correct: dict[str, list[bool]], wall_s: float,
+                  info: dict) -> TrialResult:
+    """The trial's result: the test split's outcomes, and each out-of-distribution split's in ``ood``."""
+    splits = ctx.data.eval_splits
+    if set(correct) != set(splits):
+        raise ValueError(f"trial {spec.key} scored splits {sorted(correct)}, expected {sorted(splits)}")
+    for split, ids in splits.items():
+        if len(correct[split]) != len(ids):
+            raise ValueError(f"trial {spec.key}: {len(correct[split])} outcomes for the {len(ids)} items of {split}")
+    tasks = {split: [ctx.data.tasks[i] for i in ids] for split, ids in splits.items()}
+    ood = {split: {"item_ids": list(ids), "tasks": tasks[split], "correct": [bool(c) for c in correct[split]]}
+           for split, ids in splits.items() if split != "test"}
+    return TrialResult(spec.method, spec.train_size, spec.seed, list(splits["test"]), tasks["test"],
+                       [bool(c) for c in correct["test"]], wall_s, info, ood)
+
+
 def run_trial(spec: TrialSpec, ctx: StudyContext) -> TrialResult:
     folder = ctx.trial_dir(spec)
     done = load_result(folder)
@@ -52,9 +68,7 @@ def run_trial(spec: TrialSpec, ctx: StudyContext) -> TrialResult:
     folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     correct, info = train_and_score(spec, ctx, folder)
-    ids = ctx.data.test_ids
-    result = TrialResult(spec.method, spec.train_size, spec.seed, list(ids), [ctx.data.tasks[i] for i in ids],
-                         [bool(c) for c in correct], time.perf_counter() - start, info)
+    result = scored_result(spec, ctx, correct, time.perf_counter() - start, info)
     tmp = folder / f"{RESULT_FILE}.tmp-{os.getpid()}"
     tmp.write_text(json.dumps(result.to_dict()))
     tmp.replace(folder / RESULT_FILE)  # atomic: a killed trial leaves no half-written result

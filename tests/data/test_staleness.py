@@ -35,7 +35,7 @@ def test_a_current_suite_passes_and_an_old_generators_items_are_named(tmp_path):
 
 def test_the_study_refuses_items_of_another_generator(tmp_path):
     study = StudyConfig(data_dir=str(tmp_path / "study"), families=["tempo", "duration"], router_sizes=[2],
-                        internalise_sizes=[4], seeds=1, test_per_family=2, validation_per_family=1,
+                        internalise_sizes=[4], seeds=1, test_per_family=2, validation_per_family=1, ood_per_family=1,
                         methods=["router-ppo"])
     ensure_study_data(study, workers=1, progress=False)
     ensure_study_data(study, workers=1, progress=False)  # the same items: accepted

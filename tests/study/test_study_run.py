@@ -42,7 +42,7 @@ def study_config(root: Path) -> Path:
         "run": {"out_dir": "runs"},
         "study": {"name": "tiny", "data_dir": "data", "families": ["tempo", "loudness_compare"],
                   "methods": METHODS, "router_sizes": [4, 8], "internalise_sizes": [4, 8], "seeds": 2,
-                  "test_per_family": 4, "validation_per_family": 3, "episodes_per_item": 8,
+                  "test_per_family": 4, "validation_per_family": 3, "ood_per_family": 2, "episodes_per_item": 8,
                   "min_iterations": 1, "trial_cpus": 0.5, "resamples": 50},
         "tracking": {"tracking_uri": "mlflow.db", "artifact_dir": "mlartifacts"},
     }
@@ -113,6 +113,19 @@ def test_report_has_every_method_and_constant_line(study):
     assert provenance["dataset"]["fingerprint"] and provenance["seeds"] == [0, 1]
     fit = json.loads((study["dir"] / "trials" / "tools-supervised" / "n8-seed0" / "fit.json").read_text())
     assert fit["kind"] == "tools" and fit["train_items"] == 8 and fit["val_items"] == 6
+
+
+def test_every_trial_is_scored_on_the_reworded_split_and_reported_apart(study):
+    trial = json.loads((study["dir"] / "trials" / "router-ppo" / "n8-seed1" / "result.json").read_text())
+    reworded = trial["ood"]["reworded"]
+    assert len(reworded["item_ids"]) == len(reworded["correct"]) == 4  # 2 per family
+    assert all(i.endswith("-rw") for i in reworded["item_ids"]) and not set(reworded["item_ids"]) & set(trial["item_ids"])
+    report = json.loads((study["dir"] / "reworded" / "study.json").read_text())
+    assert report["split"] == "reworded" and report["items"] == 4
+    assert {c["method"] for c in report["curves"]} == set(METHODS) and len(report["constants"]) == 4
+    text = (study["dir"] / "reworded" / "study.md").read_text()
+    assert text.startswith("# Scaling study (reference reasoner, reworded split)")
+    assert (study["dir"] / "reworded" / "curves.png").stat().st_size > 0
 
 
 def test_no_item_evidence_pair_reaches_the_reasoner_twice(study):

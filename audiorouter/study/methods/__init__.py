@@ -9,8 +9,8 @@
 * ``lora`` -- ``internalise-lalm``: a LoRA adapter on the lalm reasoner;
 * ``threads`` -- one CPU thread for a block of torch work (shared by the methods).
 
-Each method module has ``train_and_score(spec, ctx, folder) -> (correct per test item,
-info)``; ``MODULES`` says which module runs a method. The harness (study/) calls them
+Each method module has ``train_and_score(spec, ctx, folder) -> ({split: correct per
+item} for every evaluation split (the test split and the out-of-distribution ones), info)``; ``MODULES`` says which module runs a method. The harness (study/) calls them
 through ``train_and_score`` below; methods import the harness's context and dataset,
 never trials, sweep, runner or analysis.
 
@@ -41,8 +41,8 @@ MODULES = {  # method -> the module in this package that trains and scores it
 }
 
 
-def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[list[bool], dict]:
-    """Per test item: correct or not, and what the method reports about itself. The
+def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[dict[str, list[bool]], dict]:
+    """Per evaluation split and item: correct or not, and what the method reports about itself. The
     method's module is imported here, so a trial loads only what its method needs."""
     if spec.method not in MODULES:
         raise ValueError(f"trial {spec.key}: unknown method {spec.method!r}")

@@ -328,7 +328,8 @@ class RecordCache(ItemCache):
 
 
 def study_splits(ctx: StudyContext) -> tuple[str, ...]:
-    return tuple(s for s in ("pool", "train", "validation", "test") if split_files(ctx.data.data_dir, s))
+    return tuple(s for s in ("pool", "train", "validation", "test", *ctx.data.ood_ids)
+                 if split_files(ctx.data.data_dir, s))
 
 
 def prepare_internalisation(ctx: StudyContext) -> None:

@@ -202,21 +202,24 @@ def fit_internaliser(
 
 
 
-def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[list[bool], dict]:
+def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[dict[str, list[bool]], dict]:
     """A head trial: fit on the trial's training items (the validation split picks the
-    config and the stopping point), keep ``model.pt`` and ``fit.json``, score the test split."""
+    config and the stopping point), keep ``model.pt`` and ``fit.json``, score every
+    evaluation split (the test split and the out-of-distribution ones)."""
     features, scores = load_prepared(ctx, scores=spec.method == "internalise-reasoner")
     fields = load_tool_fields(ctx.study_dir) if KIND[spec.method] == "tools" else None
     data = ctx.data
     train = load_items(data.data_dir, ("pool", "train"), data.training_ids(spec.train_size, spec.seed), audio=False)
     val = load_items(data.data_dir, ("validation",), data.validation_ids, audio=False)
-    test = load_items(data.data_dir, ("test",), data.test_ids, audio=False)
     fitted = fit_internaliser(KIND[spec.method], train, val, features, spec.seed, reasoner_scores=scores,
                               tool_fields=fields)
-    picks = fitted.predict(test)
     torch.save(fitted.model.state_dict(), folder / "model.pt")
     (folder / "fit.json").write_text(json.dumps(fitted.info, indent=1))
-    correct = [item.choices[pick] == item.answer for item, pick in zip(test, picks, strict=True)]
+    correct = {}
+    for split, ids in data.eval_splits.items():
+        items = load_items(data.data_dir, (split,), ids, audio=False)
+        correct[split] = [item.choices[pick] == item.answer
+                          for item, pick in zip(items, fitted.predict(items), strict=True)]
     # labelled items it chose its config and stopping point on (the study reports N with them too)
     return correct, {"fit": fitted.info, "validation_items": len(val)}
 

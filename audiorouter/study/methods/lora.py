@@ -194,20 +194,23 @@ def load_lalm_adapter(reasoner_config: ReasonerConfig, folder: str | Path) -> Fi
 
 
 
-def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[list[bool], dict]:
+def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[dict[str, list[bool]], dict]:
     """``internalise-lalm``: a LoRA adapter on the lalm reasoner, fitted on the trial's
-    training items (with audio), early-stopped on the validation split, scored on the test split."""
+    training items (with audio), early-stopped on the validation split, scored on every
+    evaluation split (the test split and the out-of-distribution ones)."""
     data = ctx.data
     train = load_items(data.data_dir, ("pool", "train"), data.training_ids(spec.train_size, spec.seed))
     val = load_items(data.data_dir, ("validation",), data.validation_ids)
     validation_items = len(val)
     fitted = fit_lalm_adapter(ctx.config.reasoner, train, val, spec.seed)
     del train, val  # their audio
-    test = load_items(data.data_dir, ("test",), data.test_ids)
-    picks = fitted.predict(test)
     fitted.save(folder / "adapter")
     (folder / "fit.json").write_text(json.dumps(fitted.info, indent=1))
-    correct = [item.choices[pick] == item.answer for item, pick in zip(test, picks, strict=True)]
+    correct = {}
+    for split, ids in data.eval_splits.items():
+        items = load_items(data.data_dir, (split,), ids)
+        correct[split] = [item.choices[pick] == item.answer
+                          for item, pick in zip(items, fitted.predict(items), strict=True)]
     return correct, {"fit": fitted.info, "validation_items": validation_items}
 
 # ----------------------------------------------------------------------- training

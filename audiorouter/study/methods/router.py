@@ -1,6 +1,7 @@
 """Study trials of the RL routers, trained from outcome rewards (``router-ppo``,
 ``router-group-relative``), and the test-split scoring every router trial ends with
-(``save_and_score``; the supervised router in supervised_router.py uses it too).
+(``save_and_score``, on the test split and each out-of-distribution split; the
+supervised router in supervised_router.py uses it too).
 
 Budget rule of the RL routers: ``study.episodes_per_item`` episodes per training item,
 so iterations = max(study.min_iterations, ceil(episodes_per_item * size /
@@ -52,25 +53,31 @@ def train_rl_router(spec: TrialSpec, ctx: StudyContext) -> tuple[RouterPolicy, d
     return policy, info
 
 
-def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[list[bool], dict]:
-    """An RL router trial: train, keep the policy in ``folder/policy``, score it on the test split."""
+def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[dict[str, list[bool]], dict]:
+    """An RL router trial: train, keep the policy in ``folder/policy``, score it on every evaluation split."""
     return save_and_score(*train_rl_router(spec, ctx), ctx, folder)
 
 
-def save_and_score(policy: RouterPolicy, info: dict, ctx: StudyContext, folder: Path) -> tuple[list[bool], dict]:
-    """Every router trial's end: the policy into ``folder/policy``, then its test-split score."""
+def save_and_score(policy: RouterPolicy, info: dict, ctx: StudyContext,
+                   folder: Path) -> tuple[dict[str, list[bool]], dict]:
+    """Every router trial's end: the policy into ``folder/policy``, then its score on
+    every evaluation split (the test split and the out-of-distribution ones)."""
     policy.save(folder / "policy")
-    correct, test_info = score_on_test(policy, ctx)
-    return correct, info | test_info
+    correct, split_info = {}, {}
+    for split, ids in ctx.data.eval_splits.items():
+        correct[split], scored = score_on_split(policy, ctx, split, ids)
+        scored[f"{split}_source"] = scored.pop("source")  # test_source, reworded_source, ...
+        split_info |= scored if split == "test" else {k if k.endswith("_source") else f"{split}_{k}": v
+                                                      for k, v in scored.items()}
+    return correct, info | split_info
 
 
-def score_on_test(policy: RouterPolicy, ctx: StudyContext) -> tuple[list[bool], dict]:
-    """Per test item: is the reasoner right with the router's greedy subset."""
-    ids = ctx.data.test_ids
+def score_on_split(policy: RouterPolicy, ctx: StudyContext, split: str, ids: list[str]) -> tuple[list[bool], dict]:
+    """Per item of ``split``: is the reasoner right with the router's greedy subset."""
     decisions = policy.route(ctx.router_features(ids).matrix(), ids)
     routed = [tuple(sorted(d.tools)) for d in decisions]
-    source = ctx.outcome_source(ids, ("test",))
+    source = ctx.outcome_source(ids, (split,))
     outcomes = source.outcomes(ids, routed)
     calls = {t: sum(t in s for s in routed) / len(ids) for t in ctx.tools}
-    info = {"mean_tools": sum(map(len, routed)) / len(ids), "tool_call_rate": calls, "test_source": source.stats()}
+    info = {"mean_tools": sum(map(len, routed)) / len(ids), "tool_call_rate": calls, "source": source.stats()}
     return [o.correct_with for o in outcomes], info

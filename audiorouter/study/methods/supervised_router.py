@@ -170,8 +170,8 @@ def fit_supervised_router(
     return policy, info
 
 
-def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[list[bool], dict]:
-    """A ``supervised-router`` trial: fit on the trial's items, keep the policy, score the test split."""
+def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[dict[str, list[bool]], dict]:
+    """A ``supervised-router`` trial: fit on the trial's items, keep the policy, score every evaluation split."""
     return save_and_score(*train_supervised_router(spec, ctx), ctx, folder)
 
 

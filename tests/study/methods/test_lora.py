@@ -183,7 +183,7 @@ def test_a_study_trial_fits_saves_and_scores(checkpoint, splits, tmp_path, monke
     folder = tmp_path / "trial"
     folder.mkdir()
     correct, info = methods.train_and_score(TrialSpec("internalise-lalm", 8, 0), ctx, folder)
-    assert len(correct) == len(test) and info["fit"]["train_items"] == 8
+    assert list(correct) == ["test"] and len(correct["test"]) == len(test) and info["fit"]["train_items"] == 8
     assert (folder / "adapter" / "adapter_config.json").exists()
     assert json.loads((folder / "fit.json").read_text())["steps_run"] == info["fit"]["steps_run"] <= 2
 
