@@ -56,7 +56,7 @@ def config(scratch: Path, args: argparse.Namespace, case: str = "shared", reuse:
         f"tracking.artifact_dir={own}/artifacts", "study.name=bench", f"study.data_dir={scratch}/data",
         f"study.families={json.dumps(FAMILIES)}", f"study.methods={json.dumps(args.methods.split(','))}",
         f"study.router_sizes={json.dumps(sizes)}", f"study.internalise_sizes={json.dumps(sizes)}",
-        f"study.seeds={args.seeds}", "study.test_per_family=10", "study.validation_per_family=5", "study.ood_per_family=5",
+        f"study.seeds={args.seeds}", "study.test_per_family=10", "study.validation_per_family=5", "study.ood_per_family=5", "study.untrained_points=false",
         "study.episodes_per_item=16", "study.min_iterations=2", "study.trial_cpus=0.875", "study.resamples=100",
     ])
 

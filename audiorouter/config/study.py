@@ -48,8 +48,8 @@ class StudyConfig:
     methods: list[str] = field(default_factory=lambda: [
         "router-ppo", "internalise-pretrained", "internalise-scratch", "internalise-reasoner", "internalise-no-audio",
         "supervised-router", "tools-supervised"])
-    router_sizes: list[int] = field(default_factory=lambda: _powers_of_two(8, 512))
-    internalise_sizes: list[int] = field(default_factory=lambda: _powers_of_two(8, 8192))
+    router_sizes: list[int] = field(default_factory=lambda: _powers_of_two(1, 512))
+    internalise_sizes: list[int] = field(default_factory=lambda: _powers_of_two(8, 32768))
     seeds: int = 5  # seeds 0 .. seeds-1; each has its own nested training sets
     test_per_family: int = 50  # the fixed test split every trial is scored on
     # out-of-distribution splits every trial is scored on too, each reported apart: "reworded"
@@ -73,6 +73,9 @@ class StudyConfig:
     # Tune runs the next trial in a finished trial's process (no process start and imports per
     # trial); each trial seeds its own RNGs and restores torch's thread count (study.methods)
     reuse_trial_actors: bool = True
+    # every learned method's untrained point (N=0: the network or head as training starts it),
+    # reported beside its curve; internalise-lalm's is the reasoner itself, the no-tools line
+    untrained_points: bool = True
     # Targets (study.targets): the training-free line (best of no tools, all tools, best single
     # tool) plus these fractions of its gap to oracle routing, then any absolute targets, then
     # plateau_fraction of the reference router's plateau; one the line meets gets no ratio

@@ -10,7 +10,12 @@ Definitions (stated again in ``study.json`` and ``study.md``):
   training", with no ratio.
 * **band** — at each training size, the 95% percentile band of the mean accuracy over a
   bootstrap of seeds and test items jointly (study.bootstrap); none without resamples.
-* **constant lines** (train_size 0) — accuracy with a 95% Wilson interval over items.
+* **constant lines** (train_size 0 of a method that learns nothing) — accuracy with a
+  95% Wilson interval over items.
+* **untrained point** (train_size 0 of a learned method) — the method before training,
+  shown beside its curve (mean over seeds, 95% Wilson interval over the pooled outcomes);
+  N(a) is read from the trained sizes, and a target the untrained point already meets
+  is marked in the tables.
 * **N_method(a)** — the first training size at which the mean curve is >= a, linearly
   interpolated in log N from the size before it (m_lo < a <= m_hi)::
 
@@ -81,6 +86,7 @@ class Curve:
     method: str
     points: list[CurvePoint]
     validation_items: int = 0  # labelled items it selected its config and stopping step on, not in N
+    untrained: CurvePoint | None = None  # N=0: the method before training (not on the log-N axis)
 
     @property
     def sizes(self) -> list[int]:
@@ -107,6 +113,7 @@ class ItemsToTarget:
     items: float | None  # N(a); None: not reached by n_max
     status: str  # REACHED, AT_SMALLEST or NOT_REACHED
     n_max: int  # the method's largest training size
+    met_untrained: bool = False  # the untrained point (N=0) is already at or above the target
 
 
 @dataclass
@@ -172,6 +179,7 @@ class _Learned:
     seeds: list[list[int]]
     correct: list[np.ndarray]
     validation_items: int = 0
+    untrained: tuple[list[int], np.ndarray] | None = None  # (seeds, (seeds, items) outcomes) at N=0
 
 
 def analyse(results: Sequence[TrialResult], reasoner: str, ref_method: str = "router-ppo",
@@ -206,8 +214,9 @@ def items_needed_for(curve: Curve, target: float) -> ItemsToTarget:
     """N(a) of one mean curve (see the module docstring)."""
     n, status = items_needed(np.array([curve.means]), np.array(curve.sizes), np.array([target]))
     value = float(n[0])
+    met = curve.untrained is not None and curve.untrained.mean >= target
     return ItemsToTarget(curve.method, float(target), value if math.isfinite(value) else None, str(status[0]),
-                         curve.sizes[-1])
+                         curve.sizes[-1], met)
 
 
 def _split(results: Sequence[TrialResult], ref_method: str):
@@ -229,7 +238,7 @@ def _split(results: Sequence[TrialResult], ref_method: str):
         grouped[r.method].append(r)
     constants, learned = [], {}
     for method, trials in grouped.items():
-        if any(t.train_size == 0 for t in trials):
+        if method not in LEARNED_METHODS and any(t.train_size == 0 for t in trials):
             if len(trials) > 1:
                 raise ValueError(f"constant line {method} (train_size 0) has {len(trials)} trials; expected one")
             constants.append(trials[0])
@@ -246,11 +255,17 @@ def _learned(method: str, trials: list[TrialResult]) -> _Learned:
     by_size: dict[int, list[TrialResult]] = defaultdict(list)
     for t in trials:
         by_size[t.train_size].append(t)
+    untrained = None
+    if 0 in by_size:
+        runs = sorted(by_size.pop(0), key=lambda t: t.seed)
+        untrained = ([t.seed for t in runs], np.array([t.correct for t in runs], dtype=float))
+    if not by_size:
+        raise ValueError(f"method {method} has only its untrained point (N=0): nothing to analyse")
     sizes = sorted(by_size)
     runs = [sorted(by_size[n], key=lambda t: t.seed) for n in sizes]
     return _Learned(method, sizes, [[t.seed for t in r] for r in runs],
                     [np.array([t.correct for t in r], dtype=float) for r in runs],
-                    max(int(t.info.get("validation_items", 0)) for t in trials))
+                    max(int(t.info.get("validation_items", 0)) for t in trials), untrained)
 
 
 def _curve(data: _Learned, mask: np.ndarray, draws: Resamples | None) -> Curve:
@@ -262,7 +277,16 @@ def _curve(data: _Learned, mask: np.ndarray, draws: Resamples | None) -> Curve:
     for size, seeds, correct, low, high in zip(data.sizes, data.seeds, data.correct, lows, highs, strict=True):
         acc = correct[:, mask].mean(axis=1)
         points.append(CurvePoint(size, float(acc.mean()), low, high, list(seeds), acc.tolist()))
-    return Curve(data.method, points, data.validation_items)
+    return Curve(data.method, points, data.validation_items, _untrained_point(data, mask))
+
+
+def _untrained_point(data: _Learned, mask: np.ndarray) -> CurvePoint | None:
+    if data.untrained is None:
+        return None
+    seeds, correct = data.untrained
+    outcomes = correct[:, mask]
+    low, high = wilson_interval(int(outcomes.sum()), int(outcomes.size))
+    return CurvePoint(0, float(outcomes.mean()), low, high, list(seeds), outcomes.mean(axis=1).tolist())
 
 
 def _constant(trial: TrialResult, mask: np.ndarray) -> ConstantLine:

@@ -38,8 +38,9 @@ def render_markdown(analysis: StudyAnalysis) -> str:
              f"- Band: {a.definitions['band']}.",
              f"- Validation rule: {_validation_rule(a)}",
              f"- Ratios: {a.resamples} bootstrap resamples (seed {a.seed}); {a.definitions['bootstrap']}.", ""]
-    sizes = sorted({n for c in a.curves for n in c.sizes})
-    lines += [f"## Accuracy vs labelled training items ({a.reasoner})", "", *_accuracy_head(sizes, False)]
+    sizes = _sizes(a.curves)
+    lines += [f"## Accuracy vs labelled training items ({a.reasoner}; N=0: untrained)", "",
+              *_accuracy_head(sizes, False)]
     lines += [_accuracy_row(c, sizes) for c in a.curves]
     if a.constants:
         lines += ["", f"## Constant lines, no training ({a.reasoner})", "",
@@ -92,14 +93,18 @@ def _accuracy_head(sizes: list[int], family: bool) -> list[str]:
     return ["| " + " | ".join(lead + [f"N={n}" for n in sizes]) + " |", "|---" * (len(lead) + len(sizes)) + "|"]
 
 
+def _sizes(curves: list[Curve]) -> list[int]:
+    return sorted({n for c in curves for n in c.sizes} | ({0} if any(c.untrained for c in curves) else set()))
+
+
 def _accuracy_row(curve: Curve, sizes: list[int], family: str | None = None) -> str:
-    by_size = {p.train_size: p for p in curve.points}
+    by_size = {p.train_size: p for p in curve.points} | ({0: curve.untrained} if curve.untrained else {})
     cells = [curve.method] + [_point(by_size[n]) if n in by_size else "–" for n in sizes]
     return "| " + " | ".join(([family] if family is not None else []) + cells) + " |"
 
 
 def _family_tables(a: StudyAnalysis) -> list[str]:
-    sizes = sorted({n for f in a.families for c in f.curves for n in c.sizes})
+    sizes = _sizes([c for f in a.families for c in f.curves])
     lines = [f"## Accuracy per task family ({a.reasoner})", "", *_accuracy_head(sizes, True)]
     lines += [_accuracy_row(c, sizes, f.family) for f in a.families for c in f.curves]
     lines += ["", f"## Data-efficiency ratio per task family, at each family's own target ({a.reasoner}; "
@@ -125,11 +130,12 @@ def _n(value: float) -> str:
 
 
 def _items(reach: ItemsToTarget) -> str:
+    untrained = "; met untrained (N=0)" if reach.met_untrained else ""
     if reach.items is None:
-        return f"not reached by N_max={reach.n_max}"
+        return f"not reached by N_max={reach.n_max}{untrained}"
     if reach.status == "reached at the smallest size":
-        return f"≤ {_n(reach.items)} (reached at the smallest size)"
-    return _n(reach.items)
+        return f"≤ {_n(reach.items)} (reached at the smallest size){untrained}"
+    return _n(reach.items) + untrained
 
 
 def _ratio(r: RatioEstimate) -> str:

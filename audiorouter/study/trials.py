@@ -9,7 +9,7 @@ result without training when it exists, so no finished trial is ever trained twi
 whether Tune restores the sweep or a changed grid starts a new one. What a method
 trains and how it scores lives in study/methods (``methods.train_and_score``).
 
-Imports: study.context, study.methods, study.results.
+Imports: config.study, study.context, study.methods, study.results.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import os
 import time
 from pathlib import Path
 
+from audiorouter.config.study import LALM_METHOD
 from audiorouter.state_files import read_json_file
 from audiorouter.study.context import StudyContext, TrialSpec
 from audiorouter.study.methods import train_and_score
@@ -30,9 +31,16 @@ RESULT_FILE = "result.json"
 
 
 def trial_specs(study) -> list[TrialSpec]:
-    """The grid: every method x its sizes x every seed, smallest sizes first."""
-    specs = [TrialSpec(m, n, s) for m in study.methods for n in study.sizes_for(m) for s in range(study.seeds)]
+    """The grid: every method x its sizes (and 0, its untrained point, with
+    study.untrained_points) x every seed, smallest sizes first."""
+    specs = [TrialSpec(m, n, s) for m in study.methods for n in sizes_with_untrained(study, m)
+             for s in range(study.seeds)]
     return sorted(specs, key=lambda t: (t.train_size, t.method, t.seed))
+
+
+def sizes_with_untrained(study, method: str) -> list[int]:
+    untrained = study.untrained_points and method != LALM_METHOD  # lalm untrained: the no-tools line
+    return ([0] if untrained else []) + study.sizes_for(method)
 
 
 def load_result(folder: Path) -> TrialResult | None:

@@ -177,3 +177,15 @@ def test_validation_items_give_the_second_reading_of_the_ratio(trials):
     text = render_markdown(study)
     assert "internalise-scratch (40) chose their configuration and stopping step" in text
     assert "| ≥ 6.50 |" in text
+
+
+def test_untrained_points_sit_beside_their_curves(trials):
+    untrained = [trial("router-ppo", 0, seed, {0, 1, 2, 3, 4, 5, 6}) for seed in (0, 1)]  # 0.7 before training
+    study = analyse(trials + untrained, LABEL, targets=(0.6,), resamples=0)
+    router = study.curve("router-ppo")
+    assert router.sizes == [8, 32] and router.untrained.mean == pytest.approx(0.7) and router.untrained.seeds == [0, 1]
+    assert [c.method for c in study.constants] == ["no-tools"]  # an untrained point is not a constant line
+    assert reach(study, "router-ppo", 0.6).met_untrained and not reach(study, "internalise-scratch", 0.6).met_untrained
+    text = render_markdown(study)
+    assert "| method | N=0 | N=8 | N=32 | N=64 |" in text and "| router-ppo | 0.700 [" in text
+    assert "16; met untrained (N=0)" in text

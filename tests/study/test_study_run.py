@@ -89,10 +89,10 @@ def study(tmp_path_factory):
 
 
 def test_interrupted_sweep_resumes_without_retraining(study):
-    assert 0 < len(study["finished_before"]) < 16, study["first_log"][-3000:]
+    assert 0 < len(study["finished_before"]) < 24, study["first_log"][-3000:]
     assert "restoring the sweep" in study["second"].stdout + study["second"].stderr
     after = results(study["dir"])
-    assert len(after) == 16  # 4 methods x 2 sizes x 2 seeds
+    assert len(after) == 24  # 4 methods x (untrained, 2 sizes) x 2 seeds
     for path, mtime in study["finished_before"].items():
         assert after[path] == mtime, f"{path} was trained again"
 
@@ -102,7 +102,7 @@ def test_report_has_every_method_and_constant_line(study):
     assert report["reasoner"] == "reference reasoner"
     assert {c["method"] for c in report["curves"]} == set(METHODS)
     for curve in report["curves"]:
-        assert [p["train_size"] for p in curve["points"]] == [4, 8]
+        assert [p["train_size"] for p in curve["points"]] == [4, 8] and curve["untrained"]["seeds"] == [0, 1]
         assert all(len(p["seeds"]) == 2 for p in curve["points"])
     assert {c["method"] for c in report["constants"]} == {"no-tools", "all-tools", "best-single-tool",
                                                           "oracle-routing"}

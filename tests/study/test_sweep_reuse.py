@@ -21,7 +21,7 @@ def sweep(root, name: str, reuse: bool) -> tuple[dict, set[int]]:
         f"tracking.tracking_uri={root}/mlflow.db", f"tracking.artifact_dir={root}/mlartifacts",
         f"study.name={name}", f"study.data_dir={root}/data", "study.families=[\"tempo\", \"loudness_compare\"]",
         "study.methods=[\"router-ppo\", \"supervised-router\"]", "study.router_sizes=[4, 8]", "study.seeds=1",
-        "study.test_per_family=10", "study.validation_per_family=3", "study.ood_per_family=4", "study.episodes_per_item=8",
+        "study.test_per_family=10", "study.validation_per_family=3", "study.ood_per_family=4", "study.untrained_points=false", "study.episodes_per_item=8",
         "study.min_iterations=1", "study.trial_cpus=0.5", "study.max_concurrent_trials=2",
         f"study.reuse_trial_actors={str(reuse).lower()}", "data.synth.workers=1",
     ])

@@ -162,14 +162,15 @@ def fit_internaliser(
     tool_fields: dict[str, Fields] | None = None,
 ) -> FittedInternaliser:
     """Train one head per config of ``grid`` on ``train_items``, keep the best on
-    ``val_items``. ``features`` must hold every item (train, val and later test);
+    ``val_items``. Without training items, the head as training would start it (the
+    study's N=0 point): its input normalisation fitted on the validation items' inputs
+    (their labels unread), the first config, no step. ``features`` must hold every item (train, val and later test);
     ``reasoner_scores`` (item id -> one score per choice) is needed by kind "reasoner",
     ``tool_fields`` (item id -> tool_features.flatten_results) by kind "tools"."""
     if kind not in KINDS:
         raise ValueError(f"unknown internaliser kind {kind!r}; valid: {', '.join(KINDS)}")
-    if not train_items or not val_items:
-        raise ValueError(f"{kind}: needs training and validation items "
-                         f"(got {len(train_items)} and {len(val_items)})")
+    if not val_items:
+        raise ValueError(f"{kind}: needs validation items (got {len(train_items)} training and none)")
     if kind == "reasoner" and reasoner_scores is None:
         raise ValueError("kind 'reasoner' needs reasoner_scores (item id -> one score per choice)")
     if kind == "tools" and tool_fields is None:
@@ -177,6 +178,8 @@ def fit_internaliser(
     budget = budget or (SCRATCH_BUDGET if kind == "scratch" else TrainBudget())
     grid = list(grid or (SCRATCH_GRID if kind == "scratch" else GRID))
     began = time.perf_counter()
+    if not train_items:
+        return _untrained(kind, val_items, features, seed, reasoner_scores, grid[0], budget, tool_fields)
     with one_thread():
         torch.manual_seed(seed)
         inputs = _Inputs.fit(kind, train_items, features, budget, tool_fields)
@@ -196,6 +199,19 @@ def fit_internaliser(
             "train_items": len(train_items), "val_items": len(val_items), "seed": seed,
             "fit_s": round(time.perf_counter() - began, 3)}
     return FittedInternaliser(kind, best.model, inputs, features, reasoner_scores, fields, info)
+
+
+def _untrained(kind: str, val_items: Sequence[AudioQAItem], features: HeadFeatures, seed: int,
+               reasoner_scores: dict[str, list[float]] | None, config: HeadConfig, budget: TrainBudget,
+               tool_fields: dict[str, Fields] | None) -> FittedInternaliser:
+    with one_thread():
+        torch.manual_seed(seed)
+        inputs = _Inputs.fit(kind, val_items, features, budget, tool_fields)
+        model = _build(kind, inputs, config, seed).eval()
+    fields = tool_fields if kind == "tools" else None
+    info = {"kind": kind, "untrained": True, "config": asdict(config), "steps": 0, "train_items": 0,
+            "val_items": len(val_items), "seed": seed}
+    return FittedInternaliser(kind, model, inputs, features, reasoner_scores, fields, info)
 
 
 # ------------------------------------------------------------------------- inputs

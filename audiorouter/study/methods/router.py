@@ -9,6 +9,10 @@ train.train_batch_size)); every size sees each item about equally often. Each tr
 samples in its own process (no extra rollout workers: trials are the parallelism) and
 asks the shared reasoner actors, whose memo answers what another trial already asked.
 
+A trial of size 0 is the router before any training (``untrained_router``): the same
+network, seeded, its input standardised by the pool's features (no labels read), so the
+study reports every method's starting point beside its curve.
+
 Imports: outcomes, rl (RLlib lazily), router, study.context.
 """
 
@@ -18,8 +22,11 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
+import torch
+
 from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
-from audiorouter.router.policy import RouterPolicy
+from audiorouter.router.actions import ActionSpace
+from audiorouter.router.policy import RouterNet, RouterPolicy, feature_stats
 from audiorouter.study.context import StudyContext, TrialSpec
 
 RL_ALGORITHM = {"router-ppo": "ppo", "router-group-relative": "group_relative"}
@@ -55,7 +62,22 @@ def train_rl_router(spec: TrialSpec, ctx: StudyContext) -> tuple[RouterPolicy, d
 
 def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[dict[str, list[bool]], dict]:
     """An RL router trial: train, keep the policy in ``folder/policy``, score it on every evaluation split."""
+    if spec.train_size == 0:
+        return save_and_score(*untrained_router(ctx, spec.seed), ctx, folder)
     return save_and_score(*train_rl_router(spec, ctx), ctx, folder)
+
+
+def untrained_router(ctx: StudyContext, seed: int) -> tuple[RouterPolicy, dict]:
+    """The router network as training would start it (every router method's N=0 point)."""
+    cfg = ctx.config
+    actions = ActionSpace(tuple(ctx.tools), cfg.router.action_space, cfg.router.max_tools_per_call)
+    pool = ctx.data.router_item_ids(cfg.study.router_sizes)
+    mean, std = feature_stats(ctx.router_features(pool).matrix())  # features only: no labels are read
+    hidden = tuple(cfg.router.hidden_sizes)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        net = RouterNet(len(mean), actions.num_logits, hidden, mean, std).eval()
+    return RouterPolicy(net, actions, ctx.feature_spec, hidden), {"untrained": True}
 
 
 def save_and_score(policy: RouterPolicy, info: dict, ctx: StudyContext,

@@ -68,7 +68,7 @@ from audiorouter.router.actions import ActionSpace
 from audiorouter.router.features import FeatureSpec, ItemFeatures
 from audiorouter.router.policy import RouterNet, RouterPolicy, feature_stats
 from audiorouter.study.context import StudyContext, TrialSpec
-from audiorouter.study.methods.router import save_and_score
+from audiorouter.study.methods.router import save_and_score, untrained_router
 from audiorouter.study.methods.threads import one_thread
 
 
@@ -172,6 +172,8 @@ def fit_supervised_router(
 
 def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[dict[str, list[bool]], dict]:
     """A ``supervised-router`` trial: fit on the trial's items, keep the policy, score every evaluation split."""
+    if spec.train_size == 0:  # the network before training, as for the RL routers
+        return save_and_score(*untrained_router(ctx, spec.seed), ctx, folder)
     return save_and_score(*train_supervised_router(spec, ctx), ctx, folder)
 
 

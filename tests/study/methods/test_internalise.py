@@ -238,8 +238,8 @@ def test_unknown_kind_and_missing_inputs_are_clear_errors(splits):
     train, val, _, features = splits
     with pytest.raises(ValueError, match="unknown internaliser kind 'finetune'; valid: pretrained, scratch"):
         fit_internaliser("finetune", train, val, features, seed=0)
-    with pytest.raises(ValueError, match="needs training and validation items"):
-        fit_internaliser("pretrained", [], val, features, seed=0)
+    with pytest.raises(ValueError, match="needs validation items"):
+        fit_internaliser("pretrained", train, [], features, seed=0)
     with pytest.raises(ValueError, match="needs reasoner_scores"):
         fit_internaliser("reasoner", train, val, features, seed=0)
     with pytest.raises(ValueError, match="no reasoner scores for item"):
@@ -295,3 +295,14 @@ def test_a_deeper_head_learns_too(splits):
     fitted = fit_internaliser("pretrained", train, val, features, seed=0, grid=[replace(ONE[0], depth=2)],
                               budget=FAST)
     assert accuracy(fitted.predict(test), test) > 0.6 and fitted.info["config"]["depth"] == 2
+
+
+def test_without_training_items_the_head_is_its_untrained_self(splits):
+    train, val, test, features = splits
+    blank = fit_internaliser("pretrained", [], val, features, seed=0, grid=ONE, budget=FAST)
+    assert blank.info["untrained"] and blank.info["steps"] == 0 and blank.info["train_items"] == 0
+    assert set(blank.predict(test)) == {0}  # every choice scores 0: the first one wins
+    right = {item.id: [2.0 if j == item.answer_index else 0.0 for j in range(len(item.choices))]
+             for item in train + val + test}
+    reasoner = fit_internaliser("reasoner", [], val, features, seed=0, reasoner_scores=right, grid=ONE, budget=FAST)
+    assert accuracy(reasoner.predict(test), test) == 1.0  # the untrained reasoner head is the reasoner
