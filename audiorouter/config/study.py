@@ -56,6 +56,10 @@ class StudyConfig:
     # (held-out question wordings and choice styles, data.synth.reworded)
     ood_splits: list[str] = field(default_factory=lambda: ["reworded"])
     ood_per_family: int = 20
+    # oracle routing on those splits asks the reasoner every allowed subset of every item;
+    # false saves those calls (a language model's hours): their reports then have no oracle
+    # line and so no gap targets, only the plateau target and configured ones
+    ood_oracle: bool = True
     # the heads (internalisation, tools-supervised): early stopping and grid choice; not in their N
     validation_per_family: int = 50
     # Router training sets are drawn from the first ROUTER_POOL training items (0: twice the

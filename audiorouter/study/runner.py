@@ -112,34 +112,39 @@ class StudyRun:
     def constant_lines(self) -> list[TrialResult]:
         """No tools, all tools, the best single tool and oracle routing, on the test split
         and on each out-of-distribution split (in ``ood``)."""
-        per_split = {split: self.constant_lines_on(split, ids) for split, ids in self.data.eval_splits.items()}
+        oracle_on = {split: split == "test" or self.config.study.ood_oracle for split in self.data.eval_splits}
+        per_split = {split: self.constant_lines_on(split, ids, oracle_on[split])
+                     for split, ids in self.data.eval_splits.items()}
         results = []
         for name, (correct, info) in per_split["test"].items():
             ood = {split: {"item_ids": list(ids), "tasks": [self.data.tasks[i] for i in ids],
                            "correct": [bool(c) for c in per_split[split][name][0]]}
-                   for split, ids in self.data.eval_splits.items() if split != "test"}
+                   for split, ids in self.data.eval_splits.items() if split != "test" and name in per_split[split]}
             results.append(TrialResult(name, 0, 0, list(self.data.test_ids), [self.data.tasks[i] for i in
                                                                                 self.data.test_ids],
                                        [bool(c) for c in correct], 0.0, info, ood))
         return results
 
-    def constant_lines_on(self, split: str, ids: list[str]) -> dict[str, tuple]:
-        """name -> (correct per item, info) of each constant line on one split."""
+    def constant_lines_on(self, split: str, ids: list[str], oracle: bool = True) -> dict[str, tuple]:
+        """name -> (correct per item, info) of each constant line on one split (oracle
+        routing only when ``oracle``: it asks for every allowed subset of every item)."""
         from audiorouter.outcomes.table import build_outcome_table, candidate_subsets
 
         ctx = self.context
         actions = ActionSpace(tuple(ctx.tools), self.config.router.action_space, self.config.router.max_tools_per_call)
         source = ctx.outcome_source(ids, (split,))
         table = build_outcome_table(source, ids, [self.data.tasks[i] for i in ids],
-                                    candidate_subsets(ctx.tools, list(actions.subsets)))
+                                    candidate_subsets(ctx.tools, list(actions.subsets) if oracle else []))
         singles = {t: table.correct_for([(t,)] * len(ids)) for t in ctx.tools}
         best = max(singles, key=lambda t: (singles[t].mean(), t))
-        return {
+        lines = {
             "no-tools": (table.correct_for([()] * len(ids)), {}),
             "all-tools": (table.correct_for([tuple(sorted(ctx.tools))] * len(ids)), {}),
             "best-single-tool": (singles[best], {"tool": best, "chosen_on": f"the {split} split (an upper bound)"}),
-            "oracle-routing": (table.correct_for(table.oracle(actions.subsets)), {"subsets": len(actions.subsets)}),
         }
+        if oracle:
+            lines["oracle-routing"] = (table.correct_for(table.oracle(actions.subsets)), {"subsets": len(actions.subsets)})
+        return lines
 
     def sweep(self):
         """Every trial, through Tune; Tune's ResultGrid."""
@@ -166,7 +171,8 @@ class StudyRun:
         from audiorouter.study.tracking import log_study
 
         study = self.config.study
-        analyses = {split: analyse([r.on_split(split) for r in results], reasoner_label(self.config.reasoner),
+        analyses = {split: analyse([r.on_split(split) for r in results if split == "test" or split in r.ood],
+                                   reasoner_label(self.config.reasoner),
                                    study.reference_method, study.targets, study.plateau_fraction, study.resamples,
                                    seed=0, gap_fractions=study.gap_fractions, split=split)
                     for split in self.data.eval_splits}

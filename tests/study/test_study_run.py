@@ -42,7 +42,7 @@ def study_config(root: Path) -> Path:
         "run": {"out_dir": "runs"},
         "study": {"name": "tiny", "data_dir": "data", "families": ["tempo", "loudness_compare"],
                   "methods": METHODS, "router_sizes": [4, 8], "internalise_sizes": [4, 8], "seeds": 2,
-                  "test_per_family": 4, "validation_per_family": 3, "ood_per_family": 2, "episodes_per_item": 8,
+                  "test_per_family": 4, "validation_per_family": 3, "ood_per_family": 2, "ood_oracle": False, "episodes_per_item": 8,
                   "min_iterations": 1, "trial_cpus": 0.5, "resamples": 50},
         "tracking": {"tracking_uri": "mlflow.db", "artifact_dir": "mlartifacts"},
     }
@@ -122,7 +122,10 @@ def test_every_trial_is_scored_on_the_reworded_split_and_reported_apart(study):
     assert all(i.endswith("-rw") for i in reworded["item_ids"]) and not set(reworded["item_ids"]) & set(trial["item_ids"])
     report = json.loads((study["dir"] / "reworded" / "study.json").read_text())
     assert report["split"] == "reworded" and report["items"] == 4
-    assert {c["method"] for c in report["curves"]} == set(METHODS) and len(report["constants"]) == 4
+    assert {c["method"] for c in report["curves"]} == set(METHODS)
+    # study.ood_oracle false: no oracle line there, so no gap targets, the plateau target only
+    assert {c["method"] for c in report["constants"]} == {"no-tools", "all-tools", "best-single-tool"}
+    assert [t["kind"] for t in report["targets"]] == ["plateau"]
     text = (study["dir"] / "reworded" / "study.md").read_text()
     assert text.startswith("# Scaling study (reference reasoner, reworded split)")
     assert (study["dir"] / "reworded" / "curves.png").stat().st_size > 0
