@@ -58,8 +58,8 @@ the trial's training items, with early stopping and the grid chosen on the fixed
 validation split (not counted in ``train_size``: it gives the baselines their best
 chance), and scores the test split.
 
-Imports: contracts, study.context, study.dataset, study.methods.head_features, .threads,
-.tool_features.
+Imports: contracts, study.context, study.dataset, study.methods (.head_features,
+.choice_values, .head_model, .threads, .tool_features).
 """
 
 from __future__ import annotations
@@ -80,24 +80,16 @@ from torch import nn
 from audiorouter.contracts import AudioQAItem
 from audiorouter.study.context import StudyContext, TrialSpec
 from audiorouter.study.dataset import load_items
-from audiorouter.study.methods.head_features import ChoiceValue, HeadFeatures, load_prepared
+from audiorouter.study.methods.choice_values import NUMERIC_DIM, unit_stats, value_features
+from audiorouter.study.methods.head_features import HeadFeatures, load_prepared
+from audiorouter.study.methods.head_model import ChoiceScorer, HeadBatch, HeadConfig, MelEncoder
 from audiorouter.study.methods.threads import one_thread
 from audiorouter.study.methods.tool_features import Fields, ToolVectoriser, load_tool_fields
 
 KINDS = ("pretrained", "scratch", "reasoner", "no-audio", "tools")
-MASKED = -1e9  # score of a padding choice
 PCA_ROWS = 2048  # training items the audio principal directions are fitted on, at most
 KIND = {"internalise-pretrained": "pretrained", "internalise-scratch": "scratch", "internalise-reasoner": "reasoner",
         "internalise-no-audio": "no-audio", "tools-supervised": "tools"}  # study method -> head kind
-
-
-@dataclass(frozen=True)
-class HeadConfig:
-    hidden: int = 128
-    lr: float = 3e-3
-    weight_decay: float = 1e-2  # AdamW (decoupled)
-    dropout: float = 0.2
-    depth: int = 1  # layers of the context network
 
 
 @dataclass(frozen=True)
@@ -240,26 +232,6 @@ def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[d
     return correct, {"fit": fitted.info, "validation_items": len(val)}
 
 @dataclass
-class _Batch:
-    audio: torch.Tensor  # (N, audio components) float32, or (N, mels, frames) float16 for scratch
-    texts: torch.Tensor  # (U, text components) the distinct question and choice texts
-    question: torch.Tensor  # (N,) row of texts
-    choices: torch.Tensor  # (N, C) rows of texts (0 where padded)
-    numeric: torch.Tensor  # (N, C, numeric dim)
-    mask: torch.Tensor  # (N, C) bool, False where padded
-    reasoner: torch.Tensor  # (N, C) log-softmax reasoner scores, 0 without them
-    answer: torch.Tensor  # (N,) long, -1 where unknown
-
-    @property
-    def size(self) -> int:
-        return len(self.answer)
-
-    def take(self, rows: torch.Tensor | slice) -> _Batch:
-        return _Batch(self.audio[rows], self.texts, self.question[rows], self.choices[rows], self.numeric[rows],
-                      self.mask[rows], self.reasoner[rows], self.answer[rows])
-
-
-@dataclass
 class _Inputs:
     """Normalisation fitted on the training items, applied to any items."""
 
@@ -295,14 +267,14 @@ class _Inputs:
         table = np.stack([features.text_vectors[t] for t in texts])
         text_basis = _principal_directions(table - table.mean(axis=0), budget.text_components)
         return cls(kind, mean, scale, basis, table.mean(axis=0), text_basis,
-                   _unit_stats([v for i in rows for v in features.values[i] if v is not None]), vectoriser)
+                   unit_stats([v for i in rows for v in features.values[i] if v is not None]), vectoriser)
 
     @property
     def numeric_dim(self) -> int:
         return NUMERIC_DIM + (2 if self.kind == "reasoner" else 0)
 
     def encode(self, items: Sequence[AudioQAItem], features: HeadFeatures,
-               reasoner_scores: dict[str, list[float]] | None, tool_fields: dict[str, Fields] | None = None) -> _Batch:
+               reasoner_scores: dict[str, list[float]] | None, tool_fields: dict[str, Fields] | None = None) -> HeadBatch:
         rows = features.rows([item.id for item in items])
         if self.kind == "tools":
             vectors = self.vectoriser.transform([_fields_of(item, tool_fields) for item in items])
@@ -333,7 +305,7 @@ class _Inputs:
                 numeric[n, :count, NUMERIC_DIM] = reasoner[n, :count]
                 numeric[n, :count, NUMERIC_DIM + 1] = reasoner[n, :count] == reasoner[n, :count].max()
         answers = [item.choices.index(item.answer) if item.answer in item.choices else -1 for item in items]
-        return _Batch(audio, torch.from_numpy(table.astype(np.float32)),
+        return HeadBatch(audio, torch.from_numpy(table.astype(np.float32)),
                       torch.from_numpy(np.array([where[features.questions[i]] for i in rows])),
                       torch.from_numpy(choices), torch.from_numpy(numeric), torch.from_numpy(mask),
                       torch.from_numpy(reasoner), torch.tensor(answers, dtype=torch.long))
@@ -373,128 +345,6 @@ def _log_softmax_scores(item: AudioQAItem, reasoner_scores: dict[str, list[float
     return (scores - scores.max() - np.log(np.exp(scores - scores.max()).sum())).astype(np.float32)
 
 
-# ------------------------------------------------------------------ choice values
-
-_RBF_CENTRES = np.linspace(-3, 3, 16)  # bumps on the log z, 0.4 apart
-_RBF_WIDTH = 0.3
-NUMERIC_DIM = 11 + len(_RBF_CENTRES)
-_CIRCULAR = ("note", "semitone")  # pitch class matters: sin/cos of value / 12 turns
-
-
-def _signed_log(x: np.ndarray | float) -> np.ndarray:
-    return np.sign(x) * np.log1p(np.abs(x))
-
-
-def _unit_stats(values: list[ChoiceValue]) -> dict[str, tuple[float, ...]]:
-    stats = {}
-    for unit in sorted({v.unit for v in values}):
-        x = np.array([v.value for v in values if v.unit == unit])
-        logs = _signed_log(x)
-        stats[unit] = (float(x.mean()), float(x.std()) or 1.0, float(logs.mean()), float(logs.std()) or 1.0)
-    return stats
-
-
-def value_features(values: Sequence[Sequence[ChoiceValue | None]], units: dict[str, tuple[float, ...]],
-                   width: int | None = None) -> np.ndarray:
-    """(items, width, NUMERIC_DIM) float32, per choice: has a value; its unit was seen in
-    training; z-score of the value and of its signed log1p (per unit, training stats,
-    clipped to +-5); that z squared / 4; within the item (over its choices with values):
-    signed log centred and scaled, rank in [-1, 1], is the smallest, is the largest;
-    16 Gaussian bumps of the log z (centres -3..3); sin and cos of the pitch class
-    for notes and semitones. Zero where a choice states no value or is padding."""
-    width = width or max(len(row) for row in values)
-    x = np.zeros((len(values), width))
-    has, known, circular = (np.zeros((len(values), width), bool) for _ in range(3))
-    stats = np.tile(np.array([0.0, 1.0, 0.0, 1.0]), (len(values), width, 1))
-    for i, row in enumerate(values):
-        for j, v in enumerate(row):
-            if v is not None:
-                x[i, j], has[i, j], circular[i, j] = v.value, True, v.unit in _CIRCULAR
-                if v.unit in units:
-                    known[i, j], stats[i, j] = True, units[v.unit]
-    logs = _signed_log(x)
-    z = np.clip((logs - stats[..., 2]) / stats[..., 3], -5, 5) * known
-    count = has.sum(axis=1, keepdims=True)
-    mean = (logs * has).sum(axis=1, keepdims=True) / np.maximum(count, 1)
-    spread = np.sqrt((((logs - mean) * has) ** 2).sum(axis=1, keepdims=True) / np.maximum(count, 1))
-    lowest = np.where(has, logs, np.inf).min(axis=1, keepdims=True)
-    highest = np.where(has, logs, -np.inf).max(axis=1, keepdims=True)
-    varied = has & (count > 1) & (highest > lowest)
-    below = (has[:, None, :] & (logs[:, None, :] < logs[:, :, None])).sum(axis=2)
-    level = (has[:, None, :] & (logs[:, None, :] == logs[:, :, None])).sum(axis=2)
-    columns = [
-        has, known, np.clip((x - stats[..., 0]) / stats[..., 1], -5, 5) * known, z, z * z / 4,
-        np.clip((logs - mean) / (spread + 1e-3), -3, 3) * varied,
-        (2 * (below + 0.5 * (level - 1)) / np.maximum(count - 1, 1) - 1) * varied,
-        varied & (logs == lowest), varied & (logs == highest),
-        *np.moveaxis(np.exp(-0.5 * ((z[..., None] - _RBF_CENTRES) / _RBF_WIDTH) ** 2), -1, 0) * known,
-        np.sin(2 * np.pi * x / 12) * circular, np.cos(2 * np.pi * x / 12) * circular,
-    ]
-    return np.stack(columns, axis=-1).astype(np.float32)
-
-
-# -------------------------------------------------------------------------- model
-
-
-class MelEncoder(nn.Module):
-    """(N, mels, frames) raw log-mel -> (N, out): normalised per band, three strided
-    temporal convolutions with the mel bands as channels (absolute pitch stays
-    readable), then the mean over 8 time blocks (order kept) and the max over time."""
-
-    def __init__(self, mean: np.ndarray, scale: np.ndarray, width: int = 64, out: int = 128) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.from_numpy(mean.astype(np.float32))[None, :, None])
-        self.register_buffer("scale", torch.from_numpy(scale.astype(np.float32))[None, :, None])
-        layers: list[nn.Module] = []
-        for channels in (len(mean), width, width):
-            layers += [nn.Conv1d(channels, width, 5, stride=2, padding=2), nn.BatchNorm1d(width), nn.ReLU()]
-        self.convs = nn.Sequential(*layers)
-        self.blocks = nn.AdaptiveAvgPool1d(8)
-        self.proj = nn.Linear(9 * width, out)
-
-    def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        x = self.convs((mel.float() - self.mean) / self.scale)
-        return torch.relu(self.proj(torch.cat([self.blocks(x).flatten(1), x.amax(dim=2)], dim=1)))
-
-
-class ChoiceScorer(nn.Module):
-    """One logit per choice (formula in the module docstring)."""
-
-    def __init__(self, audio_dim: int, text_dim: int, numeric_dim: int, config: HeadConfig,
-                 encoder: nn.Module | None = None, reasoner: bool = False) -> None:
-        super().__init__()
-        h = config.hidden
-        self.encoder = encoder or nn.Identity()
-        self.audio, self.question = nn.Linear(audio_dim, h), nn.Linear(text_dim, h, bias=False)
-        self.deeper = nn.ModuleList(nn.Linear(h, h) for _ in range(config.depth - 1))  # depth > 1
-        self.context = nn.Linear(h, 2 * h)
-        self.choice_text = nn.Linear(text_dim, 2 * h)
-        self.choice_value = nn.Linear(numeric_dim, 2 * h, bias=False)
-        self.out = nn.Linear(h, 1)
-        self.drop = nn.Dropout(config.dropout)
-        self.alpha = nn.Parameter(torch.ones(())) if reasoner else None
-        self.trust = nn.Linear(text_dim, 1, bias=False) if reasoner else None  # alpha's change per question
-        with torch.no_grad():  # the head starts at 0 for every choice
-            for param in (self.out.weight, self.out.bias, self.choice_text.weight[h:],
-                          self.choice_text.bias[h:], self.choice_value.weight[h:],
-                          *(self.trust.parameters() if reasoner else ())):
-                param.zero_()
-
-    def forward(self, batch: _Batch) -> torch.Tensor:
-        question = self.question(batch.texts)[batch.question]
-        context = self.drop(torch.relu(self.audio(self.encoder(batch.audio)) + question))
-        for layer in self.deeper:
-            context = self.drop(torch.relu(layer(context)))
-        add, mul = self.context(context).chunk(2, dim=-1)  # (N, H) each
-        choice = self.choice_text(batch.texts)[batch.choices] + self.choice_value(batch.numeric)
-        choice_add, choice_mul = choice.chunk(2, dim=-1)  # (N, C, H) each
-        score = self.out(torch.relu(add[:, None] + choice_add)).squeeze(-1)
-        score = score + (mul[:, None] * choice_mul).sum(-1) / math.sqrt(mul.shape[-1])
-        if self.alpha is not None:
-            score = score + (self.alpha + self.trust(batch.texts)[batch.question]) * batch.reasoner
-        return score.masked_fill(~batch.mask, MASKED)
-
-
 def _build(kind: str, inputs: _Inputs, config: HeadConfig, seed: int) -> ChoiceScorer:
     torch.manual_seed(seed)
     encoder = MelEncoder(inputs.audio_mean, inputs.audio_scale) if kind == "scratch" else None
@@ -518,7 +368,7 @@ class _Run:
     budget_hit: bool = False  # the budget ran out while the last evaluation was the best: not converged
 
 
-def _train_to_convergence(kind: str, inputs: _Inputs, config: HeadConfig, train: _Batch, val: _Batch,
+def _train_to_convergence(kind: str, inputs: _Inputs, config: HeadConfig, train: HeadBatch, val: HeadBatch,
                           budget: TrainBudget, seed: int) -> _Run:
     """Train one config; while the budget, not patience, ended a run at its best evaluation,
     train it again from the start with twice the budget (``budget.growths`` times at most)."""
@@ -531,7 +381,7 @@ def _train_to_convergence(kind: str, inputs: _Inputs, config: HeadConfig, train:
     return run
 
 
-def _train(model: ChoiceScorer, train: _Batch, val: _Batch, config: HeadConfig, budget: TrainBudget,
+def _train(model: ChoiceScorer, train: HeadBatch, val: HeadBatch, config: HeadConfig, budget: TrainBudget,
            seed: int, max_steps: int) -> _Run:
     """AdamW in shuffled batches; the best validation evaluation is kept (see module doc)."""
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
@@ -565,14 +415,14 @@ def _train(model: ChoiceScorer, train: _Batch, val: _Batch, config: HeadConfig, 
                 budget_hit=step >= max_steps and best[2] == step)
 
 
-def _evaluate(model: nn.Module, batch: _Batch) -> tuple[float, float]:
+def _evaluate(model: nn.Module, batch: HeadBatch) -> tuple[float, float]:
     """(accuracy, mean cross-entropy) on ``batch``."""
     scores = _scores(model, batch)
     accuracy = (scores.argmax(dim=1) == batch.answer).float().mean().item()
     return accuracy, nn.functional.cross_entropy(scores, batch.answer, ignore_index=-1).item()
 
 
-def _scores(model: nn.Module, batch: _Batch, chunk: int = 1024) -> torch.Tensor:
+def _scores(model: nn.Module, batch: HeadBatch, chunk: int = 1024) -> torch.Tensor:
     """(N, C) scores in evaluation mode, ``chunk`` items at a time."""
     model.eval()
     with torch.no_grad():

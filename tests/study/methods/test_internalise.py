@@ -15,6 +15,7 @@ import torch
 
 from audiorouter.contracts import AudioQAItem
 from audiorouter.study.methods import head_features
+from audiorouter.study.methods.choice_values import value_features
 from audiorouter.study.methods.head_features import (
     YAMNET_DIM,
     ChoiceValue,
@@ -30,7 +31,6 @@ from audiorouter.study.methods.internalise import (
     TrainBudget,
     fit_internaliser,
     sampled_grid,
-    value_features,
 )
 
 SPEC = HeadFeatureSpec()
