@@ -88,9 +88,9 @@ def save_and_score(policy: RouterPolicy, info: dict, ctx: StudyContext,
     correct, split_info = {}, {}
     for split, ids in ctx.data.eval_splits.items():
         correct[split], scored = score_on_split(policy, ctx, split, ids)
-        scored[f"{split}_source"] = scored.pop("source")  # test_source, reworded_source, ...
-        split_info |= scored if split == "test" else {k if k.endswith("_source") else f"{split}_{k}": v
-                                                      for k, v in scored.items()}
+        prefix = "" if split == "test" else f"{split}_"  # the test split's keys as before
+        split_info |= {f"{prefix}{k}": v for k, v in scored.items() if k != "source"}
+        split_info[f"{split}_source"] = scored["source"]  # test_source, reworded_source, ...
     return correct, info | split_info
 
 
