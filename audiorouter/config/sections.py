@@ -164,6 +164,9 @@ class ReasonerConfig:
     max_prompt_tokens: int = 0  # longer prompts are refused per request; 0: the model's context
     memo_path: str = "runs/reasoner_memo.sqlite"  # outcomes shared across runs; "" disables it
     memo_store: str = "sqlite"  # as tools.cache_store: "sqlite" (one machine) or "service" (a cluster)
+    # a folder of memo shards (store.memo_shards) put into the memo before a study starts: the
+    # outcomes earlier machines computed, kept in the repository; "" for none
+    memo_seeds: str = ""
     num_actors: int = 1  # reasoner actors / Serve replicas
     # how rollouts and evaluation reach it (when run.use_actors): named "actors" or the Serve
     # application "serve" (batches requests from every rollout worker together)
@@ -188,6 +191,9 @@ class ReasonerConfig:
             if getattr(self, name) not in valid:
                 raise ConfigError(f"reasoner.{name} must be one of {', '.join(valid)}, got {getattr(self, name)!r}")
         _check_store("reasoner", "memo_store", self.memo_store, "memo_path", self.memo_path)
+        if self.memo_seeds and not (self.memo_path and self.memo_store == "sqlite"):
+            raise ConfigError("reasoner.memo_seeds needs a memo file to put them in: set reasoner.memo_path "
+                              "with reasoner.memo_store: sqlite")
         _check_resources("reasoner.actor_resources", self.actor_resources)
         for name in ("max_new_tokens", "evidence_token_budget", "batch_size", "num_actors", "serve_max_batch_size"):
             if getattr(self, name) < 1:

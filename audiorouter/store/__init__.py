@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from audiorouter.store.client import ServiceOutcomeMemo, ServiceToolCache
+from audiorouter.store.memo_shards import import_shards
 from audiorouter.store.outcome_memo import OutcomeMemo
 from audiorouter.store.tool_cache import ToolCache
 
@@ -27,6 +28,18 @@ def open_outcome_memo(config: Any):
     if config.memo_store == "service":
         return ServiceOutcomeMemo(config.memo_path)
     return OutcomeMemo(config.memo_path)
+
+
+def seed_outcome_memo(config: Any) -> int:
+    """Put ``memo_seeds``' shard rows the memo lacks into it (a ``ReasonerConfig`` whose
+    store is "sqlite", as its validation requires); returns how many were added."""
+    if not config.memo_seeds:
+        return 0
+    memo = OutcomeMemo(config.memo_path)
+    try:
+        return import_shards(memo, config.memo_seeds)
+    finally:
+        memo.close()
 
 
 def open_tool_cache(config: Any):

@@ -59,6 +59,21 @@ class OutcomeMemo:
             self._db.executemany("INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?)", rows)
             self._db.commit()
 
+    def put_missing(self, entries: list[tuple[MemoKey, ReasonerOutcome]]) -> int:
+        """Store the entries whose key is not stored yet; returns how many were added."""
+        rows = [(*key, json.dumps(asdict(outcome))) for key, outcome in entries]
+        with self._lock, damage_named(self.path, ROLE, REMEDY):
+            before = self._db.total_changes
+            self._db.executemany("INSERT OR IGNORE INTO outcomes VALUES (?, ?, ?, ?)", rows)
+            self._db.commit()
+            return self._db.total_changes - before
+
+    def rows(self) -> list[tuple[MemoKey, ReasonerOutcome]]:
+        """Every stored entry (for export: ``memo_shards``)."""
+        with self._lock, damage_named(self.path, ROLE, REMEDY):
+            found = self._db.execute("SELECT reasoner_id, item_id, evidence, outcome FROM outcomes").fetchall()
+        return [((r, i, e), ReasonerOutcome(**json.loads(o))) for r, i, e, o in found]
+
     def __len__(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM outcomes").fetchone()[0])

@@ -37,6 +37,7 @@ from audiorouter.outcomes.state_check import check_shared_state
 from audiorouter.reasoner.registry import check_backend
 from audiorouter.rl.registry import check_train
 from audiorouter.router.actions import ActionSpace
+from audiorouter.store import seed_outcome_memo
 from audiorouter.study.context import StudyContext, save_router_features
 from audiorouter.study.dataset import StudyData, ensure_study_data, load_items
 from audiorouter.study.methods.tool_features import save_tool_fields
@@ -54,7 +55,8 @@ from audiorouter.tools.item_evidence import mean_latency_s, prepare_evidence
 log = logging.getLogger(__name__)
 
 # (section, field) of every path a trial may open; "" means "disabled" and stays ""
-PATH_FIELDS = (("data", "dir"), ("tools", "cache_dir"), ("reasoner", "memo_path"), ("router", "feature_cache_dir"),
+PATH_FIELDS = (("data", "dir"), ("tools", "cache_dir"), ("reasoner", "memo_path"), ("reasoner", "memo_seeds"),
+               ("router", "feature_cache_dir"),
                ("tracking", "artifact_dir"), ("run", "out_dir"), ("study", "data_dir"))
 PACKAGES = ("audiorouter", "ray", "torch", "torchaudio", "transformers", "numpy", "scikit-learn", "mlflow",
             "onnxruntime", "sentence-transformers", "librosa")
@@ -83,6 +85,7 @@ class StudyRun:
     def prepare(self) -> None:
         cfg, study = self.config, self.config.study
         check_shared_state(cfg)  # a damaged memo, cache or MLflow store: one clear error, now
+        self.counts["memo_rows_seeded"] = seed_outcome_memo(cfg.reasoner)  # outcomes kept in the repository
         self.dir.mkdir(parents=True, exist_ok=True)
         self.data = ensure_study_data(study, cfg.data.synth.workers)
         start_ray()
