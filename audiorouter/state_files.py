@@ -56,8 +56,11 @@ def check_sqlite_file(path: str | Path, role: str, remedy: str, thorough: bool =
     page_size = int.from_bytes(header[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
     pages = int.from_bytes(header[28:32], "big")
-    # the header's page count is valid when its change counter matches "version-valid-for"
-    if pages and header[24:28] == header[92:96] and info.st_size < page_size * pages:
+    # the header's page count is valid when its change counter matches "version-valid-for",
+    # and is the file's length only while no write-ahead log is live: a checkpoint writes
+    # page 1 (the new count) before the pages that lengthen the file
+    live_wal = path.with_name(path.name + "-wal").exists()
+    if pages and header[24:28] == header[92:96] and not live_wal and info.st_size < page_size * pages:
         raise StateFileError(role, path, f"it is truncated ({info.st_size} bytes of the {page_size * pages} "
                                          "its header gives)", remedy)
     if thorough:

@@ -31,10 +31,11 @@ def open_shared_sqlite(path: str | Path, schema: str, role: str, remedy: str, **
     many processes at once. ``role`` and ``remedy`` name the file in the error a damaged
     one raises. ``connect_kwargs`` go to ``sqlite3.connect``."""
     path = Path(path)
-    check_sqlite_file(path, role, remedy)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_name(path.name + ".setup-lock"), "a") as lock, damage_named(path, role, remedy):
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, errors included
+        # under the lock: another process's set-up writes a new file's header before its pages
+        check_sqlite_file(path, role, remedy)
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, **connect_kwargs)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
