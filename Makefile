@@ -11,7 +11,7 @@ CONFIG ?= configs/quickstart.yaml
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup speech-synth demo test study bench clean
+.PHONY: setup system-packages demo test study bench clean
 
 setup: $(STAMP)
 
@@ -19,7 +19,8 @@ setup: $(STAMP)
 # hashes; see DEVELOPERS.md for how to update them) and removes anything else, then the
 # project itself. Reruns only when a lock or pyproject.toml changes.
 $(STAMP): pyproject.toml requirements.lock requirements-nodeps.lock
-	@command -v espeak-ng >/dev/null || $(MAKE) --no-print-directory speech-synth
+	@command -v espeak-ng >/dev/null && test -f $(SOUNDFONT) && ldconfig -p | grep -q libfluidsynth \
+	  || $(MAKE) --no-print-directory system-packages
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	awk '/^uv==/{p=1} p&&/^ *#/{exit} p' requirements.lock > $(VENV)/uv-requirement.txt
 	$(PY) -m pip install --quiet --no-deps --require-hashes -r $(VENV)/uv-requirement.txt
@@ -28,14 +29,18 @@ $(STAMP): pyproject.toml requirements.lock requirements-nodeps.lock
 	$(PY) -m audiorouter.tools.numba_cache --ensure || echo "numba warm-up failed: each tool process will compile for itself (slower)"
 	touch $(STAMP)
 
-# The speech families need espeak-ng (a Debian package). Installed when we are root
-# with apt; otherwise those families are skipped with a message, never an error.
-speech-synth:
+# Debian packages: the speech families need espeak-ng, the study's real-instruments split
+# FluidSynth's library and the General MIDI SoundFont. Installed when we are root with
+# apt; otherwise what needs them is skipped with a message, never an error.
+SYSTEM_PACKAGES := espeak-ng libfluidsynth3 fluid-soundfont-gm
+SOUNDFONT := /usr/share/sounds/sf2/FluidR3_GM.sf2
+system-packages:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  apt-get install -y -q espeak-ng >/dev/null 2>&1 || \
-	  { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q espeak-ng >/dev/null 2>&1; } || \
-	  echo "could not install espeak-ng: speech families will be skipped"; \
-	else echo "espeak-ng missing and not root: speech families will be skipped"; fi
+	  apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null 2>&1 && \
+	    apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null 2>&1; } || \
+	  echo "could not install $(SYSTEM_PACKAGES): speech families and the real-instruments split will be skipped"; \
+	else echo "not root: if $(SYSTEM_PACKAGES) are missing, speech families and the real-instruments split are skipped"; fi
 
 demo: setup
 	$(VENV)/bin/audiorouter --config $(CONFIG) train

@@ -19,7 +19,7 @@ SUPERVISED_ROUTER = "supervised-router"
 TOOLS_SUPERVISED = "tools-supervised"
 LEARNED_METHODS = (*ROUTER_METHODS, *INTERNALISE_METHODS, SUPERVISED_ROUTER, TOOLS_SUPERVISED)
 # out-of-distribution splits every trial is also scored on (study.dataset makes them)
-OOD_SPLITS = ("reworded",)
+OOD_SPLITS = ("reworded", "instruments")
 
 
 def lalm_reasoner_problem(reasoner) -> str | None:
@@ -53,8 +53,10 @@ class StudyConfig:
     seeds: int = 5  # seeds 0 .. seeds-1; each has its own nested training sets
     test_per_family: int = 50  # the fixed test split every trial is scored on
     # out-of-distribution splits every trial is scored on too, each reported apart: "reworded"
-    # (held-out question wordings and choice styles, data.synth.reworded)
-    ood_splits: list[str] = field(default_factory=lambda: ["reworded"])
+    # (held-out question wordings and choice styles, data.synth.reworded) and "instruments"
+    # (the music and sound families played on a General MIDI SoundFont in a stated room,
+    # data.synth.voices; skipped with a message where FluidSynth or the SoundFont is missing)
+    ood_splits: list[str] = field(default_factory=lambda: ["reworded", "instruments"])
     ood_per_family: int = 20
     # oracle routing on those splits asks the reasoner every allowed subset of every item;
     # false saves those calls (a language model's hours): their reports then have no oracle

@@ -40,8 +40,10 @@ from audiorouter.config.study import OOD_SPLITS
 from audiorouter.contracts import ITEM_SCHEMA, AudioQAItem
 from audiorouter.data.items import ShardWriter, read_table, split_files
 from audiorouter.data.synth import generate_items, resolve_families
+from audiorouter.data.synth.base import FAMILIES
 from audiorouter.data.synth.reworded import reword
 from audiorouter.data.synth.staleness import stale_suite_reason
+from audiorouter.data.synth.voices import voices_unavailable_reason
 from audiorouter.state_files import read_json_file
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ MANIFEST = "study_items.json"
 TRAINING_SPLITS = ("pool", "train")
 NO_AUDIO = [name for name in ITEM_SCHEMA.names if name != "audio"]
 OOD_TRANSFORMS = {"reworded": reword}  # out-of-distribution split -> (item, generator seed) -> its item
+OOD_VOICES = {"instruments": "soundfont"}  # out-of-distribution split -> what its items are played on
 
 
 @dataclass
@@ -87,9 +90,31 @@ def plan(study: StudyConfig, families: list[str]) -> dict:
     seed = study.synth_seed
     splits = {"pool": [seed, 0, pool], "train": [seed, pool, per_family],
               "validation": [seed + 1, 0, study.validation_per_family], "test": [seed + 2, 0, study.test_per_family]}
+    voiced: dict[str, dict] = {}
     for k, name in enumerate(study.ood_splits):  # items of their own seeds, transformed (OOD_TRANSFORMS)
+        if name in OOD_VOICES:  # played on other voices (OOD_VOICES), by the families that can be
+            played = voiced_split(name, families)
+            if not played:
+                continue
+            voiced[name] = played
         splits[name] = [seed + 3 + k, 0, study.ood_per_family]
-    return {"families": families, "splits": splits}
+    return {"families": families, "splits": splits} | ({"voiced": voiced} if voiced else {})
+
+
+def voiced_split(name: str, families: list[str]) -> dict | None:
+    """{"voices", "families"} of an OOD split played on other voices; None (with a
+    message) when this machine cannot play them or no study family can be."""
+    voices = OOD_VOICES[name]
+    reason = voices_unavailable_reason(voices)
+    playable = [f for f in families if FAMILIES[f].real_instruments]
+    if reason or not playable:
+        log.warning("study split %r left out: %s", name,
+                    reason or f"none of the study's families ({', '.join(families)}) can be played on {voices} voices")
+        return None
+    if left := [f for f in families if f not in playable]:
+        log.warning("study split %r has no items of %s (they cannot be played on %s voices)",
+                    name, ", ".join(left), voices)
+    return {"voices": voices, "families": playable}
 
 
 def ensure_study_data(study: StudyConfig, workers: int = 2, progress: bool = True) -> StudyData:
@@ -117,7 +142,8 @@ def generate(root: Path, wanted: dict, workers: int, progress: bool) -> str:
         raise ValueError(f"{root} already holds items but no {MANIFEST}: remove it or choose another study.data_dir")
     digest = hashlib.sha256()
     for split, (seed, start, end) in wanted["splits"].items():
-        tasks = [(f, i, seed) for i in range(start, end) for f in wanted["families"]]
+        voiced = wanted.get("voiced", {}).get(split, {"voices": "synthetic", "families": wanted["families"]})
+        tasks = [(f, i, seed, None, voiced["voices"]) for i in range(start, end) for f in voiced["families"]]
         writer = ShardWriter(root, split, 256)
         transform = OOD_TRANSFORMS.get(split, lambda item, _: item)
         for item in tqdm(generate_items(tasks, workers), total=len(tasks), desc=f"study items ({split})",

@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from audiorouter.config import load_config
+from audiorouter.data.synth.voices import voices_unavailable_reason
 from audiorouter.study.dataset import ensure_study_data
 from audiorouter.study.runner import with_absolute_paths
 
@@ -129,6 +130,18 @@ def test_every_trial_is_scored_on_the_reworded_split_and_reported_apart(study):
     text = (study["dir"] / "reworded" / "study.md").read_text()
     assert text.startswith("# Scaling study (reference reasoner, reworded split)")
     assert (study["dir"] / "reworded" / "curves.png").stat().st_size > 0
+
+
+@pytest.mark.skipif(voices_unavailable_reason("soundfont") is not None,
+                    reason=f"real instruments unavailable: {voices_unavailable_reason('soundfont')}")
+def test_every_trial_is_scored_on_the_real_instruments_split_too(study):
+    trial = json.loads((study["dir"] / "trials" / "internalise-pretrained" / "n8-seed0" / "result.json").read_text())
+    played = trial["ood"]["instruments"]
+    assert len(played["item_ids"]) == len(played["correct"]) == 4 and all(i.endswith("-gm") for i in played["item_ids"])
+    report = json.loads((study["dir"] / "instruments" / "study.json").read_text())
+    assert report["split"] == "instruments" and {c["method"] for c in report["curves"]} == set(METHODS)
+    assert (study["dir"] / "instruments" / "study.md").read_text().startswith(
+        "# Scaling study (reference reasoner, instruments split)")
 
 
 def test_no_item_evidence_pair_reaches_the_reasoner_twice(study):

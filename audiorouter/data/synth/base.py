@@ -7,10 +7,13 @@ its question, choices and exact ground truth. Adding a family is one subclass of
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
+
+from audiorouter.data.synth.voices import SYNTHETIC, Voices
 
 LEVELS = ("easy", "medium", "hard")
 FAMILIES: dict[str, TaskFamily] = {}
@@ -34,6 +37,9 @@ class TaskFamily:
     name: ClassVar[str]
     category: ClassVar[str]  # "music", "sound" or "speech"
     templates: ClassVar[tuple[str, ...]]  # paraphrases; may use {placeholders}
+    # whether its sounds can be played on a SoundFont's instruments (the real-instruments split)
+    real_instruments: ClassVar[bool] = False
+    voices: Voices = SYNTHETIC  # what ``make`` plays its tones and hits on
 
     def make(self, rng: np.random.Generator, level: str) -> SynthClip:
         raise NotImplementedError
@@ -44,6 +50,17 @@ class TaskFamily:
 
     def question(self, rng: np.random.Generator, **values: Any) -> str:
         return str(rng.choice(self.templates)).format(**values)
+
+
+def played_on(family: TaskFamily, voices: Voices) -> TaskFamily:
+    """``family`` making its clips with ``voices`` (a copy; the registry's stays synthetic)."""
+    if voices is SYNTHETIC:
+        return family
+    if not family.real_instruments:
+        raise ValueError(f"task family {family.name!r} cannot be played on {voices.name} voices")
+    played = copy.copy(family)
+    played.voices = voices
+    return played
 
 
 def register_family(cls: type[TaskFamily]) -> type[TaskFamily]:

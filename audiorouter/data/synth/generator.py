@@ -26,10 +26,12 @@ from audiorouter.config import ConfigError, SynthConfig
 from audiorouter.contracts import SAMPLE_RATE, SPLITS, AudioQAItem
 from audiorouter.data.audio_io import encode_flac
 from audiorouter.data.items import ShardWriter
-from audiorouter.data.synth.base import FAMILIES, LEVELS, SynthClip
+from audiorouter.data.synth.base import FAMILIES, LEVELS, SynthClip, played_on
+from audiorouter.data.synth.voices import VOICES
 
 log = logging.getLogger(__name__)
 SOURCE = "audiorouter-synth"
+VOICE_SUFFIX = {"synthetic": "", "soundfont": "-gm"}  # item ids: what the clip was played on
 
 
 def resolve_families(requested: list[str] | None = None) -> list[str]:
@@ -62,17 +64,22 @@ def content_digest(clip: SynthClip) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-def make_item(family: str, index: int, seed: int, difficulty: str | None = None) -> AudioQAItem:
-    """Item ``index`` of ``family`` for suite ``seed`` (always the same item)."""
+def make_item(family: str, index: int, seed: int, difficulty: str | None = None,
+              voices: str = "synthetic") -> AudioQAItem:
+    """Item ``index`` of ``family`` for suite ``seed`` (always the same item), its sounds
+    played on ``voices`` (``voices.VOICES``: "synthetic" or "soundfont")."""
     rng = np.random.default_rng([seed, zlib.crc32(family.encode()), index])
     level = difficulty or LEVELS[index % len(LEVELS)]  # balanced levels within a family
-    clip = FAMILIES[family].make(rng, level)
+    player = VOICES[voices]()
+    clip = played_on(FAMILIES[family], player).make(rng, level)
+    if described := player.describe():
+        clip.meta["played_on"] = described
     if clip.answer not in clip.choices:
         raise AssertionError(f"{family}: answer {clip.answer!r} not in {clip.choices}")
     if not np.all(np.isfinite(clip.waveform)):
         raise AssertionError(f"{family}: non-finite samples")
     return AudioQAItem(
-        id=f"{family}-s{seed}-{index:06d}-{content_digest(clip)}",
+        id=f"{family}-s{seed}-{index:06d}-{content_digest(clip)}{VOICE_SUFFIX[voices]}",
         question=clip.question,
         choices=clip.choices,
         answer=clip.answer,
@@ -143,13 +150,14 @@ def synthesize_dataset(cfg: SynthConfig, out_dir: str | Path, progress: bool = T
     return SynthReport(Path(out_dir), families, {s: w.count for s, w in writers.items()}, audio_bytes)
 
 
-def generate_items(tasks: list[tuple[str, int, int]], workers: int) -> Iterator[AudioQAItem]:
-    """``make_item(family, index, seed)`` for each task, in order, over ``workers`` processes."""
+def generate_items(tasks: list[tuple], workers: int) -> Iterator[AudioQAItem]:
+    """``make_item(*task)`` for each task (family, index, seed[, difficulty, voices]), in
+    order, over ``workers`` processes."""
     with _item_maker(workers) as make:
         yield from make(_make_planned, tasks)
 
 
-def _make_planned(task: tuple[str, int, int]) -> AudioQAItem:
+def _make_planned(task: tuple) -> AudioQAItem:
     return make_item(*task)
 
 

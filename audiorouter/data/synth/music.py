@@ -22,11 +22,8 @@ from audiorouter.data.synth.base import (
 )
 from audiorouter.data.synth.instruments import (
     TIMBRES,
-    finish,
-    harmonic_tone,
     midi_to_hz,
     note_name,
-    percussive_hit,
     place,
     seconds,
 )
@@ -52,6 +49,7 @@ def pick_timbre(rng: np.random.Generator, options: tuple[str, ...] = tuple(TIMBR
 class NoteName(TaskFamily):
     name = "note_name"
     category = "music"
+    real_instruments = True
     templates = (
         "Which note is being played?",
         "What is the name of the sustained note in this clip?",
@@ -67,12 +65,12 @@ class NoteName(TaskFamily):
         timbre = pick_timbre(rng)
         start, length = rng.uniform(0.2, 0.5), rng.uniform(1.2, 2.5)
         track = np.zeros(seconds(start + length + 0.3))
-        place(track, harmonic_tone(midi_to_hz(midi), length, timbre, rng), start)
+        place(track, self.voices.tone(midi_to_hz(midi), length, timbre, rng), start)
         offsets = [int(o * rng.choice((-1, 1))) for o in self.OFFSETS[level]]
         distractors = [note_name(midi + o) for o in offsets if 24 <= midi + o <= 107]
         answer = note_name(midi)
         return SynthClip(
-            waveform=finish(track, SNR_DB[level], rng),
+            waveform=self.voices.finish(track, SNR_DB[level], rng),
             question=self.question(rng),
             choices=shuffled_choices(rng, answer, distractors),
             answer=answer,
@@ -87,6 +85,7 @@ class NoteName(TaskFamily):
 class Interval(TaskFamily):
     name = "interval"
     category = "music"
+    real_instruments = True
     templates = ()
     DIRECTION_TEMPLATES = (
         "Is the second note higher (ascending) or lower (descending) than the first?",
@@ -110,8 +109,8 @@ class Interval(TaskFamily):
         timbre = pick_timbre(rng)
         start, length, gap = rng.uniform(0.2, 0.4), rng.uniform(0.5, 0.9), rng.uniform(0.05, 0.2)
         track = np.zeros(seconds(start + 2 * length + gap + 0.3))
-        place(track, harmonic_tone(midi_to_hz(first), length, timbre, rng), start)
-        place(track, harmonic_tone(midi_to_hz(second), length, timbre, rng), start + length + gap)
+        place(track, self.voices.tone(midi_to_hz(first), length, timbre, rng), start)
+        place(track, self.voices.tone(midi_to_hz(second), length, timbre, rng), start + length + gap)
         if kind == "direction":
             choices, answer = binary_choices(rng, ("ascending", "descending")), direction
             templates = self.DIRECTION_TEMPLATES
@@ -123,7 +122,7 @@ class Interval(TaskFamily):
             templates = self.SIZE_TEMPLATES
         segments = [[start, start + length], [start + length + gap, start + 2 * length + gap]]
         return SynthClip(
-            waveform=finish(track, SNR_DB[level], rng),
+            waveform=self.voices.finish(track, SNR_DB[level], rng),
             question=str(rng.choice(templates)),
             choices=choices,
             answer=answer,
@@ -138,6 +137,7 @@ class Interval(TaskFamily):
 class NoteCount(TaskFamily):
     name = "note_count"
     category = "music"
+    real_instruments = True
     templates = (
         "How many notes are played?",
         "Count the notes in this melody.",
@@ -157,10 +157,10 @@ class NoteCount(TaskFamily):
         onsets = [start + i * ioi for i in range(count)]
         track = np.zeros(seconds(onsets[-1] + ioi + 0.4))
         for onset, midi in zip(onsets, midis, strict=True):
-            place(track, harmonic_tone(midi_to_hz(midi), ioi * 0.75, timbre, rng), onset)
+            place(track, self.voices.tone(midi_to_hz(midi), ioi * 0.75, timbre, rng), onset)
         distractors = [str(int(c)) for c in numeric_distractors(rng, count, 1, 1, 10)]
         return SynthClip(
-            waveform=finish(track, SNR_DB[level] + 5, rng),
+            waveform=self.voices.finish(track, SNR_DB[level] + 5, rng),
             question=self.question(rng),
             choices=shuffled_choices(rng, str(count), distractors),
             answer=str(count),
@@ -174,6 +174,7 @@ class NoteCount(TaskFamily):
 class Tempo(TaskFamily):
     name = "tempo"
     category = "music"
+    real_instruments = True
     templates = (
         "What is the tempo of this rhythm?",
         "At roughly how many beats per minute is this pattern played?",
@@ -191,10 +192,10 @@ class Tempo(TaskFamily):
         track = np.zeros(seconds(beat_times[-1] + period))
         accent, other = rng.choice(["kick", "woodblock"]), rng.choice(["click", "knock", "woodblock"])
         for i, t in enumerate(beat_times):
-            place(track, percussive_hit(accent if i % 4 == 0 else other, rng), t, 1.0 if i % 4 == 0 else 0.7)
+            place(track, self.voices.hit(accent if i % 4 == 0 else other, rng), t, 1.0 if i % 4 == 0 else 0.7)
         if level != "easy":  # off-beat ghost notes invite double-tempo mistakes
             for t in beat_times:
-                place(track, percussive_hit("click", rng), t + period / 2, 0.25)
+                place(track, self.voices.hit("click", rng), t + period / 2, 0.25)
         spacing = self.SPACING[level]
         distractors = [
             f"{int(round(bpm * (1 + spacing) ** m))} BPM"
@@ -202,7 +203,7 @@ class Tempo(TaskFamily):
         ]
         answer = f"{bpm} BPM"
         return SynthClip(
-            waveform=finish(track, SNR_DB[level], rng),
+            waveform=self.voices.finish(track, SNR_DB[level], rng),
             question=self.question(rng),
             choices=shuffled_choices(rng, answer, distractors),
             answer=answer,
@@ -216,6 +217,7 @@ class Tempo(TaskFamily):
 class ChordQuality(TaskFamily):
     name = "chord_quality"
     category = "music"
+    real_instruments = True
     templates = (
         "Is this chord major or minor?",
         "What is the quality of the chord you hear: major or minor?",
@@ -234,9 +236,9 @@ class ChordQuality(TaskFamily):
         start, length = rng.uniform(0.2, 0.4), rng.uniform(1.5, 2.5)
         track = np.zeros(seconds(start + length + 0.3))
         for midi in midis:
-            place(track, harmonic_tone(midi_to_hz(midi), length, timbre, rng), start, 0.6)
+            place(track, self.voices.tone(midi_to_hz(midi), length, timbre, rng), start, 0.6)
         return SynthClip(
-            waveform=finish(track, SNR_DB[level], rng),
+            waveform=self.voices.finish(track, SNR_DB[level], rng),
             question=self.question(rng),
             choices=binary_choices(rng, ("major", "minor")),
             answer=quality,

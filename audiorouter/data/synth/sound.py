@@ -23,27 +23,26 @@ from audiorouter.data.synth.base import (
     shuffled_choices,
 )
 from audiorouter.data.synth.instruments import (
-    finish,
-    harmonic_tone,
     midi_to_hz,
     noise,
     normalise_peak,
-    percussive_hit,
     place,
     rms,
     seconds,
 )
 from audiorouter.data.synth.music import SNR_DB, SUSTAINED, pick_timbre
+from audiorouter.data.synth.voices import Voices
 
 FIRST_SECOND = ("the first sound", "the second sound")
 HIT_NAMES = {"knock": "knock", "clap": "clap", "beep": "beep", "woodblock": "wood-block hit"}
 
 
-def held_sound(rng: np.random.Generator, length: float) -> tuple[np.ndarray, str]:
-    """A steady sound: a sustained instrument tone or a band of hum-like noise."""
+def held_sound(voices: Voices, rng: np.random.Generator, length: float) -> tuple[np.ndarray, str]:
+    """A steady sound: a sustained instrument tone (on ``voices``) or a band of hum-like
+    noise (synthetic on any voices: it is no instrument)."""
     if rng.random() < 0.6:
         timbre = pick_timbre(rng, SUSTAINED)
-        return harmonic_tone(midi_to_hz(int(rng.integers(50, 75))), length, timbre, rng), timbre
+        return voices.tone(midi_to_hz(int(rng.integers(50, 75))), length, timbre, rng), timbre
     band = noise(seconds(length), rng, "pink")
     ramp = min(band.size, seconds(0.02))
     band[:ramp] *= np.linspace(0, 1, ramp)
@@ -55,6 +54,7 @@ def held_sound(rng: np.random.Generator, length: float) -> tuple[np.ndarray, str
 class EventCount(TaskFamily):
     name = "event_count"
     category = "sound"
+    real_instruments = True
     templates = (
         "How many {hits} can you hear?",
         "Count the {hits} in this recording.",
@@ -73,11 +73,11 @@ class EventCount(TaskFamily):
             t += gap + rng.uniform(0.05, 0.5) + 0.15
         track = np.zeros(seconds(t + 0.3))
         for onset in onsets:
-            place(track, percussive_hit(kind, rng), onset, rng.uniform(0.7, 1.0))
+            place(track, self.voices.hit(kind, rng), onset, rng.uniform(0.7, 1.0))
         distractors = [str(int(c)) for c in numeric_distractors(rng, count, 1, 1, 12)]
         hit = HIT_NAMES[kind]
         return SynthClip(
-            waveform=finish(track, SNR_DB[level], rng),
+            waveform=self.voices.finish(track, SNR_DB[level], rng),
             question=self.question(rng, hit=hit, hits=hit + "s"),
             choices=shuffled_choices(rng, str(count), distractors),
             answer=str(count),
@@ -91,6 +91,7 @@ class EventCount(TaskFamily):
 class Duration(TaskFamily):
     name = "duration"
     category = "sound"
+    real_instruments = True
     templates = (
         "How long does the sound last?",
         "What is the duration of the sound in this clip?",
@@ -102,14 +103,14 @@ class Duration(TaskFamily):
     def make(self, rng, level):
         length = round(float(rng.uniform(0.4, 4.0)), 1)
         start = rng.uniform(0.3, 1.0)
-        sound, source = held_sound(rng, length)
+        sound, source = held_sound(self.voices, rng, length)
         track = np.zeros(seconds(start + length + rng.uniform(0.3, 1.0)))
         place(track, sound, start)
         step = max(0.1, round(length * self.STEP[level], 1))
         distractors = [f"{v:.1f} s" for v in numeric_distractors(rng, length, step, 0.1, 8.0, k=6)]
         answer = f"{length:.1f} s"
         return SynthClip(
-            waveform=finish(track, SNR_DB[level], rng),
+            waveform=self.voices.finish(track, SNR_DB[level], rng),
             question=self.question(rng),
             choices=shuffled_choices(rng, answer, distractors),
             answer=answer,
@@ -128,6 +129,7 @@ def two_segments(rng: np.random.Generator, length: float) -> list[list[float]]:
 class LoudnessCompare(TaskFamily):
     name = "loudness_compare"
     category = "sound"
+    real_instruments = True
     templates = (
         "Which of the two sounds is louder?",
         "Is the first or the second sound played at a higher level?",
@@ -137,7 +139,7 @@ class LoudnessCompare(TaskFamily):
 
     def make(self, rng, level):
         length = rng.uniform(0.6, 1.0)
-        sound, source = held_sound(rng, length)
+        sound, source = held_sound(self.voices, rng, length)
         diff = rng.uniform(*self.DIFF_DB[level])
         louder = "first" if rng.random() < 0.5 else "second"
         levels = [0.0, -diff] if louder == "first" else [-diff, 0.0]
@@ -146,7 +148,7 @@ class LoudnessCompare(TaskFamily):
         for (start, _), db in zip(segments, levels, strict=True):
             place(track, sound, start, 10 ** (db / 20))
         return SynthClip(
-            waveform=finish(track, SNR_DB[level] + 5, rng),
+            waveform=self.voices.finish(track, SNR_DB[level] + 5, rng),
             question=self.question(rng),
             choices=binary_choices(rng, FIRST_SECOND),
             answer=f"the {louder} sound",
@@ -160,6 +162,7 @@ class LoudnessCompare(TaskFamily):
 class BrightnessCompare(TaskFamily):
     name = "brightness_compare"
     category = "sound"
+    real_instruments = False  # no General MIDI control sets a timbre's brightness exactly
     templates = (
         "Which of the two sounds is brighter?",
         "Which tone has the brighter, sharper timbre: the first or the second?",
@@ -177,10 +180,10 @@ class BrightnessCompare(TaskFamily):
         segments = two_segments(rng, length)
         track = np.zeros(seconds(segments[1][1] + 0.3))
         for (start, _), value in zip(segments, values, strict=True):
-            tone = harmonic_tone(f0, length, timbre, rng, brightness=value)
+            tone = self.voices.tone(f0, length, timbre, rng, brightness=value)
             place(track, tone / rms(tone) * 0.15, start)  # equal RMS: only the timbre differs
         return SynthClip(
-            waveform=finish(track, SNR_DB[level] + 5, rng),
+            waveform=self.voices.finish(track, SNR_DB[level] + 5, rng),
             question=self.question(rng),
             choices=binary_choices(rng, FIRST_SECOND),
             answer=f"the {brighter} sound",
@@ -194,6 +197,7 @@ class BrightnessCompare(TaskFamily):
 class SweepDirection(TaskFamily):
     name = "sweep_direction"
     category = "sound"
+    real_instruments = True
     templates = (
         "Is the pitch of the sound rising or falling?",
         "Does this glide go up or down in pitch?",
@@ -208,9 +212,9 @@ class SweepDirection(TaskFamily):
         start, length = rng.uniform(0.2, 0.5), rng.uniform(0.8, 2.0)
         f0 = midi_to_hz(start_midi) * 2 ** (np.linspace(0, span, seconds(length)) / 12)
         track = np.zeros(seconds(start + length + 0.3))
-        place(track, harmonic_tone(f0, length, pick_timbre(rng, SUSTAINED), rng), start)
+        place(track, self.voices.tone(f0, length, pick_timbre(rng, SUSTAINED), rng), start)
         return SynthClip(
-            waveform=finish(track, SNR_DB[level], rng),
+            waveform=self.voices.finish(track, SNR_DB[level], rng),
             question=self.question(rng),
             choices=binary_choices(rng, ("rising", "falling")),
             answer=direction,
@@ -225,6 +229,7 @@ class SweepDirection(TaskFamily):
 class GapPosition(TaskFamily):
     name = "gap_position"
     category = "sound"
+    real_instruments = True
     templates = (
         "At what time does the sound briefly stop?",
         "When does the short silence in the sound begin?",
@@ -238,7 +243,7 @@ class GapPosition(TaskFamily):
         sound_start, gap_len = rng.uniform(0.1, 0.3), self.GAP_S[level]
         sound_end = total - rng.uniform(0.1, 0.3)
         gap_start = round(float(rng.uniform(sound_start + 0.4, sound_end - gap_len - 0.4)), 1)
-        sound, source = held_sound(rng, sound_end - sound_start)
+        sound, source = held_sound(self.voices, rng, sound_end - sound_start)
         cut_from, cut_to = seconds(gap_start - sound_start), seconds(gap_start + gap_len - sound_start)
         ramp = seconds(0.01)
         sound[cut_from - ramp:cut_from] *= np.linspace(1, 0, ramp)
@@ -250,7 +255,7 @@ class GapPosition(TaskFamily):
         values = numeric_distractors(rng, gap_start, step, 0.0, total - gap_len, k=6)
         answer = f"{gap_start:.1f} s"
         return SynthClip(
-            waveform=finish(track, SNR_DB[level] + 10, rng),
+            waveform=self.voices.finish(track, SNR_DB[level] + 10, rng),
             question=self.question(rng),
             choices=shuffled_choices(rng, answer, [f"{v:.1f} s" for v in values]),
             answer=answer,
