@@ -10,7 +10,7 @@ from audiorouter.config.sections import ConfigError, resources_problem
 
 ROUTER_METHODS = ("router-ppo", "router-group-relative")
 # internalise-no-audio is the control: the same head without audio (what text alone teaches).
-# internalise-lalm fine-tunes the reasoner itself (a LoRA adapter; needs reasoner.backend=lalm).
+# internalise-lalm fine-tunes the reasoner itself (a LoRA adapter; reasoner.backend lalm or cascade).
 LALM_METHOD = "internalise-lalm"
 INTERNALISE_METHODS = ("internalise-pretrained", "internalise-scratch", "internalise-reasoner", "internalise-no-audio",
                        LALM_METHOD)
@@ -22,12 +22,15 @@ LEARNED_METHODS = (*ROUTER_METHODS, *INTERNALISE_METHODS, SUPERVISED_ROUTER, TOO
 OOD_SPLITS = ("reworded", "instruments")
 
 
-def lalm_reasoner_problem(reasoner) -> str | None:
+LORA_BACKENDS = ("lalm", "cascade")  # the back-ends internalise-lalm puts an adapter on
+
+
+def lora_reasoner_problem(reasoner) -> str | None:
     """Why ``internalise-lalm`` cannot fine-tune ``reasoner`` (a ReasonerConfig), or None: it
-    adapts the lalm back-end and learns and scores the form that back-end scores."""
-    if reasoner.backend != "lalm":
-        return (f"{LALM_METHOD} fine-tunes the lalm reasoner back-end, but reasoner.backend is "
-                f"{reasoner.backend!r} (set reasoner.backend=lalm and reasoner.model to an audio LM)")
+    adapts a model back-end's text model and learns and scores the form that back-end scores."""
+    if reasoner.backend not in LORA_BACKENDS:
+        return (f"{LALM_METHOD} fine-tunes a model reasoner (the lalm or cascade back-end), but "
+                f"reasoner.backend is {reasoner.backend!r} (set reasoner.backend and reasoner.model)")
     if reasoner.answer_mode != "score":
         return f"{LALM_METHOD} scores choices: reasoner.answer_mode must be 'score', got {reasoner.answer_mode!r}"
     return None
@@ -140,6 +143,6 @@ class StudyConfig:
 
     def check_reasoner(self, reasoner) -> None:
         """What the methods need of the reasoner (a ReasonerConfig): checked with the whole config."""
-        problem = lalm_reasoner_problem(reasoner) if LALM_METHOD in self.methods else None
+        problem = lora_reasoner_problem(reasoner) if LALM_METHOD in self.methods else None
         if problem:
             raise ConfigError(f"study.methods: {problem}")

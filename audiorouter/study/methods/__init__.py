@@ -6,7 +6,7 @@
 * ``internalise`` -- the internalisation heads (``internalise-pretrained``, ``-scratch``,
   ``-reasoner``, ``-no-audio``) and ``tools-supervised`` (the head over every tool's
   output, ``tool_features``), with ``head_features`` the inputs they read;
-* ``lora`` -- ``internalise-lalm``: a LoRA adapter on the lalm reasoner;
+* ``lora`` -- ``internalise-lalm``: a LoRA adapter on the lalm or cascade reasoner;
 * ``threads`` -- one CPU thread for a block of torch work (shared by the methods).
 
 Each method module has ``train_and_score(spec, ctx, folder) -> ({split: correct per

@@ -1,17 +1,18 @@
-"""The ``internalise-lalm`` baseline: the reasoner itself learns the perception, through a
-LoRA adapter (peft) on the lalm back-end's text model, trained on the study's items.
+"""The ``internalise-lalm`` baseline: the reasoner itself learns, through a LoRA adapter
+(peft) on its text model, trained on the study's items; the lalm back-end (an audio LM)
+or the cascade back-end (a text LM hearing a coarse description: ``lora_reasoners``).
 
-    fitted = fit_lalm_adapter(config.reasoner, train, val, seed=0)  # items with their audio
+    fitted = fit_reasoner_adapter(config.reasoner, train, val, seed=0)  # items with their audio
     picks = fitted.predict(test)            # chosen choice index per item
     fitted.info                             # adapter config, steps, validation per evaluation
     fitted.save("trial/adapter")            # peft's save_pretrained
-    again = load_lalm_adapter(config.reasoner, "trial/adapter")
+    again = load_reasoner_adapter(config.reasoner, "trial/adapter")
 
 What learns: LoRA (rank r, scale alpha / r, dropout on its input) on the projections
-named by ``AdapterConfig.target_modules`` inside the text model only (the audio
+named by ``AdapterConfig.target_modules`` inside the text model only (an audio LM's
 encoder has its own q_proj/v_proj; they stay frozen, like the embeddings, the head and
 every base weight). The model reads exactly the reasoner's no-evidence prompt
-(``LalmReasoner.prepare``) and learns the form the reasoner scores
+(``training_example``) and learns the form the reasoner scores
 (``ReasonerConfig.score_target``): the answer's letter, or the tokens of its choice
 text ("text") or of letter and text ("letter_text"). With y_i those target tokens of
 item i, the loss of a batch B is the teacher-forced cross-entropy
@@ -20,7 +21,9 @@ item i, the loss of a batch B is the teacher-forced cross-entropy
 
 which is also what the reasoner's own scores give for the answer (the letter's
 log-probability, or the mean log-probability of the choice's tokens), so the
-validation loss is read from the scores of the validation answers.
+validation loss is read from the scores of the validation answers (with the cascade's
+``calibration: content_free`` those scores are calibrated: the loss then only breaks
+ties between evaluations of equal accuracy).
 
 Training (``AdapterBudget``): AdamW on the adapter in shuffled batches; the validation
 items are answered by the reasoner's own scoring path, adapter active, before the
@@ -30,20 +33,19 @@ evaluations without a better one, or at ``max_steps``. One CPU thread on CPU,
 deterministic for a seed. Meant for GPU clusters (``study.trial_gpus``); tests run it
 on CPU with tiny random models.
 
-The adapted model is another reasoner: ``AdaptedLalmReasoner.reasoner_id`` ends with a
-digest of the adapter's weights, and no outcome memo is ever opened for it.
+The adapted model is another reasoner: its ``reasoner_id`` ends with a digest of the
+adapter's weights, and no outcome memo is ever opened for it.
 
 A study trial (``train_and_score``) reads its items with their audio, fits, saves the
 adapter as ``adapter/`` in the trial folder and scores the test split; it needs none of
 the features the internalisation heads read.
 
-Imports: config, contracts, data, reasoner.lalm, study.context, study.dataset, .threads.
+Imports: config, contracts, data, study.context, study.dataset, .lora_reasoners, .threads.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import math
 import time
@@ -55,27 +57,19 @@ import numpy as np
 import torch
 
 from audiorouter.config import ReasonerConfig
-from audiorouter.config.study import lalm_reasoner_problem
 from audiorouter.contracts import AudioQAItem, ReasonerOutcome, ReasonerRequest
 from audiorouter.data.audio_io import decode_item_audio
-from audiorouter.reasoner.lalm import LalmReasoner, Prepared
 from audiorouter.study.context import StudyContext, TrialSpec
 from audiorouter.study.dataset import load_items
+from audiorouter.study.methods.lora_reasoners import (
+    AdapterConfig,
+    LoraAdapted,
+    adapted_reasoner,
+    check_reasoner,
+)
 from audiorouter.study.methods.threads import one_thread
 
 ANSWER_CHUNK = 64  # items decoded and answered together (bounds the audio held at once)
-
-
-@dataclass(frozen=True)
-class AdapterConfig:
-    rank: int = 8
-    alpha: float = 16.0  # the update is scaled by alpha / rank
-    dropout: float = 0.05
-    # module names inside the text model (language_model); these two exist in both Qwen2-Audio's
-    # Qwen2 and Qwen2.5-Omni thinker's text model
-    target_modules: tuple[str, ...] = ("q_proj", "v_proj")
-    lr: float = 1e-4
-    weight_decay: float = 0.0  # AdamW (decoupled)
 
 
 @dataclass(frozen=True)
@@ -86,65 +80,9 @@ class AdapterBudget:
     patience: int = 4  # evaluations without a better one
 
 
-def check_reasoner(config: ReasonerConfig) -> None:
-    """A ValueError naming the setting when ``config`` is not a reasoner this method adapts."""
-    problem = lalm_reasoner_problem(config)
-    if problem:
-        raise ValueError(problem)
-
-
-class AdaptedLalmReasoner(LalmReasoner):
-    """The lalm back-end with a LoRA adapter on its text model (``self.peft``, a PeftModel
-    around ``self.model``, which the reasoner's scoring keeps using): a new adapter from
-    ``adapter`` and ``seed``, or the one saved in ``saved``. Not a registered back-end."""
-
-    def __init__(self, config: ReasonerConfig, adapter: AdapterConfig | None = None, seed: int = 0,
-                 saved: str | Path | None = None) -> None:
-        check_reasoner(config)
-        super().__init__(config)
-        from peft import LoraConfig, PeftModel, get_peft_model
-
-        if saved is not None:
-            self.peft = PeftModel.from_pretrained(self.model, str(saved))
-            return
-        adapter = adapter or AdapterConfig()
-        torch.manual_seed(seed)  # LoRA's A matrices start random (B at zero: the start is the frozen model)
-        lora = LoraConfig(r=adapter.rank, lora_alpha=adapter.alpha, lora_dropout=adapter.dropout,
-                          target_modules=self.text_modules(adapter.target_modules))
-        self.peft = get_peft_model(self.model, lora)
-
-    def text_modules(self, names: Sequence[str]) -> list[str]:
-        """Full names of the text model's linear layers called one of ``names``."""
-        text = self.model.model.language_model
-        prefix = next(name for name, module in self.model.named_modules() if module is text)
-        found = [f"{prefix}.{name}" for name, module in text.named_modules()
-                 if isinstance(module, torch.nn.Linear) and name.rsplit(".", 1)[-1] in names]
-        if not found:
-            raise ValueError(f"no linear layer named {', '.join(names)} in the text model ({prefix})")
-        return found
-
-    def adapter_dropout(self, on: bool) -> None:
-        """The model in evaluation mode, but for the adapter's dropout when ``on``: the
-        frozen parts always compute as the frozen reasoner does (no base dropout or layer drop)."""
-        self.model.eval()
-        for name, module in self.model.named_modules():
-            if name.endswith("lora_dropout"):
-                module.train(on)
-
-    def adapter_weights(self) -> dict[str, torch.Tensor]:
-        return {name: p for name, p in self.peft.named_parameters() if "lora_" in name}
-
-    def identity(self) -> str:
-        digest = hashlib.sha256()
-        for name, weight in sorted(self.adapter_weights().items()):
-            digest.update(name.encode())
-            digest.update(weight.detach().float().cpu().numpy().tobytes())
-        return f"{super().identity()}|lora-{digest.hexdigest()[:16]}"
-
-
 @dataclass
 class FittedAdapter:
-    reasoner: AdaptedLalmReasoner
+    reasoner: LoraAdapted
     info: dict = field(default_factory=dict)
 
     def predict(self, items: Sequence[AudioQAItem]) -> list[int]:
@@ -163,11 +101,11 @@ class FittedAdapter:
         return Path(folder)
 
 
-def fit_lalm_adapter(
+def fit_reasoner_adapter(
     reasoner_config: ReasonerConfig, train_items: Sequence[AudioQAItem], val_items: Sequence[AudioQAItem],
     seed: int, budget: AdapterBudget | None = None, adapter: AdapterConfig | None = None,
 ) -> FittedAdapter:
-    """Load the lalm reasoner once, add a LoRA adapter and train it on ``train_items``,
+    """Load the reasoner once, add a LoRA adapter and train it on ``train_items``,
     keeping the best evaluation on ``val_items`` (items with their audio)."""
     check_reasoner(reasoner_config)
     if not train_items or not val_items:
@@ -175,7 +113,7 @@ def fit_lalm_adapter(
                          f"(got {len(train_items)} and {len(val_items)})")
     budget, adapter = budget or AdapterBudget(), adapter or AdapterConfig()
     began = time.perf_counter()
-    reasoner = AdaptedLalmReasoner(reasoner_config, adapter, seed)
+    reasoner = adapted_reasoner(reasoner_config, adapter, seed)
     with _threads(reasoner):
         run = _train(reasoner, list(train_items), list(val_items), adapter, budget, seed)
     batches = math.ceil(len(train_items) / min(budget.batch_size, len(train_items)))
@@ -188,21 +126,21 @@ def fit_lalm_adapter(
     return FittedAdapter(reasoner, info)
 
 
-def load_lalm_adapter(reasoner_config: ReasonerConfig, folder: str | Path) -> FittedAdapter:
+def load_reasoner_adapter(reasoner_config: ReasonerConfig, folder: str | Path) -> FittedAdapter:
     """An adapter saved by ``FittedAdapter.save`` on a freshly loaded reasoner."""
-    return FittedAdapter(AdaptedLalmReasoner(reasoner_config, saved=folder), {"adapter_dir": str(folder)})
+    return FittedAdapter(adapted_reasoner(reasoner_config, saved=folder), {"adapter_dir": str(folder)})
 
 
 
 def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[dict[str, list[bool]], dict]:
-    """``internalise-lalm``: a LoRA adapter on the lalm reasoner, fitted on the trial's
+    """``internalise-lalm``: a LoRA adapter on the reasoner, fitted on the trial's
     training items (with audio), early-stopped on the validation split, scored on every
     evaluation split (the test split and the out-of-distribution ones)."""
     data = ctx.data
     train = load_items(data.data_dir, ("pool", "train"), data.training_ids(spec.train_size, spec.seed))
     val = load_items(data.data_dir, ("validation",), data.validation_ids)
     validation_items = len(val)
-    fitted = fit_lalm_adapter(ctx.config.reasoner, train, val, spec.seed)
+    fitted = fit_reasoner_adapter(ctx.config.reasoner, train, val, spec.seed)
     del train, val  # their audio
     fitted.save(folder / "adapter")
     (folder / "fit.json").write_text(json.dumps(fitted.info, indent=1))
@@ -216,7 +154,7 @@ def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[d
 # ----------------------------------------------------------------------- training
 
 
-def _train(reasoner: AdaptedLalmReasoner, train: list[AudioQAItem], val: list[AudioQAItem],
+def _train(reasoner: LoraAdapted, train: list[AudioQAItem], val: list[AudioQAItem],
            adapter: AdapterConfig, budget: AdapterBudget, seed: int) -> dict:
     """AdamW in shuffled batches; the best validation evaluation is kept (module doc)."""
     weights = reasoner.adapter_weights()
@@ -256,13 +194,12 @@ def _train(reasoner: AdaptedLalmReasoner, train: list[AudioQAItem], val: list[Au
             "evaluations": evaluations}
 
 
-def _loss(reasoner: AdaptedLalmReasoner, items: list[AudioQAItem]) -> torch.Tensor:
+def _loss(reasoner: LoraAdapted, items: list[AudioQAItem]) -> torch.Tensor:
     """The batch's teacher-forced cross-entropy of its targets (formula in the module doc).
     Rows are left-padded, so every row's targets end at the last position; the (frozen)
     head runs only where a target is read, as in the reasoner's scorer."""
-    prepared, targets = zip(*[_example(reasoner, item) for item in items], strict=True)
-    inputs = reasoner.model_inputs([p.token_ids + t for p, t in zip(prepared, targets, strict=True)], list(prepared))
-    hidden = reasoner.model.model(**inputs).last_hidden_state
+    tokens, contexts, targets = zip(*[reasoner.training_example(_request(item)) for item in items], strict=True)
+    hidden = reasoner.hidden_states([t + y for t, y in zip(tokens, targets, strict=True)], contexts)
     width = hidden.shape[1]
     losses = []
     for row, target in enumerate(targets):
@@ -272,18 +209,7 @@ def _loss(reasoner: AdaptedLalmReasoner, items: list[AudioQAItem]) -> torch.Tens
     return torch.stack(losses).mean()
 
 
-def _example(reasoner: AdaptedLalmReasoner, item: AudioQAItem) -> tuple[Prepared, list[int]]:
-    """The reasoner's no-evidence model inputs for ``item`` and the tokens it is taught."""
-    request = _request(item)
-    prepared = reasoner.prepare(request, "")  # "": the rendered evidence of a request without any
-    if isinstance(prepared, str):
-        raise ValueError(f"internalise-lalm: item {item.id}: {prepared}")
-    if reasoner.config.score_target == "letter":
-        return prepared, [reasoner.letter_ids[item.answer_index]]
-    return prepared, reasoner.choice_spans(request)[item.answer_index]
-
-
-def _evaluate(reasoner: AdaptedLalmReasoner, items: Sequence[AudioQAItem]) -> tuple[float, float]:
+def _evaluate(reasoner: LoraAdapted, items: Sequence[AudioQAItem]) -> tuple[float, float]:
     """(accuracy, mean cross-entropy of the answers), both from the reasoner's own scores."""
     outcomes = _answer(reasoner, items)
     accuracy = float(np.mean([o.chosen_index == item.answer_index for o, item in zip(outcomes, items, strict=True)]))
@@ -291,9 +217,10 @@ def _evaluate(reasoner: AdaptedLalmReasoner, items: Sequence[AudioQAItem]) -> tu
     return accuracy, loss
 
 
-def _answer(reasoner: AdaptedLalmReasoner, items: Sequence[AudioQAItem]) -> list[ReasonerOutcome]:
+def _answer(reasoner: LoraAdapted, items: Sequence[AudioQAItem]) -> list[ReasonerOutcome]:
     """No-evidence outcomes of ``items`` from the adapted model, in evaluation mode."""
     reasoner.adapter_dropout(False)
+    reasoner.forget_scores()
     outcomes: list[ReasonerOutcome] = []
     for start in range(0, len(items), ANSWER_CHUNK):
         chunk = items[start : start + ANSWER_CHUNK]
@@ -314,5 +241,5 @@ def _copy(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {name: weight.detach().clone() for name, weight in weights.items()}
 
 
-def _threads(reasoner: LalmReasoner) -> contextlib.AbstractContextManager:
+def _threads(reasoner: LoraAdapted) -> contextlib.AbstractContextManager:
     return one_thread() if reasoner.device.type == "cpu" else contextlib.nullcontext()

@@ -1,4 +1,4 @@
-"""internalise-lalm: a LoRA adapter on the lalm reasoner, on tiny random models (CPU).
+"""internalise-lalm: a LoRA adapter on the lalm or cascade reasoner, on tiny random models (CPU).
 
 The items are short tones with four numeric choices whose answer is always at the same
 position: the choice the untrained model picks least, so what the adapter learns is
@@ -26,13 +26,8 @@ from audiorouter.study.context import StudyContext, TrialSpec
 from audiorouter.study.dataset import StudyData
 from audiorouter.study.methods import lora
 from audiorouter.study.methods.head_features import FEATURES_FILE, prepare_internalisation
-from audiorouter.study.methods.lora import (
-    AdaptedLalmReasoner,
-    AdapterBudget,
-    AdapterConfig,
-    fit_lalm_adapter,
-    load_lalm_adapter,
-)
+from audiorouter.study.methods.lora import AdapterBudget, fit_reasoner_adapter, load_reasoner_adapter
+from audiorouter.study.methods.lora_reasoners import AdaptedLalmReasoner, AdapterConfig
 from audiorouter.testing.synthetic_models import save_synthetic_model
 
 SR = 16_000
@@ -77,7 +72,7 @@ def splits(checkpoint):
 @pytest.fixture(scope="module")
 def fitted(checkpoint, splits):
     train, val, _ = splits
-    return fit_lalm_adapter(config(checkpoint), train, val, seed=0, budget=FAST, adapter=LEARN)
+    return fit_reasoner_adapter(config(checkpoint), train, val, seed=0, budget=FAST, adapter=LEARN)
 
 
 def test_training_lowers_the_loss_and_changes_only_the_adapter(fitted, splits, checkpoint):
@@ -109,7 +104,7 @@ def test_the_adapter_learns_a_fixed_answer_pattern(fitted, splits):
 
 def test_the_fit_is_deterministic_for_a_seed(fitted, splits, checkpoint):
     train, val, _ = splits
-    again = fit_lalm_adapter(config(checkpoint), train, val, seed=0, budget=FAST, adapter=LEARN)
+    again = fit_reasoner_adapter(config(checkpoint), train, val, seed=0, budget=FAST, adapter=LEARN)
     assert again.info["evaluations"] == fitted.info["evaluations"]
     first, second = fitted.reasoner.adapter_weights(), again.reasoner.adapter_weights()
     assert all(torch.equal(first[name], second[name]) for name in first)
@@ -125,7 +120,7 @@ def test_predict_scores_with_the_adapter_and_the_saved_adapter_reloads(fitted, s
 
     folder = fitted.save(tmp_path / "adapter")
     assert {"adapter_config.json", "adapter_model.safetensors"} <= {p.name for p in folder.iterdir()}
-    loaded = load_lalm_adapter(config(checkpoint), folder)
+    loaded = load_reasoner_adapter(config(checkpoint), folder)
     assert loaded.predict(test) == picks
     assert loaded.reasoner.reasoner_id == fitted.reasoner.reasoner_id
     np.testing.assert_allclose(loaded.evaluate(test), fitted.evaluate(test), atol=1e-5)
@@ -144,7 +139,7 @@ def test_the_validation_loss_read_from_the_scores_is_the_training_loss(checkpoin
 def test_the_omni_thinker_trains_too(tmp_path, splits):
     path = str(save_synthetic_model("qwen2_5_omni_thinker", tmp_path / "omni"))
     train, val, test = splits
-    fitted = fit_lalm_adapter(config(path), train[:8], val[:4], seed=0,
+    fitted = fit_reasoner_adapter(config(path), train[:8], val[:4], seed=0,
                               budget=replace(FAST, max_steps=4, min_eval_every=4), adapter=LEARN)
     assert fitted.info["evaluations"][-1]["val_loss"] < fitted.info["evaluations"][0]["val_loss"]
     assert all(0 <= p < 4 for p in fitted.predict(test[:4]))
@@ -152,13 +147,13 @@ def test_the_omni_thinker_trains_too(tmp_path, splits):
 
 def test_clear_errors_for_a_reasoner_it_cannot_adapt(splits):
     train, val, _ = splits
-    with pytest.raises(ValueError, match="reasoner.backend is 'reference'"):
-        fit_lalm_adapter(ReasonerConfig(), train, val, seed=0)
+    with pytest.raises(ValueError, match="lalm or cascade back-end.*reasoner.backend is 'reference'"):
+        fit_reasoner_adapter(ReasonerConfig(), train, val, seed=0)
     with pytest.raises(ValueError, match="answer_mode must be 'score'"):
-        fit_lalm_adapter(config("unused", answer_mode="generate"), train, val, seed=0)
+        fit_reasoner_adapter(config("unused", answer_mode="generate"), train, val, seed=0)
     methods = "study.methods=[router-ppo,internalise-lalm]"
-    with pytest.raises(ConfigError, match="internalise-lalm fine-tunes the lalm reasoner back-end, but "
-                                          "reasoner.backend is 'reference'"):
+    with pytest.raises(ConfigError, match="internalise-lalm fine-tunes a model reasoner \\(the lalm or cascade "
+                                          "back-end\\), but reasoner.backend is 'reference'"):
         load_config(overrides=[methods])
     assert "internalise-lalm" in load_config(overrides=[methods, "reasoner.backend=lalm",
                                                         "reasoner.model=some/audio-lm"]).study.methods
@@ -193,10 +188,68 @@ def test_a_study_trial_fits_saves_and_scores(checkpoint, splits, tmp_path, monke
 def test_adapter_trains_and_answers_on_gpu_in_bf16(checkpoint, splits):
     """Where the method is meant to run: CUDA, bf16 (the reasoner's "auto" choices there)."""
     train, val, test = splits
-    fitted = fit_lalm_adapter(config(checkpoint, dtype="auto", device="auto"), train, val, seed=0,
+    fitted = fit_reasoner_adapter(config(checkpoint, dtype="auto", device="auto"), train, val, seed=0,
                               budget=FAST, adapter=LEARN)
     assert fitted.reasoner.device.type == "cuda" and fitted.reasoner.dtype == torch.bfloat16
     assert fitted.info["steps_run"] > 0
     picks = fitted.predict(test)
     assert all(0 <= p < 4 for p in picks)
     assert accuracy(picks, test) >= 0.75  # the fixed answer position, learnt in bf16 too
+
+
+# ------------------------------------------------------------------ the cascade back-end
+
+
+def cascade_config(model: str, **overrides) -> ReasonerConfig:
+    return config(model, **({"backend": "cascade"} | overrides))
+
+
+@pytest.fixture(scope="module")
+def text_checkpoint(tmp_path_factory) -> str:
+    return str(save_synthetic_model("causal_lm", tmp_path_factory.mktemp("tiny") / "causal_lm"))
+
+
+@pytest.fixture(scope="module")
+def text_splits(text_checkpoint):
+    """As ``splits``, for the tiny text model: the answer at the position it picks least."""
+    frozen = build_backend(cascade_config(text_checkpoint))
+    picks = [o.chosen_index for o in frozen.answer([lora._request(item(i, 0)) for i in range(16)])]
+    answer = int(np.argmin(np.bincount(picks, minlength=4)))
+    return ([item(i, answer) for i in range(16)], [item(i, answer) for i in range(100, 108)],
+            [item(i, answer) for i in range(200, 208)])
+
+
+def test_the_cascade_reasoner_learns_with_an_adapter_on_its_decoder_only(text_checkpoint, text_splits, tmp_path):
+    train, val, test = text_splits
+    fitted = fit_reasoner_adapter(cascade_config(text_checkpoint), train, val, seed=0, budget=FAST, adapter=LEARN)
+    with fitted.reasoner.peft.disable_adapter():
+        untrained = accuracy(fitted.predict(test), test)
+    assert untrained <= 0.25 and accuracy(fitted.predict(test), test) >= 0.9
+    weights = fitted.reasoner.adapter_weights()
+    assert weights and all(".layers." in name and name.split(".")[-4] in ("q_proj", "v_proj") for name in weights)
+    assert not any("lm_head" in name for name in weights)
+    frozen_id = build_backend(cascade_config(text_checkpoint)).reasoner_id
+    assert fitted.reasoner.reasoner_id.startswith(frozen_id + "|lora-")
+    loaded = load_reasoner_adapter(cascade_config(text_checkpoint), fitted.save(tmp_path / "adapter"))
+    assert loaded.predict(test) == fitted.predict(test)
+
+
+@pytest.mark.parametrize("target", ["letter", "text"])
+def test_the_cascade_validation_loss_read_from_the_scores_is_the_training_loss(text_checkpoint, text_splits, target):
+    train, _, _ = text_splits
+    reasoner = lora.adapted_reasoner(cascade_config(text_checkpoint, score_target=target, calibration="none"))
+    _, from_scores = lora._evaluate(reasoner, train[:4])
+    with torch.no_grad():
+        teacher_forced = lora._loss(reasoner, train[:4]).item()
+    assert from_scores == pytest.approx(teacher_forced, abs=1e-4)
+
+
+def test_content_free_priors_follow_the_adapter(text_checkpoint, text_splits, tmp_path):
+    """Calibration subtracts priors scored by the model: after training they must be the
+    adapted model's, as a freshly loaded copy of the same adapter computes them."""
+    train, val, test = text_splits
+    calibrated = cascade_config(text_checkpoint, calibration="content_free")
+    fitted = fit_reasoner_adapter(calibrated, train, val, seed=0, budget=FAST, adapter=LEARN)
+    trained_scores = [o.scores for o in lora._answer(fitted.reasoner, test)]
+    loaded = load_reasoner_adapter(calibrated, fitted.save(tmp_path / "adapter"))
+    np.testing.assert_allclose(trained_scores, [o.scores for o in lora._answer(loaded.reasoner, test)], atol=1e-5)
