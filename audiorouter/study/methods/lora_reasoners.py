@@ -65,6 +65,14 @@ class LoraAdapted:
 
     peft: Any  # peft.PeftModel around ``self.model`` (modified in place: scoring uses the adapter)
 
+    def __init__(self, config: ReasonerConfig, adapter: AdapterConfig | None = None, seed: int = 0,
+                 saved: str | Path | None = None) -> None:
+        """The back-end (the next base class) with a new adapter from ``adapter`` and
+        ``seed``, or the one saved in ``saved``."""
+        check_reasoner(config)
+        super().__init__(config)
+        self.add_adapter(adapter, seed, saved)
+
     def add_adapter(self, adapter: AdapterConfig | None, seed: int, saved: str | Path | None) -> None:
         from peft import LoraConfig, PeftModel, get_peft_model
 
@@ -126,14 +134,7 @@ class LoraAdapted:
 
 
 class AdaptedLalmReasoner(LoraAdapted, LalmReasoner):
-    """The lalm back-end with an adapter: a new one from ``adapter`` and ``seed``, or the
-    one saved in ``saved``. Not a registered back-end."""
-
-    def __init__(self, config: ReasonerConfig, adapter: AdapterConfig | None = None, seed: int = 0,
-                 saved: str | Path | None = None) -> None:
-        check_reasoner(config)
-        LalmReasoner.__init__(self, config)
-        self.add_adapter(adapter, seed, saved)
+    """The lalm back-end with an adapter. Not a registered back-end."""
 
     def text_model(self) -> torch.nn.Module:
         return self.model.model.language_model
@@ -149,13 +150,7 @@ class AdaptedLalmReasoner(LoraAdapted, LalmReasoner):
 
 
 class AdaptedCascadeReasoner(LoraAdapted, CascadeReasoner):
-    """The cascade back-end with an adapter (as ``AdaptedLalmReasoner``)."""
-
-    def __init__(self, config: ReasonerConfig, adapter: AdapterConfig | None = None, seed: int = 0,
-                 saved: str | Path | None = None) -> None:
-        check_reasoner(config)
-        CascadeReasoner.__init__(self, config)
-        self.add_adapter(adapter, seed, saved)
+    """The cascade back-end with an adapter. Not a registered back-end."""
 
     def text_model(self) -> torch.nn.Module:
         return self.model.model

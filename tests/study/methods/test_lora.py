@@ -59,14 +59,18 @@ def checkpoint(tmp_path_factory) -> str:
     return str(save_synthetic_model("qwen2_audio", tmp_path_factory.mktemp("tiny") / "qwen2_audio"))
 
 
-@pytest.fixture(scope="module")
-def splits(checkpoint):
+def least_picked_splits(reasoner_config: ReasonerConfig) -> tuple[list, list, list]:
     """(train, val, test): 16, 8 and 8 items answered by the choice the untrained model picks least."""
-    frozen = build_backend(config(checkpoint))
+    frozen = build_backend(reasoner_config)
     picks = [o.chosen_index for o in frozen.answer([lora._request(item(i, 0)) for i in range(16)])]
     answer = int(np.argmin(np.bincount(picks, minlength=4)))
     return ([item(i, answer) for i in range(16)], [item(i, answer) for i in range(100, 108)],
             [item(i, answer) for i in range(200, 208)])
+
+
+@pytest.fixture(scope="module")
+def splits(checkpoint):
+    return least_picked_splits(config(checkpoint))
 
 
 @pytest.fixture(scope="module")
@@ -211,12 +215,7 @@ def text_checkpoint(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def text_splits(text_checkpoint):
-    """As ``splits``, for the tiny text model: the answer at the position it picks least."""
-    frozen = build_backend(cascade_config(text_checkpoint))
-    picks = [o.chosen_index for o in frozen.answer([lora._request(item(i, 0)) for i in range(16)])]
-    answer = int(np.argmin(np.bincount(picks, minlength=4)))
-    return ([item(i, answer) for i in range(16)], [item(i, answer) for i in range(100, 108)],
-            [item(i, answer) for i in range(200, 208)])
+    return least_picked_splits(cascade_config(text_checkpoint))
 
 
 def test_the_cascade_reasoner_learns_with_an_adapter_on_its_decoder_only(text_checkpoint, text_splits, tmp_path):
