@@ -93,6 +93,9 @@ class StudyConfig:
     plateau_fraction: float = 0.95
     resamples: int = 1000  # bootstrap resamples of the ratios
     reference_method: str = "router-ppo"  # the router the ratios are taken against
+    # a folder that keeps finished trials' results across machines (e.g. studies/NAME in
+    # the repository): written as trials finish, read when the study starts (kept_results)
+    keep_dir: str = ""
 
     @property
     def max_router_size(self) -> int:

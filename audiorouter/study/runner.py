@@ -40,6 +40,7 @@ from audiorouter.router.actions import ActionSpace
 from audiorouter.store import seed_outcome_memo
 from audiorouter.study.context import StudyContext, save_router_features
 from audiorouter.study.dataset import StudyData, ensure_study_data, load_items
+from audiorouter.study.kept_results import restore_kept_results
 from audiorouter.study.methods.tool_features import save_tool_fields
 from audiorouter.study.results import (
     INTERNALISE_METHODS,
@@ -57,7 +58,7 @@ log = logging.getLogger(__name__)
 # (section, field) of every path a trial may open; "" means "disabled" and stays ""
 PATH_FIELDS = (("data", "dir"), ("tools", "cache_dir"), ("reasoner", "memo_path"), ("reasoner", "memo_seeds"),
                ("router", "feature_cache_dir"),
-               ("tracking", "artifact_dir"), ("run", "out_dir"), ("study", "data_dir"))
+               ("tracking", "artifact_dir"), ("run", "out_dir"), ("study", "data_dir"), ("study", "keep_dir"))
 PACKAGES = ("audiorouter", "ray", "torch", "torchaudio", "transformers", "numpy", "scikit-learn", "mlflow",
             "onnxruntime", "sentence-transformers", "librosa")
 
@@ -88,6 +89,9 @@ class StudyRun:
         self.counts["memo_rows_seeded"] = seed_outcome_memo(cfg.reasoner)  # outcomes kept in the repository
         self.dir.mkdir(parents=True, exist_ok=True)
         self.data = ensure_study_data(study, cfg.data.synth.workers)
+        if study.keep_dir:  # finished trials of earlier machines
+            self.counts["trial_results_restored"] = restore_kept_results(study.keep_dir, self.dir,
+                                                                         self.data.fingerprint)
         start_ray()
         self.counts["memo_rows_before"] = memo_rows(cfg.reasoner)
         load_tool_plugins(cfg.tools.plugins)
@@ -161,7 +165,7 @@ class StudyRun:
     def collect(self) -> tuple[list[TrialResult], list[str]]:
         results, failed = [], []
         for spec in self.specs:
-            result = load_result(self.context.trial_dir(spec))
+            result = load_result(self.context.trial_dir(spec), self.data.eval_splits)
             (results.append(result) if result is not None else failed.append(spec.key))
         if failed:
             log.warning("%d trials have no result (see Tune's error files under %s/tune): %s", len(failed),

@@ -23,11 +23,11 @@ from pathlib import Path
 from audiorouter.config.study import LALM_METHOD
 from audiorouter.state_files import read_json_file
 from audiorouter.study.context import StudyContext, TrialSpec
+from audiorouter.study.kept_results import RESULT_FILE, keep_result
 from audiorouter.study.methods import train_and_score
 from audiorouter.study.results import TrialResult
 
 log = logging.getLogger(__name__)
-RESULT_FILE = "result.json"
 
 
 def trial_specs(study) -> list[TrialSpec]:
@@ -43,12 +43,21 @@ def sizes_with_untrained(study, method: str) -> list[int]:
     return ([0] if untrained else []) + study.sizes_for(method)
 
 
-def load_result(folder: Path) -> TrialResult | None:
+def load_result(folder: Path, splits: dict[str, list[str]]) -> TrialResult | None:
+    """The finished trial's result, or None when there is none or it was scored on other
+    items than ``splits`` (split -> item ids; the study's splits changed since, e.g. an
+    out-of-distribution split was added): such a trial is trained again."""
     path = folder / RESULT_FILE
     if not path.exists():
         return None
-    return TrialResult.from_dict(read_json_file(path, "trial result", "Delete it and run the study again: "
-                                                "that trial is rerun, the others are kept"))
+    result = TrialResult.from_dict(read_json_file(path, "trial result", "Delete it and run the study again: "
+                                                  "that trial is rerun, the others are kept"))
+    scored = {"test": result.item_ids} | {split: part["item_ids"] for split, part in result.ood.items()}
+    if scored != splits:
+        log.warning("trial result %s was scored on other items than the study's splits now (%s, not %s): "
+                    "the trial runs again", path, ", ".join(sorted(scored)), ", ".join(sorted(splits)))
+        return None
+    return result
 
 
 def scored_result(spec: TrialSpec, ctx: StudyContext, correct: dict[str, list[bool]], wall_s: float,
@@ -69,7 +78,7 @@ def scored_result(spec: TrialSpec, ctx: StudyContext, correct: dict[str, list[bo
 
 def run_trial(spec: TrialSpec, ctx: StudyContext) -> TrialResult:
     folder = ctx.trial_dir(spec)
-    done = load_result(folder)
+    done = load_result(folder, ctx.data.eval_splits)
     if done is not None:
         log.info("trial %s finished before: not retrained", spec.key)
         return done
@@ -80,4 +89,6 @@ def run_trial(spec: TrialSpec, ctx: StudyContext) -> TrialResult:
     tmp = folder / f"{RESULT_FILE}.tmp-{os.getpid()}"
     tmp.write_text(json.dumps(result.to_dict()))
     tmp.replace(folder / RESULT_FILE)  # atomic: a killed trial leaves no half-written result
+    if ctx.config.study.keep_dir:
+        keep_result(ctx.config.study.keep_dir, spec.key, folder / RESULT_FILE)
     return result

@@ -44,7 +44,7 @@ def study_config(root: Path) -> Path:
         "study": {"name": "tiny", "data_dir": "data", "families": ["tempo", "loudness_compare"],
                   "methods": METHODS, "router_sizes": [4, 8], "internalise_sizes": [4, 8], "seeds": 2,
                   "test_per_family": 4, "validation_per_family": 3, "ood_per_family": 2, "ood_oracle": False, "episodes_per_item": 8,
-                  "min_iterations": 1, "trial_cpus": 0.5, "resamples": 50},
+                  "min_iterations": 1, "trial_cpus": 0.5, "resamples": 50, "keep_dir": "kept"},
         "tracking": {"tracking_uri": "mlflow.db", "artifact_dir": "mlartifacts"},
     }
     path = root / "study.yaml"
@@ -82,11 +82,14 @@ def study(tmp_path_factory):
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
     sharing_second = json.loads((study_dir / "study_run.json").read_text())["sharing"]
     report_second = (study_dir / "study.md").read_text()
-    third = subprocess.run(study_command(config), env=env, capture_output=True, text=True, timeout=1200, cwd=root)
+    kept_before = results(root / "kept")
+    # the third run as on another machine: a new run folder, the kept results (and the memo) only
+    third = subprocess.run(study_command(config) + ["--set", "run.out_dir=elsewhere"], env=env, capture_output=True,
+                           text=True, timeout=1200, cwd=root)
     assert third.returncode == 0, third.stdout[-4000:] + third.stderr[-4000:]
     return {"root": root, "config": config, "dir": study_dir, "first_log": first_log, "second": second,
             "third": third, "finished_before": finished_before, "sharing_second": sharing_second,
-            "report_second": report_second}
+            "report_second": report_second, "moved_dir": root / "elsewhere" / "tiny", "kept_before": kept_before}
 
 
 def test_interrupted_sweep_resumes_without_retraining(study):
@@ -145,15 +148,26 @@ def test_every_trial_is_scored_on_the_real_instruments_split_too(study):
 
 
 def test_no_item_evidence_pair_reaches_the_reasoner_twice(study):
-    for sharing in (study["sharing_second"], json.loads((study["dir"] / "study_run.json").read_text())["sharing"]):
+    for sharing in (study["sharing_second"], json.loads((study["moved_dir"] / "study_run.json").read_text())["sharing"]):
         assert sharing["reasoner_answers_computed"] == sharing["memo_rows_after"] - sharing["memo_rows_before"]
-    third = json.loads((study["dir"] / "study_run.json").read_text())["sharing"]
+    third = json.loads((study["moved_dir"] / "study_run.json").read_text())["sharing"]
     assert third["reasoner_answers_computed"] == 0  # a finished study asks the model nothing
     assert third["tool_runs_made_by_pass"] == 0
 
 
+def test_a_new_run_folder_restores_the_kept_results_and_trains_nothing(study):
+    """study.keep_dir: every finished trial's result is kept; a run elsewhere (another
+    machine's run folder) restores them all and trains no trial again."""
+    assert len(study["kept_before"]) == 24
+    third = json.loads((study["moved_dir"] / "study_run.json").read_text())["sharing"]
+    assert third["trial_results_restored"] == 24
+    assert results(study["root"] / "kept") == study["kept_before"]  # no trial ran, so none was kept anew
+    assert json.loads((study["root"] / "kept" / "dataset.json").read_text())["fingerprint"] == json.loads(
+        (study["dir"] / "provenance.json").read_text())["dataset"]["fingerprint"]
+
+
 def test_rerunning_a_finished_study_prints_the_same_report(study):
-    assert (study["dir"] / "study.md").read_text() == study["report_second"]
+    assert (study["moved_dir"] / "study.md").read_text() == study["report_second"]
     assert study["report_second"].splitlines()[0] in study["third"].stdout
 
 

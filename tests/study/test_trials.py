@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
 
 from audiorouter.config.study import StudyConfig
 from audiorouter.state_files import StateFileError
+from audiorouter.study.results import TrialResult
 from audiorouter.study.trials import RESULT_FILE, load_result, trial_specs
+
+SPLITS = {"test": ["t1", "t2"], "reworded": ["r1"]}
 
 
 def test_a_missing_result_is_a_trial_to_run_and_a_torn_one_is_named(tmp_path):
-    assert load_result(tmp_path) is None
+    assert load_result(tmp_path, SPLITS) is None
     (tmp_path / RESULT_FILE).write_text('{"method": "router", "train_si')
     with pytest.raises(StateFileError, match=r"trial result .* is damaged: it is not valid JSON .* Delete it"):
-        load_result(tmp_path)
+        load_result(tmp_path, SPLITS)
+
+
+def test_a_result_scored_on_other_items_than_the_splits_now_is_a_trial_to_run_again(tmp_path, caplog):
+    result = TrialResult("router-ppo", 8, 0, ["t1", "t2"], ["tempo", "tempo"], [True, False],
+                         ood={"reworded": {"item_ids": ["r1"], "tasks": ["tempo"], "correct": [True]}})
+    (tmp_path / RESULT_FILE).write_text(json.dumps(result.to_dict()))
+    assert load_result(tmp_path, SPLITS) == result
+    with_instruments = SPLITS | {"instruments": ["g1"]}  # a split added since the trial ran
+    assert load_result(tmp_path, with_instruments) is None
+    assert "scored on other items than the study's splits now (reworded, test, not instruments" in caplog.text
+    assert load_result(tmp_path, SPLITS | {"test": ["t1", "t3"]}) is None  # another test split
 
 
 def test_the_grid_holds_each_methods_untrained_point_but_lalms():

@@ -1,0 +1,66 @@
+"""Finished trials' results kept in a folder that outlives the machine (``study.keep_dir``).
+
+A study on this project's CPU machines runs for many hours, longer than a machine is
+held; what a machine keeps is the repository. With ``study.keep_dir`` set (say
+``studies/<name>``), every trial that finishes copies its ``result.json`` to
+``<keep_dir>/trials/<method>/n<size>-seed<seed>/``, and a study that starts copies every
+kept result its own run folder lacks into it, so Tune's new experiment finds those trials
+finished. ``<keep_dir>/dataset.json`` records the fingerprint of the items the kept
+results were scored on; kept results of other items (another plan, another generator)
+are removed with a warning when the study starts, and every restored result is checked
+against the study's splits again when it is read (``trials.load_result``).
+
+The language model's answers are kept beside them as memo shards (``store.memo_shards``,
+``reasoner.memo_seeds``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+from audiorouter.state_files import read_json_file
+
+log = logging.getLogger(__name__)
+DATASET_FILE = "dataset.json"
+TRIALS = "trials"
+RESULT_FILE = "result.json"
+
+
+def restore_kept_results(keep_dir: str | Path, study_dir: str | Path, fingerprint: str) -> int:
+    """Copy kept results the run folder lacks into it; returns how many were copied."""
+    keep = Path(keep_dir)
+    kept = sorted((keep / TRIALS).glob(f"*/*/{RESULT_FILE}"))
+    marker = keep / DATASET_FILE
+    recorded = read_json_file(marker, "kept results' dataset record", "Restore it, or delete the folder "
+                              f"{keep} (its trials are run again)")["fingerprint"] if marker.exists() else None
+    if recorded != fingerprint:
+        if kept:
+            log.warning("%d kept trial results in %s were scored on other items (dataset %s, now %s): removed, "
+                        "their trials run again", len(kept), keep, recorded, fingerprint)
+            shutil.rmtree(keep / TRIALS)
+        keep.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps({"fingerprint": fingerprint}, indent=1))
+        return 0
+    copied = 0
+    for path in kept:
+        key = path.parent.relative_to(keep / TRIALS)
+        target = Path(study_dir) / TRIALS / key / RESULT_FILE
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            copied += 1
+    log.info("restored %d of %d kept trial results from %s", copied, len(kept), keep)
+    return copied
+
+
+def keep_result(keep_dir: str | Path, key: str, result_file: Path) -> None:
+    """Copy a finished trial's result into the kept folder (atomically: a reader never
+    sees half a file)."""
+    target = Path(keep_dir) / TRIALS / key / RESULT_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(RESULT_FILE + ".partial")
+    shutil.copyfile(result_file, partial)
+    partial.replace(target)
