@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import fftconvolve
 
-from audiorouter.data.synth import fluidsynth
+from audiorouter.data.synth.fluidsynth import Synth, open_synth, soundfont_path, unavailable_reason
 from audiorouter.data.synth.instruments import (
     SR,
     finish,
@@ -65,12 +65,12 @@ class SoundFontVoices(Voices):
     name = "soundfont"
 
     def __init__(self) -> None:
-        self._synth: fluidsynth.Synth | None = None
+        self._synth: Synth | None = None
 
     @property
-    def synth(self) -> fluidsynth.Synth:
+    def synth(self) -> Synth:
         if self._synth is None:
-            self._synth = fluidsynth.open_synth()  # a fresh one per clip: see fluidsynth's docstring
+            self._synth = open_synth()  # a fresh one per clip: see fluidsynth's docstring
         return self._synth
 
     def tone(self, f0, duration, timbre, rng, brightness=0.0):
@@ -98,7 +98,7 @@ class SoundFontVoices(Voices):
         return finish(room(track, rng), snr_db, rng)
 
     def describe(self):
-        return {"voices": "soundfont", "soundfont": fluidsynth.soundfont_path().name, **ROOM}
+        return {"voices": "soundfont", "soundfont": soundfont_path().name, **ROOM}
 
     @staticmethod
     def _cut(note: np.ndarray) -> np.ndarray:
@@ -123,4 +123,4 @@ VOICES = {"synthetic": lambda: SYNTHETIC, "soundfont": SoundFontVoices}
 
 
 def voices_unavailable_reason(name: str) -> str | None:
-    return fluidsynth.unavailable_reason() if name == "soundfont" else None
+    return unavailable_reason() if name == "soundfont" else None
