@@ -7,12 +7,14 @@ that will not go away. ``StateFileError`` is that message; the CLI prints it alo
 
 ``check_sqlite_file`` reads a SQLite file's 100-byte header (cheap, done at every
 open); ``thorough=True`` also runs SQLite's ``quick_check`` read-only (done once, by
-the driver, before any work starts). ``read_json_file`` reads a JSON state file.
+the driver, before any work starts). ``read_json_file`` reads a JSON state file;
+``write_text_atomic`` writes one so that a reader never sees half of it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import stat
 from pathlib import Path
@@ -94,3 +96,14 @@ def read_json_file(path: str | Path, role: str, remedy: str) -> Any:
     except json.JSONDecodeError as exc:
         raise StateFileError(role, path, f"it is not valid JSON ({exc.msg} at line {exc.lineno}, "
                                          f"column {exc.colno})", remedy) from exc
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file beside it and a rename: a
+    reader (or a process killed half-way) sees the old file or the new one, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from audiorouter.cli.common import add_leaf, load_with_flags
 
@@ -25,11 +26,15 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_study(args: argparse.Namespace) -> int:
     from audiorouter.study.report import render_markdown
-    from audiorouter.study.runner import StudyRun
+    from audiorouter.study.runner import StudyIncomplete, StudyRun
 
     config = load_with_flags(args, {"study.name": args.name, "study.seeds": args.seeds})
     run = StudyRun(config)
-    analysis = run.run()
+    try:
+        analysis = run.run()
+    except StudyIncomplete as exc:
+        print(f"study incomplete: {exc}", file=sys.stderr)
+        return 3
     print()
     print(render_markdown(analysis))
     print(f"\nstudy folder: {run.dir}")

@@ -21,7 +21,7 @@ import logging
 import shutil
 from pathlib import Path
 
-from audiorouter.state_files import read_json_file
+from audiorouter.state_files import read_json_file, write_text_atomic
 
 log = logging.getLogger(__name__)
 DATASET_FILE = "dataset.json"
@@ -59,8 +59,4 @@ def restore_kept_results(keep_dir: str | Path, study_dir: str | Path, fingerprin
 def keep_result(keep_dir: str | Path, key: str, result_file: Path) -> None:
     """Copy a finished trial's result into the kept folder (atomically: a reader never
     sees half a file)."""
-    target = Path(keep_dir) / TRIALS / key / RESULT_FILE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(RESULT_FILE + ".partial")
-    shutil.copyfile(result_file, partial)
-    partial.replace(target)
+    write_text_atomic(Path(keep_dir) / TRIALS / key / RESULT_FILE, Path(result_file).read_text())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from audiorouter.study.analysis import Curve, ItemsToTarget, RatioEstimate, StudyAnalysis
@@ -13,12 +14,13 @@ from audiorouter.study.bootstrap import LOWER, TWO_SIDED, UPPER
 from audiorouter.study.plots import curves_figure, per_family_figure
 
 
-def write_study_outputs(analysis: StudyAnalysis, out_dir: str | Path) -> list[Path]:
-    """Write the four outputs into ``out_dir`` (created if missing); returns their paths."""
+def write_study_outputs(analysis: StudyAnalysis, out_dir: str | Path, appendix: Sequence[str] = ()) -> list[Path]:
+    """Write the four outputs into ``out_dir`` (created if missing); returns their paths.
+    ``appendix``: markdown lines that end study.md (the study's cost)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "study.json").write_text(json.dumps(analysis.to_dict(), indent=2))
-    (out / "study.md").write_text(render_markdown(analysis))
+    (out / "study.md").write_text(render_markdown(analysis) + ("\n" + "\n".join(appendix) if appendix else ""))
     return [out / "study.json", out / "study.md", curves_figure(analysis, out / "curves.png"),
             per_family_figure(analysis, out / "per_family.png")]
 

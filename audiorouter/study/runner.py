@@ -3,8 +3,9 @@
     run = StudyRun(load_config("configs/study.yaml"))
     analysis = run.run()          # writes <run.out_dir>/<study.name>/study.{json,md}, plots
 
-One method per phase: ``prepare`` (items, tool pass, router features, reasoner actors,
-the reasoner's own scores, internalisation features), ``constant_lines`` (no tools,
+Each run is one piece of the study; what it cost goes into ``pieces.jsonl`` (study.pieces)
+and the report's last section. One method per phase: ``prepare`` (items, tool pass,
+router features, reasoner actors, the reasoner's own scores, internalisation features), ``constant_lines`` (no tools,
 all tools, best single tool, oracle routing from one outcome table), ``sweep`` (Ray
 Tune), ``collect``, ``report`` (analysis, outputs, MLflow parent run with one child per
 trial). Rerunning the command continues an interrupted study: the tool cache, the
@@ -40,8 +41,9 @@ from audiorouter.router.actions import ActionSpace
 from audiorouter.store import seed_outcome_memo
 from audiorouter.study.context import StudyContext, save_router_features
 from audiorouter.study.dataset import StudyData, ensure_study_data, load_items
-from audiorouter.study.kept_results import restore_kept_results
+from audiorouter.study.kept_results import RESULT_FILE, restore_kept_results
 from audiorouter.study.methods.tool_features import save_tool_fields
+from audiorouter.study.pieces import PieceLedger, read_pieces, render_pieces
 from audiorouter.study.results import (
     INTERNALISE_METHODS,
     ROUTER_METHODS,
@@ -63,6 +65,13 @@ PACKAGES = ("audiorouter", "ray", "torch", "torchaudio", "transformers", "numpy"
             "onnxruntime", "sentence-transformers", "librosa")
 
 
+class StudyIncomplete(RuntimeError):
+    """The sweep stopped (interrupted, or trials failed) before the report had enough
+    trials to analyse; rerunning the study continues it."""
+
+    piece_status = "incomplete"  # how the cost ledger records the piece
+
+
 class StudyRun:
     def __init__(self, config: Config) -> None:
         check_backend(config.reasoner)  # the registries' names, before any work starts
@@ -73,13 +82,21 @@ class StudyRun:
         self.config = with_absolute_paths(config)  # trials run in their own folders
         self.dir = Path(self.config.run.out_dir) / self.config.study.name
         self.counts: dict[str, int] = {}
+        self.ledger: PieceLedger | None = None  # set by run()
 
     def run(self):
-        self.prepare()
-        constants = self.constant_lines()
-        self.sweep()
-        results, failed = self.collect()
-        return self.report(constants + results, failed)
+        # every run is one piece of the study: its cost goes into the ledger (study/pieces.py)
+        with PieceLedger(self.ledger_dir(), git_commit(), self.answers_so_far, self.trials_so_far) as self.ledger:
+            with self.ledger.phase("prepare"):
+                self.prepare()
+            with self.ledger.phase("constant lines"):
+                constants = self.constant_lines()
+            with self.ledger.phase("sweep"):
+                self.sweep()
+            with self.ledger.phase("report"):
+                results, failed = self.collect()
+                self.ledger.note(missing_trials=len(failed))
+                return self.report(constants + results, failed)
 
     # ------------------------------------------------------------------ phases
 
@@ -89,6 +106,8 @@ class StudyRun:
         self.counts["memo_rows_seeded"] = seed_outcome_memo(cfg.reasoner)  # outcomes kept in the repository
         self.dir.mkdir(parents=True, exist_ok=True)
         self.data = ensure_study_data(study, cfg.data.synth.workers)
+        if self.ledger:
+            self.ledger.set_dataset(self.data.fingerprint)
         if study.keep_dir:  # finished trials of earlier machines
             self.counts["trial_results_restored"] = restore_kept_results(study.keep_dir, self.dir,
                                                                          self.data.fingerprint)
@@ -178,21 +197,47 @@ class StudyRun:
         from audiorouter.study.tracking import log_study
 
         study = self.config.study
-        analyses = {split: analyse([r.on_split(split) for r in results if split == "test" or split in r.ood],
-                                   reasoner_label(self.config.reasoner),
-                                   study.reference_method, study.targets, study.plateau_fraction, study.resamples,
-                                   seed=0, gap_fractions=study.gap_fractions, split=split)
-                    for split in self.data.eval_splits}
+        try:
+            analyses = {split: analyse([r.on_split(split) for r in results if split == "test" or split in r.ood],
+                                       reasoner_label(self.config.reasoner),
+                                       study.reference_method, study.targets, study.plateau_fraction,
+                                       study.resamples, seed=0, gap_fractions=study.gap_fractions, split=split)
+                        for split in self.data.eval_splits}
+        except ValueError as err:
+            if not failed:
+                raise
+            raise StudyIncomplete(f"{len(failed)} of {len(self.specs)} trials have no result yet, too few for "
+                                  f"a report ({err}). Run the study again to continue: finished trials are kept "
+                                  "and not trained again") from err
         sharing = self.sharing_counts(results)
         # the test split's outputs in the study folder, each out-of-distribution split's in a folder of its own
+        cost = render_pieces(read_pieces(self.ledger_dir()), self.data.fingerprint,
+                             self.ledger.record["piece"] if self.ledger else None)
         outputs = [path for split, analysis in analyses.items()
-                   for path in write_study_outputs(analysis, self.dir if split == "test" else self.dir / split)]
+                   for path in write_study_outputs(analysis, self.dir if split == "test" else self.dir / split,
+                                                   cost if split == "test" else ())]
         extra = {"failed_trials": failed, "sharing": sharing}
         (self.dir / "study_run.json").write_text(json.dumps(extra, indent=1))
         log_study(self.config, self.dir, results, outputs + [self.dir / "study_run.json", self.dir / "provenance.json"])
         return analyses["test"]
 
     # ------------------------------------------------------------------ helpers
+
+    def ledger_dir(self) -> Path:
+        """Where the pieces' ledger lives: beside the kept results, else in the run folder."""
+        return Path(self.config.study.keep_dir) if self.config.study.keep_dir else self.dir
+
+    def answers_so_far(self) -> int | None:
+        """Model answers in the memo, less the rows imported from shards (None with a memo
+        service: the driver does not count its rows)."""
+        if self.config.reasoner.memo_store != "sqlite":
+            return None
+        return memo_rows(self.config.reasoner) - self.counts.get("memo_rows_seeded", 0)
+
+    def trials_so_far(self) -> int:
+        """Finished trials in the run folder, less those restored from the kept folder."""
+        finished = sum(1 for _ in (self.dir / "trials").glob(f"*/*/{RESULT_FILE}"))
+        return finished - self.counts.get("trial_results_restored", 0)
 
     def needs_routers(self) -> bool:
         """Whether some method trains on the router pool's items (so they need tool outputs)."""

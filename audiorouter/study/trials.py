@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from pathlib import Path
 
 from audiorouter.config.study import LALM_METHOD
-from audiorouter.state_files import read_json_file
+from audiorouter.state_files import read_json_file, write_text_atomic
 from audiorouter.study.context import StudyContext, TrialSpec
 from audiorouter.study.kept_results import RESULT_FILE, keep_result
 from audiorouter.study.methods import train_and_score
@@ -86,9 +85,7 @@ def run_trial(spec: TrialSpec, ctx: StudyContext) -> TrialResult:
     start = time.perf_counter()
     correct, info = train_and_score(spec, ctx, folder)
     result = scored_result(spec, ctx, correct, time.perf_counter() - start, info)
-    tmp = folder / f"{RESULT_FILE}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(result.to_dict()))
-    tmp.replace(folder / RESULT_FILE)  # atomic: a killed trial leaves no half-written result
+    write_text_atomic(folder / RESULT_FILE, json.dumps(result.to_dict()))  # a killed trial leaves no half result
     if ctx.config.study.keep_dir:
         keep_result(ctx.config.study.keep_dir, spec.key, folder / RESULT_FILE)
     return result

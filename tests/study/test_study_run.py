@@ -24,6 +24,7 @@ import yaml
 from audiorouter.config import load_config
 from audiorouter.data.synth.voices import voices_unavailable_reason
 from audiorouter.study.dataset import ensure_study_data
+from audiorouter.study.pieces import read_pieces
 from audiorouter.study.runner import with_absolute_paths
 
 pytestmark = pytest.mark.slow
@@ -50,6 +51,9 @@ def study_config(root: Path) -> Path:
     path = root / "study.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+COST_SECTION = "## What the study cost, piece by piece"
 
 
 def study_command(config: Path) -> list[str]:
@@ -166,9 +170,29 @@ def test_a_new_run_folder_restores_the_kept_results_and_trains_nothing(study):
         (study["dir"] / "provenance.json").read_text())["dataset"]["fingerprint"]
 
 
+def without_cost(report: str) -> str:
+    return report.split(COST_SECTION)[0]
+
+
 def test_rerunning_a_finished_study_prints_the_same_report(study):
-    assert (study["moved_dir"] / "study.md").read_text() == study["report_second"]
+    assert without_cost((study["moved_dir"] / "study.md").read_text()) == without_cost(study["report_second"])
     assert study["report_second"].splitlines()[0] in study["third"].stdout
+
+
+def test_each_run_is_a_piece_in_the_cost_ledger_beside_the_kept_results(study):
+    first, second, third = read_pieces(study["root"] / "kept")
+    assert first["status"] in ("interrupted", "incomplete") or first["missing_trials"] > 0  # stopped in its sweep
+    if first["status"] == "incomplete":  # too few trials for a report: one clear line
+        assert "study incomplete: " in study["first_log"]
+    assert second["status"] == third["status"] == "finished" and second["missing_trials"] == 0
+    assert first["trials_finished"] + second["trials_finished"] == 24
+    assert third["trials_finished"] == 0 and third["model_answers"] == 0  # restored, nothing computed
+    fingerprint = json.loads((study["dir"] / "provenance.json").read_text())["dataset"]["fingerprint"]
+    assert {r["dataset"] for r in (first, second, third)} == {fingerprint}
+    assert set(second["phases"]) == {"prepare", "constant lines", "sweep", "report"}
+    cost = (study["moved_dir"] / "study.md").read_text().split(COST_SECTION)[1]
+    assert "In all: 3 pieces" in cost and "this piece, until this report" in cost
+    assert COST_SECTION not in (study["moved_dir"] / "reworded" / "study.md").read_text()
 
 
 def test_training_sets_are_nested_per_seed(study):
