@@ -94,6 +94,14 @@ def _check_store(section: str, name: str, store: str, path_name: str, path: str)
                           f"{section}.{name} is 'service', got {path!r}")
 
 
+def _check_seeds(section: str, seeds_name: str, seeds: str, store_name: str, store: str, path_name: str,
+                 path: str) -> None:
+    """Shards (store.shards) are put into the store's own file before work starts."""
+    if seeds and not (path and store == "sqlite"):
+        raise ConfigError(f"{section}.{seeds_name} needs a file to put them in: set {section}.{path_name} "
+                          f"with {section}.{store_name}: sqlite")
+
+
 @dataclass
 class ToolsConfig:
     """Audio tools (see audiorouter.tools): which run, where, and their limits."""
@@ -104,6 +112,9 @@ class ToolsConfig:
     # "sqlite": every process opens cache_dir's file (one machine); "service": one actor on the
     # head node owns it for the whole cluster (cache_dir then an absolute path on the head)
     cache_store: str = "sqlite"
+    # a folder of tool-cache shards (store.tool_cache_shards) put into the cache before a
+    # study starts: results earlier machines computed, kept in the repository; "" for none
+    cache_seeds: str = ""
     timeout_s: float = 60.0  # per tool call; a slower call becomes an error result
     max_duration_s: float = 120.0  # clips longer than this are cut or refused
     long_clips: str = "truncate"  # "truncate" (analyse the first max_duration_s) or "error"
@@ -125,6 +136,7 @@ class ToolsConfig:
             raise ConfigError(f"tools.speech_language must be a language code such as 'en' (or '' to detect "
                               f"it), got {self.speech_language!r}")
         _check_store("tools", "cache_store", self.cache_store, "cache_dir", self.cache_dir)
+        _check_seeds("tools", "cache_seeds", self.cache_seeds, "cache_store", self.cache_store, "cache_dir", self.cache_dir)
         _check_resources("tools.actor_resources", self.actor_resources)
         for name in ("timeout_s", "max_duration_s", "actor_num_cpus", "gpu_per_actor"):
             if getattr(self, name) <= 0:
@@ -191,9 +203,7 @@ class ReasonerConfig:
             if getattr(self, name) not in valid:
                 raise ConfigError(f"reasoner.{name} must be one of {', '.join(valid)}, got {getattr(self, name)!r}")
         _check_store("reasoner", "memo_store", self.memo_store, "memo_path", self.memo_path)
-        if self.memo_seeds and not (self.memo_path and self.memo_store == "sqlite"):
-            raise ConfigError("reasoner.memo_seeds needs a memo file to put them in: set reasoner.memo_path "
-                              "with reasoner.memo_store: sqlite")
+        _check_seeds("reasoner", "memo_seeds", self.memo_seeds, "memo_store", self.memo_store, "memo_path", self.memo_path)
         _check_resources("reasoner.actor_resources", self.actor_resources)
         for name in ("max_new_tokens", "evidence_token_budget", "batch_size", "num_actors", "serve_max_batch_size"):
             if getattr(self, name) < 1:

@@ -2,6 +2,8 @@
 
     memo = open_outcome_memo(config.reasoner)   # OutcomeMemo or ServiceOutcomeMemo, or None
     cache = open_tool_cache(config.tools)       # ToolCache or ServiceToolCache, or None
+    seed_outcome_memo(config.reasoner)          # shards kept in the repository, into the files
+    seed_tool_cache(config.tools)
 
 ``reasoner.memo_store`` and ``tools.cache_store`` choose: "sqlite" (the default: every
 process opens the file at ``memo_path`` / ``cache_dir``; one machine) or "service" (one
@@ -15,8 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from audiorouter.store import memo_shards, tool_cache_shards
 from audiorouter.store.client import ServiceOutcomeMemo, ServiceToolCache
-from audiorouter.store.memo_shards import import_shards
 from audiorouter.store.outcome_memo import OutcomeMemo
 from audiorouter.store.tool_cache import ToolCache
 
@@ -37,9 +39,21 @@ def seed_outcome_memo(config: Any) -> int:
         return 0
     memo = OutcomeMemo(config.memo_path)
     try:
-        return import_shards(memo, config.memo_seeds)
+        return memo_shards.import_shards(memo, config.memo_seeds)
     finally:
         memo.close()
+
+
+def seed_tool_cache(config: Any) -> int:
+    """Put ``cache_seeds``' shard results the cache lacks into it (a ``ToolsConfig`` whose
+    store is "sqlite", as its validation requires); returns how many were added."""
+    if not config.cache_seeds:
+        return 0
+    cache = ToolCache(config.cache_dir)
+    try:
+        return tool_cache_shards.import_shards(cache, config.cache_seeds)
+    finally:
+        cache.close()
 
 
 def open_tool_cache(config: Any):

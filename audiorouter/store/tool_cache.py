@@ -101,9 +101,39 @@ class ToolCache:
         with self._lock:
             self.writes += len(rows)
 
+    def put_missing(self, entries: list[tuple[tuple[str, str, str], ToolResult]]) -> int:
+        """Store the (ok) results whose key is not stored yet, in one transaction; returns
+        how many were added (for imported shards: a result computed here stays as it is)."""
+        rows = [(*key, json.dumps(asdict(result), allow_nan=False), time.time()) for key, result in entries if result.ok]
+        conn = self._connect()
+        with damage_named(self.path, ROLE, REMEDY), conn:
+            conn.execute("BEGIN")
+            before = conn.total_changes
+            conn.executemany("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?)", rows)
+            added = conn.total_changes - before
+        with self._lock:
+            self.writes += added
+        return added
+
+    def rows(self) -> list[tuple[tuple[str, str, str], ToolResult]]:
+        """Every stored result under its (clip, tool, version) key (for export: ``tool_cache_shards``)."""
+        with damage_named(self.path, ROLE, REMEDY):
+            found = self._connect().execute("SELECT clip, tool, version, result FROM results").fetchall()
+        return [((clip, tool, version), ToolResult(**json.loads(result))) for clip, tool, version, result in found]
+
     def stats(self) -> dict[str, int]:
         return {"hits": self.hits, "misses": self.misses, "writes": self.writes}
+
+    def close(self) -> None:
+        """Close this thread's connection (others close with their threads)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
 
     def count(self) -> int:
         """Results stored (by every process)."""
         return int(self._connect().execute("SELECT COUNT(*) FROM results").fetchone()[0])
+
+    def __len__(self) -> int:
+        return self.count()

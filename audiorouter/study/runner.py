@@ -38,7 +38,7 @@ from audiorouter.outcomes.state_check import check_shared_state
 from audiorouter.reasoner.registry import check_backend
 from audiorouter.rl.registry import check_train
 from audiorouter.router.actions import ActionSpace
-from audiorouter.store import seed_outcome_memo
+from audiorouter.store import seed_outcome_memo, seed_tool_cache
 from audiorouter.study.context import StudyContext, save_router_features
 from audiorouter.study.dataset import StudyData, ensure_study_data, load_items
 from audiorouter.study.kept_results import RESULT_FILE, restore_kept_results
@@ -58,7 +58,8 @@ from audiorouter.tools.item_evidence import mean_latency_s, prepare_evidence
 log = logging.getLogger(__name__)
 
 # (section, field) of every path a trial may open; "" means "disabled" and stays ""
-PATH_FIELDS = (("data", "dir"), ("tools", "cache_dir"), ("reasoner", "memo_path"), ("reasoner", "memo_seeds"),
+PATH_FIELDS = (("data", "dir"), ("tools", "cache_dir"), ("tools", "cache_seeds"), ("reasoner", "memo_path"),
+               ("reasoner", "memo_seeds"),
                ("router", "feature_cache_dir"),
                ("tracking", "artifact_dir"), ("run", "out_dir"), ("study", "data_dir"), ("study", "keep_dir"))
 PACKAGES = ("audiorouter", "ray", "torch", "torchaudio", "transformers", "numpy", "scikit-learn", "mlflow",
@@ -104,6 +105,7 @@ class StudyRun:
         cfg, study = self.config, self.config.study
         check_shared_state(cfg)  # a damaged memo, cache or MLflow store: one clear error, now
         self.counts["memo_rows_seeded"] = seed_outcome_memo(cfg.reasoner)  # outcomes kept in the repository
+        self.counts["tool_results_seeded"] = seed_tool_cache(cfg.tools)  # and tool results
         self.dir.mkdir(parents=True, exist_ok=True)
         self.data = ensure_study_data(study, cfg.data.synth.workers)
         if self.ledger:

@@ -12,7 +12,8 @@ from audiorouter.cli.main import main
 from audiorouter.config import ConfigError, load_config
 from audiorouter.contracts import ReasonerOutcome
 from audiorouter.store import OutcomeMemo, seed_outcome_memo
-from audiorouter.store.memo_shards import ShardError, export_new_rows, import_shards, shard_paths
+from audiorouter.store.memo_shards import export_new, import_shards
+from audiorouter.store.shards import ShardError, shard_paths
 
 
 def outcome(item: str, chosen: int = 1) -> ReasonerOutcome:
@@ -28,11 +29,11 @@ def filled(path, items) -> OutcomeMemo:
 def test_export_writes_only_new_rows_and_import_restores_them(tmp_path):
     shards = tmp_path / "shards"
     memo = filled(tmp_path / "a.sqlite", ["i1", "i2"])
-    first, rows = export_new_rows(memo, shards)
+    first, rows = export_new(memo, shards)
     assert first.name == "part-0000.jsonl.gz" and rows == 2
-    assert export_new_rows(memo, shards) == (None, 0)  # nothing new: no empty shard
+    assert export_new(memo, shards) == (None, 0)  # nothing new: no empty shard
     memo.put_many([(("cascade:m", "i3", "fp-i3"), outcome("i3", 0))])
-    second, rows = export_new_rows(memo, shards)
+    second, rows = export_new(memo, shards)
     assert second.name == "part-0001.jsonl.gz" and rows == 1
     assert [p.name for p in shard_paths(shards)] == ["part-0000.jsonl.gz", "part-0001.jsonl.gz"]
 
@@ -55,7 +56,7 @@ def test_export_writes_only_new_rows_and_import_restores_them(tmp_path):
 ])
 def test_a_damaged_shard_is_named_and_the_memo_is_left_alone(tmp_path, line, problem):
     shards = tmp_path / "shards"
-    export_new_rows(filled(tmp_path / "a.sqlite", ["i1"]), shards)
+    export_new(filled(tmp_path / "a.sqlite", ["i1"]), shards)
     bad = shards / "part-0001.jsonl.gz"
     good = gzip.open(shards / "part-0000.jsonl.gz", "rt").read()
     with gzip.open(bad, "wt") as out:
@@ -75,11 +76,11 @@ def test_a_shard_that_is_not_gzip_is_named(tmp_path):
 
 def test_seeds_go_into_the_configured_memo_and_need_a_memo_file(tmp_path):
     shards = tmp_path / "shards"
-    export_new_rows(filled(tmp_path / "a.sqlite", ["i1", "i2"]), shards)
+    export_new(filled(tmp_path / "a.sqlite", ["i1", "i2"]), shards)
     config = load_config(None, [f"reasoner.memo_path={tmp_path / 'b.sqlite'}", f"reasoner.memo_seeds={shards}"])
     assert seed_outcome_memo(config.reasoner) == 2
     assert seed_outcome_memo(config.reasoner) == 0
-    with pytest.raises(ConfigError, match="memo_seeds needs a memo file"):
+    with pytest.raises(ConfigError, match="memo_seeds needs a file"):
         load_config(None, ["reasoner.memo_path=", f"reasoner.memo_seeds={shards}"])
 
 
