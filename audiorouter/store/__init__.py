@@ -15,6 +15,7 @@ tools import down into it (``outcome_memo``, ``tool_cache``, ``sqlite_files``).
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 from audiorouter.store import memo_shards, tool_cache_shards
@@ -35,25 +36,23 @@ def open_outcome_memo(config: Any):
 def seed_outcome_memo(config: Any) -> int:
     """Put ``memo_seeds``' shard rows the memo lacks into it (a ``ReasonerConfig`` whose
     store is "sqlite", as its validation requires); returns how many were added."""
-    if not config.memo_seeds:
-        return 0
-    memo = OutcomeMemo(config.memo_path)
-    try:
-        return memo_shards.import_shards(memo, config.memo_seeds)
-    finally:
-        memo.close()
+    return _import_seeds(memo_shards, config.memo_path, config.memo_seeds)
 
 
 def seed_tool_cache(config: Any) -> int:
     """Put ``cache_seeds``' shard results the cache lacks into it (a ``ToolsConfig`` whose
     store is "sqlite", as its validation requires); returns how many were added."""
-    if not config.cache_seeds:
+    return _import_seeds(tool_cache_shards, config.cache_dir, config.cache_seeds)
+
+
+def _import_seeds(shards: ModuleType, path: str, folder: str) -> int:
+    if not folder:
         return 0
-    cache = ToolCache(config.cache_dir)
+    store = shards.open_file(path)
     try:
-        return tool_cache_shards.import_shards(cache, config.cache_seeds)
+        return shards.import_shards(store, folder)
     finally:
-        cache.close()
+        store.close()
 
 
 def open_tool_cache(config: Any):
