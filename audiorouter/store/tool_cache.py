@@ -92,24 +92,21 @@ class ToolCache:
 
     def put_many(self, entries: list[tuple[tuple[str, str, str], ToolResult]]) -> None:
         """Store results under their (clip, tool, version) keys in one transaction (ok ones only)."""
+        self._insert(entries, "INSERT OR REPLACE")
+
+    def put_missing(self, entries: list[tuple[tuple[str, str, str], ToolResult]]) -> int:
+        """Store the (ok) results whose key is not stored yet, in one transaction; returns
+        how many were added (for imported shards: a result computed here stays as it is)."""
+        return self._insert(entries, "INSERT OR IGNORE")
+
+    def _insert(self, entries: list[tuple[tuple[str, str, str], ToolResult]], verb: str) -> int:
         rows = [(key[0], result.tool, result.version, json.dumps(asdict(result), allow_nan=False), time.time())
                 for key, result in entries if result.ok]
         conn = self._connect()
         with damage_named(self.path, ROLE, REMEDY), conn:  # one transaction: isolation_level=None needs it spelled out
             conn.execute("BEGIN")
-            conn.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?)", rows)
-        with self._lock:
-            self.writes += len(rows)
-
-    def put_missing(self, entries: list[tuple[tuple[str, str, str], ToolResult]]) -> int:
-        """Store the (ok) results whose key is not stored yet, in one transaction; returns
-        how many were added (for imported shards: a result computed here stays as it is)."""
-        rows = [(*key, json.dumps(asdict(result), allow_nan=False), time.time()) for key, result in entries if result.ok]
-        conn = self._connect()
-        with damage_named(self.path, ROLE, REMEDY), conn:
-            conn.execute("BEGIN")
             before = conn.total_changes
-            conn.executemany("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?)", rows)
+            conn.executemany(f"{verb} INTO results VALUES (?, ?, ?, ?, ?)", rows)
             added = conn.total_changes - before
         with self._lock:
             self.writes += added
