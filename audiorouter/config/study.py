@@ -18,6 +18,10 @@ SUPERVISED_ROUTER = "supervised-router"
 # a head over every tool's parsed output, trained on the router's sizes: routing vs having tools
 TOOLS_SUPERVISED = "tools-supervised"
 LEARNED_METHODS = (*ROUTER_METHODS, *INTERNALISE_METHODS, SUPERVISED_ROUTER, TOOLS_SUPERVISED)
+# methods that read the reasoner's answers on their training items: they train inside the router pool
+POOL_METHODS = (*ROUTER_METHODS, SUPERVISED_ROUTER)
+# methods that read tool outputs of their training items (the study's tool pass covers them)
+TOOL_METHODS = (*POOL_METHODS, TOOLS_SUPERVISED)
 # out-of-distribution splits every trial is also scored on (study.dataset makes them)
 OOD_SPLITS = ("reworded", "instruments")
 
@@ -53,6 +57,10 @@ class StudyConfig:
         "supervised-router", "tools-supervised"])
     router_sizes: list[int] = field(default_factory=lambda: _powers_of_two(1, 512))
     internalise_sizes: list[int] = field(default_factory=lambda: _powers_of_two(8, 32768))
+    # one method's sizes instead of the list above that covers it, e.g. a head whose grid goes
+    # on where the model-free heads are cheap: {internalise-pretrained: [8, 16, ..., 32768]}.
+    # A grid that grows later appends training items and keeps every finished trial (study.dataset)
+    method_sizes: dict[str, list[int]] = field(default_factory=dict)
     seeds: int = 5  # seeds 0 .. seeds-1; each has its own nested training sets
     test_per_family: int = 50  # the fixed test split every trial is scored on
     # out-of-distribution splits every trial is scored on too, each reported apart: "reworded"
@@ -99,14 +107,22 @@ class StudyConfig:
 
     @property
     def max_router_size(self) -> int:
-        return max(self.router_sizes)
+        """The largest training set of a method that trains inside the router pool."""
+        return max([*self.router_sizes, *(max(self.sizes_for(m)) for m in self.methods if m in POOL_METHODS)])
 
     @property
     def router_pool_size(self) -> int:
         return self.router_pool or 2 * self.max_router_size
 
     def sizes_for(self, method: str) -> list[int]:
+        if method in self.method_sizes:
+            return sorted(self.method_sizes[method])
         return sorted(self.internalise_sizes if method in INTERNALISE_METHODS else self.router_sizes)
+
+    @property
+    def max_tool_training_size(self) -> int:
+        """The largest training set of a method that reads tool outputs of its items (0: none)."""
+        return max([max(self.sizes_for(m)) for m in self.methods if m in TOOL_METHODS], default=0)
 
     @property
     def max_train_size(self) -> int:
@@ -118,12 +134,17 @@ class StudyConfig:
         unknown = [m for m in self.methods if m not in LEARNED_METHODS]
         if unknown or not self.methods:
             raise ConfigError(f"study.methods: unknown {unknown or 'empty list'}; valid: {', '.join(LEARNED_METHODS)}")
-        for name in ("router_sizes", "internalise_sizes"):
-            sizes = getattr(self, name)
-            if not sizes or min(sizes) < 1 or len(set(sizes)) != len(sizes):
+        named = {"router_sizes": self.router_sizes, "internalise_sizes": self.internalise_sizes,
+                 **{f"method_sizes.{m}": sizes for m, sizes in self.method_sizes.items()}}
+        for name, sizes in named.items():
+            if not isinstance(sizes, list) or not sizes or min(sizes) < 1 or len(set(sizes)) != len(sizes):
                 raise ConfigError(f"study.{name} must be distinct sizes >= 1, got {sizes}")
+        if stray := [m for m in self.method_sizes if m not in self.methods]:
+            raise ConfigError(f"study.method_sizes names methods the study does not run: {', '.join(stray)} "
+                              f"(study.methods: {', '.join(self.methods)})")
         if self.router_pool and self.router_pool < self.max_router_size:
-            raise ConfigError(f"study.router_pool ({self.router_pool}) must be >= the largest router size")
+            raise ConfigError(f"study.router_pool ({self.router_pool}) must be >= the largest training size of the "
+                              f"methods that train inside it ({', '.join(POOL_METHODS)}): {self.max_router_size}")
         unknown = [s for s in self.ood_splits if s not in OOD_SPLITS]
         if unknown or len(set(self.ood_splits)) != len(self.ood_splits):
             raise ConfigError(f"study.ood_splits: unknown or repeated {unknown or self.ood_splits}; "

@@ -13,6 +13,13 @@ shuffled per family and drawn round-robin over families, then the split ``train`
 rest) the same way. Router sizes stay inside the pool, so tools only ever run on the
 pool and the test split, and router trials read those splits only.
 
+A grid that grows later (a larger ``internalise_sizes`` or ``method_sizes``) does not
+regenerate anything: the missing training items (the next generator indices) are made
+as a new split, ``train-2``, ``train-3``, ..., appended to the order as one more stage.
+Every earlier item and the first items of every seed's order stay as they were, so
+results computed before (kept trials, the memo) still hold; the manifest records each
+appended split with its fingerprint (the dataset's lineage, ``study.lineage``).
+
 ``load_items`` reads items by id, with or without their audio: internalisation trials
 need every training item's question, choices and answer but never the audio (its
 features are computed once); router trials need neither. Reading without the audio
@@ -27,6 +34,7 @@ import hashlib
 import json
 import logging
 import math
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,11 +52,11 @@ from audiorouter.data.synth.base import FAMILIES
 from audiorouter.data.synth.reworded import reword
 from audiorouter.data.synth.staleness import stale_suite_reason
 from audiorouter.data.synth.voices import voices_unavailable_reason
-from audiorouter.state_files import read_json_file
+from audiorouter.state_files import read_json_file, write_text_atomic
 
 log = logging.getLogger(__name__)
 MANIFEST = "study_items.json"
-TRAINING_SPLITS = ("pool", "train")
+TRAINING_SPLITS = ("pool", "train")  # then the appended ones, in the manifest's "extensions"
 NO_AUDIO = [name for name in ITEM_SCHEMA.names if name != "audio"]
 OOD_TRANSFORMS = {"reworded": reword}  # out-of-distribution split -> (item, generator seed) -> its item
 OOD_VOICES = {"instruments": "soundfont"}  # out-of-distribution split -> what its items are played on
@@ -62,9 +70,11 @@ class StudyData:
     validation_ids: list[str]
     test_ids: list[str]
     tasks: dict[str, str]  # item id -> family, every split
-    fingerprint: str  # sha256 over every item's id, answer and audio bytes
+    # sha256 over every generated item's id, answer and audio bytes, then one per appended split
+    lineage: list[str]
     router_pool: int
     ood_ids: dict[str, list[str]] = field(default_factory=dict)  # out-of-distribution split -> its ids
+    training_splits: tuple[str, ...] = TRAINING_SPLITS  # the stages of the nested orders, in order
 
     @property
     def eval_splits(self) -> dict[str, list[str]]:
@@ -77,10 +87,10 @@ class StudyData:
             raise ValueError(f"training size {size} exceeds the {len(order)} training items of the study")
         return order[:size]
 
-    def router_item_ids(self, sizes: list[int]) -> list[str]:
-        """Every training item some router trial uses (the tool pass covers these)."""
-        largest = max(sizes)
-        return sorted({i for order in self.orders.values() for i in order[:largest]})
+    def training_union(self, size: int) -> list[str]:
+        """Every item of some seed's first ``size`` training items (e.g. what the tool pass
+        covers for the methods that read tool outputs of their training items)."""
+        return sorted({i for order in self.orders.values() for i in order[:size]})
 
 
 def plan(study: StudyConfig, families: list[str]) -> dict:
@@ -125,23 +135,58 @@ def ensure_study_data(study: StudyConfig, workers: int = 2, progress: bool = Tru
     if manifest_path.exists():
         manifest = read_json_file(manifest_path, "study's item manifest",
                                   "Restore it, or set study.data_dir to a new folder (the items are generated again)")
-        if manifest["plan"] != wanted:
-            raise ValueError(f"{root} holds the items of another study plan ({manifest['plan']}); "
-                             f"this config needs {wanted}: set study.data_dir to a new folder")
         if reason := stale_suite_reason(root, "test"):
             raise ValueError(reason)
+        if more := training_items_missing(root, manifest, wanted):
+            manifest = append_training_split(root, manifest, more, workers, progress)
     else:
-        manifest = {"plan": wanted, "fingerprint": generate(root, wanted, workers, progress)}
-        manifest_path.write_text(json.dumps(manifest, indent=1))
+        if any(root.glob("*/part-*.parquet")):
+            raise ValueError(f"{root} already holds items but no {MANIFEST}: remove it or choose another "
+                             "study.data_dir")
+        manifest = {"plan": wanted, "fingerprint": generate(root, wanted["splits"], wanted, workers, progress)}
+        write_text_atomic(manifest_path, json.dumps(manifest, indent=1))
     return load_study_data(root, manifest, study)
 
 
-def generate(root: Path, wanted: dict, workers: int, progress: bool) -> str:
-    """Write every planned item as Parquet under ``root``; returns the fingerprint."""
-    if any(root.glob("*/part-*.parquet")):
-        raise ValueError(f"{root} already holds items but no {MANIFEST}: remove it or choose another study.data_dir")
+def training_items_missing(root: Path, manifest: dict, wanted: dict) -> list[int] | None:
+    """(generator seed, first index, end index) per family of the training items ``wanted``
+    needs beyond those ``manifest`` holds; None when it holds enough. Any other difference
+    between the plans is refused: those items cannot be appended."""
+    held = manifest["plan"]
+    if _without_training_end(held) != _without_training_end(wanted):
+        raise ValueError(f"{root} holds the items of another study plan ({held}); "
+                         f"this config needs {wanted}: set study.data_dir to a new folder")
+    seed, _, end = wanted["splits"]["train"]
+    extensions = manifest.get("extensions", [])
+    have = extensions[-1]["range"][2] if extensions else held["splits"]["train"][2]
+    return [seed, have, end] if end > have else None
+
+
+def _without_training_end(wanted: dict) -> dict:
+    splits = dict(wanted["splits"], train=wanted["splits"]["train"][:2])
+    return dict(wanted, splits=splits)
+
+
+def append_training_split(root: Path, manifest: dict, extent: list[int], workers: int, progress: bool) -> dict:
+    """Generate the training items of ``extent`` as the next appended split; the manifest
+    that records it (written last: an interrupted append is made again from scratch)."""
+    extensions = manifest.get("extensions", [])
+    split = f"train-{len(extensions) + 2}"
+    shutil.rmtree(root / split, ignore_errors=True)  # what an interrupted append left
+    per_family = extent[2] - extent[1]
+    log.info("the study's grid needs more training items: %d per family (generator indices %d..%d) appended "
+             "as the split %r; the items made before stay as they are", per_family, extent[1], extent[2] - 1, split)
+    fingerprint = generate(root, {split: extent}, manifest["plan"], workers, progress)
+    manifest = dict(manifest, extensions=[*extensions, {"split": split, "range": extent, "fingerprint": fingerprint}])
+    write_text_atomic(root / MANIFEST, json.dumps(manifest, indent=1))
+    return manifest
+
+
+def generate(root: Path, splits: dict[str, list[int]], wanted: dict, workers: int, progress: bool) -> str:
+    """Write the items of ``splits`` (split -> generator seed, first and end index per
+    family) of the plan ``wanted`` as Parquet under ``root``; returns their fingerprint."""
     digest = hashlib.sha256()
-    for split, (seed, start, end) in wanted["splits"].items():
+    for split, (seed, start, end) in splits.items():
         voiced = wanted.get("voiced", {}).get(split, {"voices": "synthetic", "families": wanted["families"]})
         tasks = [(f, i, seed, None, voiced["voices"]) for i in range(start, end) for f in voiced["families"]]
         writer = ShardWriter(root, split, 256)
@@ -159,20 +204,24 @@ def generate(root: Path, wanted: dict, workers: int, progress: bool) -> str:
 def load_study_data(root: Path, manifest: dict, study: StudyConfig) -> StudyData:
     tasks: dict[str, str] = {}
     ids: dict[str, list[str]] = {}
-    for split in manifest["plan"]["splits"]:
+    extensions = manifest.get("extensions", [])
+    training = (*TRAINING_SPLITS, *(e["split"] for e in extensions))
+    for split in (*manifest["plan"]["splits"], *training[len(TRAINING_SPLITS):]):
         table = read_table(root, split, columns=["id", "task"]).to_pydict() if split_files(root, split) else {}
         tasks.update(zip(table.get("id", []), table.get("task", []), strict=True))
         ids[split] = sorted(table.get("id", []))  # zero-padded indices: sorted = generator order per family
     families = manifest["plan"]["families"]
-    orders = {seed: nested_order([ids[s] for s in TRAINING_SPLITS], tasks, families, seed)
-              for seed in range(study.seeds)}
-    return StudyData(root, families, orders, ids["validation"], ids["test"], tasks, manifest["fingerprint"],
-                     len(ids["pool"]), {name: ids[name] for name in OOD_SPLITS if name in ids})
+    orders = {seed: nested_order([ids[s] for s in training], tasks, families, seed) for seed in range(study.seeds)}
+    lineage = [manifest["fingerprint"], *(e["fingerprint"] for e in extensions)]
+    return StudyData(root, families, orders, ids["validation"], ids["test"], tasks, lineage,
+                     len(ids["pool"]), {name: ids[name] for name in OOD_SPLITS if name in ids}, training)
 
 
 def nested_order(stages: list[list[str]], tasks: dict[str, str], families: list[str], seed: int) -> list[str]:
     """Seed ``seed``'s order of the training items: each stage's items (the pool, then
-    the rest) shuffled per family and drawn round-robin over families."""
+    the rest, then each appended split) shuffled per family and drawn round-robin over
+    families. One generator runs through the stages in turn, so appending a stage leaves
+    the order of the earlier ones as it was."""
     rng = np.random.default_rng([seed, 7919])
     order: list[str] = []
     for stage in stages:

@@ -5,10 +5,12 @@ held; what a machine keeps is the repository. With ``study.keep_dir`` set (say
 ``studies/<name>``), every trial that finishes copies its ``result.json`` to
 ``<keep_dir>/trials/<method>/n<size>-seed<seed>/``, and a study that starts copies every
 kept result its own run folder lacks into it, so Tune's new experiment finds those trials
-finished. ``<keep_dir>/dataset.json`` records the fingerprint of the items the kept
-results were scored on; kept results of other items (another plan, another generator)
-are removed with a warning when the study starts, and every restored result is checked
-against the study's splits again when it is read (``trials.load_result``).
+finished. ``<keep_dir>/dataset.json`` records the lineage of the items the kept results
+were computed on (``study.lineage``): they stay when the study's items continue it (the
+same items, perhaps with training items appended for a larger grid); kept results of
+other items (another plan, another generator) are removed with a warning when the study
+starts, and every restored result is checked against the study's splits again when it is
+read (``trials.load_result``).
 
 The language model's answers are kept beside them as memo shards (``store.memo_shards``,
 ``reasoner.memo_seeds``).
@@ -22,6 +24,7 @@ import shutil
 from pathlib import Path
 
 from audiorouter.state_files import read_json_file, write_text_atomic
+from audiorouter.study.lineage import as_lineage, continues
 
 log = logging.getLogger(__name__)
 DATASET_FILE = "dataset.json"
@@ -29,20 +32,27 @@ TRIALS = "trials"
 RESULT_FILE = "result.json"
 
 
-def restore_kept_results(keep_dir: str | Path, study_dir: str | Path, fingerprint: str) -> int:
+def restore_kept_results(keep_dir: str | Path, study_dir: str | Path, lineage: list[str]) -> int:
     """Copy kept results the run folder lacks into it; returns how many were copied."""
     keep = Path(keep_dir)
     kept = sorted((keep / TRIALS).glob(f"*/*/{RESULT_FILE}"))
     marker = keep / DATASET_FILE
-    recorded = read_json_file(marker, "kept results' dataset record", "Restore it, or delete the folder "
-                              f"{keep} (its trials are run again)")["fingerprint"] if marker.exists() else None
-    if recorded != fingerprint:
+    record = read_json_file(marker, "kept results' dataset record", "Restore it, or delete the folder "
+                            f"{keep} (its trials are run again)") if marker.exists() else {}
+    recorded = record.get("lineage", record.get("fingerprint"))  # "fingerprint": records before lineages
+    if not continues(lineage, recorded):
         if kept:
             log.warning("%d kept trial results in %s were scored on other items (dataset %s, now %s): removed, "
-                        "their trials run again", len(kept), keep, recorded, fingerprint)
+                        "their trials run again", len(kept), keep, as_lineage(recorded), lineage)
             shutil.rmtree(keep / TRIALS)
+        kept = []
+    if as_lineage(recorded) != lineage:
+        if kept:
+            log.info("the study's items continue those of the %d kept results in %s (training items appended): "
+                     "they stay", len(kept), keep)
         keep.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps({"fingerprint": fingerprint}, indent=1))
+        write_text_atomic(marker, json.dumps({"lineage": lineage}, indent=1))
+    if not kept:
         return 0
     copied = 0
     for path in kept:

@@ -9,11 +9,12 @@ runs, and when it ends (finished, interrupted, terminated or failed). A piece ki
 keeps ``status: running`` and its last heartbeat, which the report reads as its end.
 
 Each record: the piece's number, start and last-seen times (UTC), the code's commit, the
-machine's CPU count, the dataset fingerprint, seconds per phase, and the work it added:
+machine's CPU count, the dataset's lineage (``study.lineage``), seconds per phase, and the work it added:
 model answers (memo rows now less at its start, not counting rows imported from shards;
 None with a memo service, whose rows the driver does not count) and finished trials
-(results in the run folder now less at its start, not counting restored ones). The report (``render_pieces``) shows the pieces of the
-study's current dataset and their totals.
+(results in the run folder now less at its start, not counting restored ones). The
+report (``render_pieces``) shows the pieces of the study's current items (or of the items
+they continue) and their totals.
 
 One writer per folder at a time (two studies sharing a keep folder would interleave
 their records; the study is meant to run one piece at a time).
@@ -32,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from audiorouter.state_files import write_text_atomic
+from audiorouter.study.lineage import continues
 
 log = logging.getLogger(__name__)
 PIECES_FILE = "pieces.jsonl"
@@ -80,10 +82,11 @@ class PieceLedger:
         self.earlier = earlier
         self.thread = threading.Thread(target=self._beat, name="study-pieces", daemon=True)
 
-    def set_dataset(self, fingerprint: str) -> None:
-        """The items this piece computes for (known once the study's data are made)."""
+    def set_dataset(self, lineage: list[str]) -> None:
+        """The items this piece computes for (their lineage, ``study.lineage``: known once
+        the study's data are made)."""
         with self.lock:
-            self.record["dataset"] = fingerprint
+            self.record["dataset"] = list(lineage)
         self.write()
 
     def note(self, **fields) -> None:
@@ -145,10 +148,11 @@ class PieceLedger:
                 log.warning("could not update %s: %s", self.path, err)
 
 
-def render_pieces(records: list[dict], fingerprint: str, current: int | None = None) -> list[str]:
-    """Markdown lines: the pieces that computed this dataset's study, and their totals
-    (empty when there are none); ``current`` is the piece writing the report."""
-    mine = [r for r in records if r.get("dataset") == fingerprint]
+def render_pieces(records: list[dict], lineage: list[str], current: int | None = None) -> list[str]:
+    """Markdown lines: the pieces that computed this dataset's study (on its items, or on
+    those it continues), and their totals (empty when there are none); ``current`` is the
+    piece writing the report."""
+    mine = [r for r in records if continues(lineage, r.get("dataset"))]
     if not mine:
         return []
     lines = ["## What the study cost, piece by piece", "",

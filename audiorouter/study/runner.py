@@ -46,8 +46,6 @@ from audiorouter.study.methods.tool_features import save_tool_fields
 from audiorouter.study.pieces import PieceLedger, read_pieces, render_pieces
 from audiorouter.study.results import (
     INTERNALISE_METHODS,
-    ROUTER_METHODS,
-    SUPERVISED_ROUTER,
     TOOLS_SUPERVISED,
     TrialResult,
 )
@@ -109,20 +107,22 @@ class StudyRun:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.data = ensure_study_data(study, cfg.data.synth.workers)
         if self.ledger:
-            self.ledger.set_dataset(self.data.fingerprint)
+            self.ledger.set_dataset(self.data.lineage)
         if study.keep_dir:  # finished trials of earlier machines
             self.counts["trial_results_restored"] = restore_kept_results(study.keep_dir, self.dir,
-                                                                         self.data.fingerprint)
+                                                                         self.data.lineage)
         start_ray()
         self.counts["memo_rows_before"] = memo_rows(cfg.reasoner)
         load_tool_plugins(cfg.tools.plugins)
         tools = resolve_tools(cfg.tools.enabled or None)
-        router_ids = self.data.router_item_ids(study.router_sizes) if self.needs_routers() else []
+        # the training items of every method that reads tool outputs of them (routers: the pool)
+        training_ids = self.data.training_union(study.max_tool_training_size)
         # tools-supervised reads tool outputs of its validation items too
         validation_ids = self.data.validation_ids if TOOLS_SUPERVISED in study.methods else []
         scored_ids = [i for ids in self.data.eval_splits.values() for i in ids]  # test and OOD splits
-        evidence_items = load_items(self.data.data_dir, ("pool", "validation", *self.data.eval_splits),
-                                    router_ids + validation_ids + scored_ids)
+        evidence_items = load_items(self.data.data_dir,
+                                    (*self.data.training_splits, "validation", *self.data.eval_splits),
+                                    training_ids + validation_ids + scored_ids)
         latency, disabled = self.tool_pass(evidence_items, tools)
         tools = [t for t in tools if t not in disabled]
         self.context = StudyContext(cfg, self.data, tools, str(self.dir), latency, disabled)
@@ -213,7 +213,7 @@ class StudyRun:
                                   "and not trained again") from err
         sharing = self.sharing_counts(results)
         # the test split's outputs in the study folder, each out-of-distribution split's in a folder of its own
-        cost = render_pieces(read_pieces(self.ledger_dir()), self.data.fingerprint,
+        cost = render_pieces(read_pieces(self.ledger_dir()), self.data.lineage,
                              self.ledger.record["piece"] if self.ledger else None)
         outputs = [path for split, analysis in analyses.items()
                    for path in write_study_outputs(analysis, self.dir if split == "test" else self.dir / split,
@@ -240,10 +240,6 @@ class StudyRun:
         """Finished trials in the run folder, less those restored from the kept folder."""
         finished = sum(1 for _ in (self.dir / "trials").glob(f"*/*/{RESULT_FILE}"))
         return finished - self.counts.get("trial_results_restored", 0)
-
-    def needs_routers(self) -> bool:
-        """Whether some method trains on the router pool's items (so they need tool outputs)."""
-        return any(m in (*ROUTER_METHODS, SUPERVISED_ROUTER, TOOLS_SUPERVISED) for m in self.config.study.methods)
 
     def tool_pass(self, items, tools: list[str]) -> tuple[dict[str, float], dict[str, str]]:
         evidence = prepare_evidence(self.config.tools, items, tools, self.data.data_dir)
@@ -345,7 +341,7 @@ def package_versions() -> dict[str, str]:
 
 def provenance(config: Config, data: StudyData) -> dict:
     return {"config": dataclasses.asdict(config), "seeds": list(range(config.study.seeds)),
-            "dataset": {"dir": str(data.data_dir), "fingerprint": data.fingerprint, "families": data.families,
+            "dataset": {"dir": str(data.data_dir), "lineage": data.lineage, "families": data.families,
                         "training_items": len(data.orders[0]), "validation_items": len(data.validation_ids),
                         "test_items": len(data.test_ids), "router_pool": data.router_pool},
             "git_commit": git_commit(), "packages": package_versions()}

@@ -1,11 +1,13 @@
-"""Reading study items by id across splits."""
+"""The study's items: reading them by id across splits, and a grid that grows."""
+
+import json
 
 import pytest
 
-from audiorouter.config import SynthConfig
+from audiorouter.config import StudyConfig, SynthConfig
 from audiorouter.data.items import iter_items
 from audiorouter.data.synth import synthesize_dataset
-from audiorouter.study.dataset import load_items
+from audiorouter.study.dataset import MANIFEST, ensure_study_data, load_items
 
 
 def test_items_in_one_split_only_and_missing_ones(tmp_path):
@@ -16,3 +18,47 @@ def test_items_in_one_split_only_and_missing_ones(tmp_path):
     assert load_items(tmp_path, ("train",), train[:1])[0].audio
     with pytest.raises(KeyError, match="1 study items not found"):
         load_items(tmp_path, ("train",), ["tempo-nope"])
+
+
+def small_study(tmp_path, **overrides) -> StudyConfig:
+    fields = {"data_dir": str(tmp_path / "items"), "families": ["tempo", "loudness_compare"], "router_sizes": [1, 2],
+              "router_pool": 4, "internalise_sizes": [8], "test_per_family": 2, "validation_per_family": 2,
+              "ood_splits": [], "seeds": 2} | overrides
+    return StudyConfig(**fields)
+
+
+def test_a_grown_grid_appends_training_items_and_keeps_every_order_it_had(tmp_path):
+    before = ensure_study_data(small_study(tmp_path), workers=1, progress=False)
+    assert len(before.lineage) == 1 and before.training_splits == ("pool", "train")
+
+    grown = ensure_study_data(small_study(tmp_path, method_sizes={"internalise-pretrained": [8, 16]}),
+                              workers=1, progress=False)
+    assert len(grown.lineage) == 2 and grown.lineage[0] == before.lineage[0]
+    assert grown.training_splits == ("pool", "train", "train-2")
+    for seed in (0, 1):
+        assert grown.training_ids(8, seed) == before.training_ids(8, seed)  # what kept results read
+        assert len(set(grown.training_ids(16, seed))) == 16
+    appended = set(grown.orders[0]) - set(before.orders[0])
+    assert len(appended) == 8 and {grown.tasks[i] for i in appended} == {"tempo", "loudness_compare"}
+    assert {i.split("-")[-2] for i in appended} == {"000004", "000005", "000006", "000007"}  # the next indices
+    manifest = json.loads((tmp_path / "items" / MANIFEST).read_text())
+    assert [e["split"] for e in manifest["extensions"]] == ["train-2"]
+
+    again = ensure_study_data(small_study(tmp_path), workers=1, progress=False)  # a smaller grid: items to spare
+    assert again.lineage == grown.lineage and again.training_ids(8, 0) == before.training_ids(8, 0)
+
+
+def test_an_interrupted_append_is_made_again(tmp_path):
+    ensure_study_data(small_study(tmp_path), workers=1, progress=False)
+    left = tmp_path / "items" / "train-2" / "part-00000.parquet"  # what a killed append left, unrecorded
+    left.parent.mkdir(parents=True)
+    left.write_bytes(b"half a file")
+    data = ensure_study_data(small_study(tmp_path, internalise_sizes=[8, 16]), workers=1, progress=False)
+    assert len(data.orders[0]) == 16 and data.training_splits[-1] == "train-2"
+
+
+@pytest.mark.parametrize("change", [{"test_per_family": 3}, {"families": ["tempo"]}, {"router_pool": 6}])
+def test_a_plan_that_changes_other_items_is_refused(tmp_path, change):
+    ensure_study_data(small_study(tmp_path), workers=1, progress=False)
+    with pytest.raises(ValueError, match="holds the items of another study plan"):
+        ensure_study_data(small_study(tmp_path, **change), workers=1, progress=False)

@@ -26,7 +26,7 @@ def on_disk(folder) -> list[dict]:
 def test_a_finished_piece_records_its_phases_and_the_work_it_added(tmp_path):
     answers, trials = Counter(100), Counter(3)  # what earlier pieces left
     with PieceLedger(tmp_path, "abc123", answers, trials) as ledger:
-        ledger.set_dataset("fp-1")
+        ledger.set_dataset(["fp-1"])
         with ledger.phase("prepare"):
             answers.value = 140
         with ledger.phase("sweep"):
@@ -34,7 +34,7 @@ def test_a_finished_piece_records_its_phases_and_the_work_it_added(tmp_path):
         ledger.note(missing_trials=0)
     [record] = on_disk(tmp_path)
     assert record["piece"] == 1 and record["status"] == "finished" and record["commit"] == "abc123"
-    assert record["dataset"] == "fp-1" and record["model_answers"] == 40 and record["trials_finished"] == 7
+    assert record["dataset"] == ["fp-1"] and record["model_answers"] == 40 and record["trials_finished"] == 7
     assert set(record["phases"]) == {"prepare", "sweep"} and record["wall_s"] >= 0
 
 
@@ -72,10 +72,10 @@ def test_the_heartbeat_keeps_a_running_piece_current(tmp_path):
 
 
 def test_a_memo_service_leaves_model_answers_uncounted(tmp_path):
-    with PieceLedger(tmp_path, "abc", Counter(None), Counter()):
-        pass
+    with PieceLedger(tmp_path, "abc", Counter(None), Counter()) as ledger:
+        ledger.set_dataset(["fp"])
     assert on_disk(tmp_path)[0]["model_answers"] is None
-    assert "not counted" in "\n".join(render_pieces(read_pieces(tmp_path), None))
+    assert "not counted" in "\n".join(render_pieces(read_pieces(tmp_path), ["fp"]))
 
 
 def test_a_damaged_line_is_reported_and_skipped(tmp_path, caplog):
@@ -93,7 +93,7 @@ def record(piece, dataset="fp", status="finished", wall_s=1800.0, answers=10, tr
 def test_the_report_lists_this_datasets_pieces_with_their_totals():
     records = [record(1, dataset="other"), record(2, status="running", answers=1000),
                record(3, status="interrupted", missing_trials=4), record(4, status="running", wall_s=7200.0)]
-    text = "\n".join(render_pieces(records, "fp", current=4))
+    text = "\n".join(render_pieces(records, ["fp"], current=4))
     assert "| 1 |" not in text  # another dataset's piece
     assert "stopped without notice (last seen 2026-12-02T00:30:00Z)" in text
     assert "interrupted; 4 trials without a result at its report" in text
@@ -101,5 +101,16 @@ def test_the_report_lists_this_datasets_pieces_with_their_totals():
     assert "In all: 3 pieces, 3.00 h of wall time, 1,020 model answers, 6 trials." in text
 
 
+def test_pieces_on_the_items_a_grown_grid_continues_count_and_others_do_not():
+    """A grid that grows appends training items (study.lineage): pieces of the items before
+    (an older record's single fingerprint, or a shorter lineage) are this study's pieces;
+    a piece on another appended split is not."""
+    records = [record(1, dataset="fp"), record(2, dataset=["fp", "more"]), record(3, dataset=["fp", "else"]),
+               record(4, dataset=["fp", "more", "again"])]
+    text = "\n".join(render_pieces(records, ["fp", "more"]))
+    assert "| 1 |" in text and "| 2 |" in text and "| 3 |" not in text and "| 4 |" not in text
+    assert "In all: 2 pieces" in text
+
+
 def test_no_pieces_no_section():
-    assert render_pieces([record(1, dataset="other")], "fp") == []
+    assert render_pieces([record(1, dataset="other")], ["fp"]) == []

@@ -118,7 +118,7 @@ def test_report_has_every_method_and_constant_line(study):
     for name in ("study.md", "curves.png", "per_family.png", "provenance.json"):
         assert (study["dir"] / name).stat().st_size > 0
     provenance = json.loads((study["dir"] / "provenance.json").read_text())
-    assert provenance["dataset"]["fingerprint"] and provenance["seeds"] == [0, 1]
+    assert provenance["dataset"]["lineage"] and provenance["seeds"] == [0, 1]
     fit = json.loads((study["dir"] / "trials" / "tools-supervised" / "n8-seed0" / "fit.json").read_text())
     assert fit["kind"] == "tools" and fit["train_items"] == 8 and fit["val_items"] == 6
 
@@ -166,8 +166,8 @@ def test_a_new_run_folder_restores_the_kept_results_and_trains_nothing(study):
     third = json.loads((study["moved_dir"] / "study_run.json").read_text())["sharing"]
     assert third["trial_results_restored"] == 24
     assert results(study["root"] / "kept") == study["kept_before"]  # no trial ran, so none was kept anew
-    assert json.loads((study["root"] / "kept" / "dataset.json").read_text())["fingerprint"] == json.loads(
-        (study["dir"] / "provenance.json").read_text())["dataset"]["fingerprint"]
+    assert json.loads((study["root"] / "kept" / "dataset.json").read_text())["lineage"] == json.loads(
+        (study["dir"] / "provenance.json").read_text())["dataset"]["lineage"]
 
 
 def without_cost(report: str) -> str:
@@ -187,8 +187,8 @@ def test_each_run_is_a_piece_in_the_cost_ledger_beside_the_kept_results(study):
     assert second["status"] == third["status"] == "finished" and second["missing_trials"] == 0
     assert first["trials_finished"] + second["trials_finished"] == 24
     assert third["trials_finished"] == 0 and third["model_answers"] == 0  # restored, nothing computed
-    fingerprint = json.loads((study["dir"] / "provenance.json").read_text())["dataset"]["fingerprint"]
-    assert {r["dataset"] for r in (first, second, third)} == {fingerprint}
+    lineage = json.loads((study["dir"] / "provenance.json").read_text())["dataset"]["lineage"]
+    assert all(r["dataset"] == lineage for r in (first, second, third))
     assert set(second["phases"]) == {"prepare", "constant lines", "sweep", "report"}
     cost = (study["moved_dir"] / "study.md").read_text().split(COST_SECTION)[1]
     assert "In all: 3 pieces" in cost and "this piece, until this report" in cost

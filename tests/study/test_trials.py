@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from audiorouter.config.sections import ConfigError
 from audiorouter.config.study import StudyConfig
 from audiorouter.state_files import StateFileError
 from audiorouter.study.results import TrialResult
@@ -39,3 +40,27 @@ def test_the_grid_holds_each_methods_untrained_point_but_lalms():
     sizes = {(s.method, s.train_size) for s in trial_specs(study)}
     assert sizes == {("router-ppo", 0), ("router-ppo", 1), ("router-ppo", 2), ("internalise-lalm", 8)}
     assert min(s.train_size for s in trial_specs(replace(study, untrained_points=False))) == 1
+
+
+def test_one_methods_sizes_replace_the_list_that_covers_it():
+    study = StudyConfig(methods=["router-ppo", "internalise-pretrained", "internalise-reasoner", "tools-supervised"],
+                        router_sizes=[1, 2], internalise_sizes=[8, 16], seeds=1,
+                        method_sizes={"internalise-pretrained": [8, 16, 32, 64], "tools-supervised": [1, 2, 4, 8]})
+    study.validate()
+    sizes = {(s.method, s.train_size) for s in trial_specs(study) if s.train_size}
+    assert {n for m, n in sizes if m == "internalise-pretrained"} == {8, 16, 32, 64}
+    assert {n for m, n in sizes if m == "internalise-reasoner"} == {8, 16}
+    assert {n for m, n in sizes if m == "router-ppo"} == {1, 2}
+    assert study.max_train_size == 64 and study.max_tool_training_size == 8  # tools-supervised's items get tools
+    assert study.router_pool_size == 4  # the pool follows the router methods only
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"method_sizes": {"internalise-scratch": [8]}}, "names methods the study does not run: internalise-scratch"),
+    ({"method_sizes": {"router-ppo": [0, 4]}}, r"study.method_sizes.router-ppo must be distinct sizes >= 1"),
+    ({"router_pool": 4, "method_sizes": {"router-ppo": [1, 8]}}, "must be >= the largest training size"),
+])
+def test_method_sizes_that_cannot_run_are_refused(change, message):
+    study = StudyConfig(methods=["router-ppo", "internalise-pretrained"], router_sizes=[1, 2], **change)
+    with pytest.raises(ConfigError, match=message):
+        study.validate()

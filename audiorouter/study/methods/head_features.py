@@ -31,9 +31,9 @@ router.features ``ItemCache``).
 
 ``prepare_internalisation`` (driver, before the sweep): every study item's features into
 one file (``FEATURES_FILE``), and, when ``internalise-reasoner`` runs, the frozen
-reasoner's no-evidence choice scores of every item (``SCORES_FILE``), asked once of the
-shared reasoner actors (and memoised like every outcome). ``internalise-lalm`` alone
-needs neither.
+reasoner's no-evidence choice scores of the items it reads (``SCORES_FILE``), asked once
+of the shared reasoner actors (and memoised like every outcome); a rerun computes only
+what the files lack. ``internalise-lalm`` alone needs neither.
 
 Imports: contracts, data, router.features, reasoner (the actors, lazily), study.context.
 """
@@ -67,6 +67,7 @@ from audiorouter.router.features import (
     log_mel_spectrogram,
     waveform_features,
 )
+from audiorouter.state_files import write_text_atomic
 from audiorouter.study.context import StudyContext
 from audiorouter.study.methods import MODULES
 
@@ -328,56 +329,80 @@ class RecordCache(ItemCache):
 
 
 def study_splits(ctx: StudyContext) -> tuple[str, ...]:
-    return tuple(s for s in ("pool", "train", "validation", "test", *ctx.data.ood_ids)
+    return tuple(s for s in (*ctx.data.training_splits, "validation", "test", *ctx.data.ood_ids)
                  if split_files(ctx.data.data_dir, s))
 
 
 def prepare_internalisation(ctx: StudyContext) -> None:
+    """Every study item's features into ``FEATURES_FILE`` and, when internalise-reasoner
+    runs, the reasoner's no-evidence scores of the items it reads into ``SCORES_FILE``.
+    What the files hold already is kept: a grid that grew (training items appended,
+    ``study.dataset``) costs only its new items."""
     folder = Path(ctx.study_dir)
     if not any(MODULES.get(m) == "internalise" for m in ctx.config.study.methods):  # lalm alone needs none
         return
     wants_scores = "internalise-reasoner" in ctx.config.study.methods
-    if (folder / FEATURES_FILE).exists() and (not wants_scores or (folder / SCORES_FILE).exists()):
+    held = load_features(folder) if (folder / FEATURES_FILE).exists() else None
+    have = set(held.item_ids) if held else set()
+    scores = json.loads((folder / SCORES_FILE).read_text()) if wants_scores and (folder / SCORES_FILE).exists() else {}
+    need_features = {i for i in ctx.data.tasks if i not in have}
+    need_scores = {i for i in reasoner_scored_ids(ctx) if i not in scores} if wants_scores else set()
+    if not need_features and not need_scores:
         return
-    parts, scores = [], {}
-    total = len(ctx.data.tasks)
-    with tqdm(total=total, desc="item features", unit="item") as bar:
+    parts = [held] if held else []
+    wanted = need_features | need_scores
+
+    def prepare(chunk: list[AudioQAItem]) -> None:
+        if new := [item for item in chunk if item.id in need_features]:
+            parts.append(compute_head_features(new, cache_dir=ctx.config.router.feature_cache_dir or None))
+        if asked := [item for item in chunk if item.id in need_scores]:
+            scores.update(no_evidence_scores(ctx, asked))
+        bar.update(len(chunk))
+
+    with tqdm(total=len(wanted), desc="item features", unit="item") as bar:
         for split in study_splits(ctx):
             chunk = []
             for item in iter_items(ctx.data.data_dir, split):
-                chunk.append(item)
+                if item.id in wanted:
+                    chunk.append(item)
                 if len(chunk) == CHUNK:
-                    parts.append(prepare_chunk(ctx, chunk, scores if wants_scores else None))
-                    bar.update(len(chunk))
+                    prepare(chunk)
                     chunk = []
             if chunk:
-                parts.append(prepare_chunk(ctx, chunk, scores if wants_scores else None))
-                bar.update(len(chunk))
+                prepare(chunk)
     features = merge_features(parts)
-    log.info("item features of %d items: %s", len(features.item_ids), features.cost)
+    log.info("item features of %d items (%d new): %s", len(features.item_ids), len(need_features), features.cost)
     tmp = folder / f"{FEATURES_FILE}.tmp"
     with tmp.open("wb") as handle:
         pickle.dump(features, handle, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(folder / FEATURES_FILE)
     if wants_scores:
-        (folder / SCORES_FILE).write_text(json.dumps(scores))
+        write_text_atomic(folder / SCORES_FILE, json.dumps(scores))
 
 
-def prepare_chunk(ctx: StudyContext, items, scores: dict | None) -> HeadFeatures:
-    features = compute_head_features(items, cache_dir=ctx.config.router.feature_cache_dir or None)
-    if scores is not None:
-        from audiorouter.reasoner.actor import answer_with_actors, reasoner_actors
+def reasoner_scored_ids(ctx: StudyContext) -> set[str]:
+    """The items internalise-reasoner reads the reasoner's no-evidence scores of: its
+    training items at its largest size (every seed), the validation and evaluation splits."""
+    data = ctx.data
+    largest = max(ctx.config.study.sizes_for("internalise-reasoner"))
+    return {*data.training_union(largest), *data.validation_ids, *(i for ids in data.eval_splits.values() for i in ids)}
 
-        requests = []
-        for item in items:
-            waveform, sr = decode_audio(item.audio)
-            requests.append(ReasonerRequest(item.id, waveform, sr, item.question, item.choices, item.answer, []))
-        handles = reasoner_actors(ctx.config.reasoner.num_actors)
-        for item, outcome in zip(items, answer_with_actors(handles, requests), strict=True):
-            if outcome.error:
-                raise RuntimeError(f"the reasoner could not answer study item {item.id}: {outcome.error}")
-            scores[item.id] = list(outcome.scores)
-    return features
+
+def no_evidence_scores(ctx: StudyContext, items: list[AudioQAItem]) -> dict[str, list[float]]:
+    """item id -> the reasoner's choice scores without evidence, asked of the shared actors."""
+    from audiorouter.reasoner.actor import answer_with_actors, reasoner_actors
+
+    requests = []
+    for item in items:
+        waveform, sr = decode_audio(item.audio)
+        requests.append(ReasonerRequest(item.id, waveform, sr, item.question, item.choices, item.answer, []))
+    handles = reasoner_actors(ctx.config.reasoner.num_actors)
+    scores = {}
+    for item, outcome in zip(items, answer_with_actors(handles, requests), strict=True):
+        if outcome.error:
+            raise RuntimeError(f"the reasoner could not answer study item {item.id}: {outcome.error}")
+        scores[item.id] = list(outcome.scores)
+    return scores
 
 
 def merge_features(parts: list[HeadFeatures]) -> HeadFeatures:
@@ -394,9 +419,12 @@ def merge_features(parts: list[HeadFeatures]) -> HeadFeatures:
     )
 
 
+def load_features(study_dir: Path) -> HeadFeatures:
+    with (study_dir / FEATURES_FILE).open("rb") as handle:
+        return pickle.load(handle)
+
+
 def load_prepared(ctx: StudyContext, scores: bool) -> tuple[HeadFeatures, dict[str, list[float]] | None]:
     """What ``prepare_internalisation`` wrote: the features, and the reasoner's scores if asked."""
     study_dir = Path(ctx.study_dir)
-    with (study_dir / FEATURES_FILE).open("rb") as handle:
-        features = pickle.load(handle)
-    return features, json.loads((study_dir / SCORES_FILE).read_text()) if scores else None
+    return load_features(study_dir), json.loads((study_dir / SCORES_FILE).read_text()) if scores else None

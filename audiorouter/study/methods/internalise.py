@@ -217,7 +217,7 @@ def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[d
     features, scores = load_prepared(ctx, scores=spec.method == "internalise-reasoner")
     fields = load_tool_fields(ctx.study_dir) if KIND[spec.method] == "tools" else None
     data = ctx.data
-    train = load_items(data.data_dir, ("pool", "train"), data.training_ids(spec.train_size, spec.seed), audio=False)
+    train = load_items(data.data_dir, data.training_splits, data.training_ids(spec.train_size, spec.seed), audio=False)
     val = load_items(data.data_dir, ("validation",), data.validation_ids, audio=False)
     fitted = fit_internaliser(KIND[spec.method], train, val, features, spec.seed, reasoner_scores=scores,
                               tool_fields=fields)

@@ -137,7 +137,7 @@ def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[d
     training items (with audio), early-stopped on the validation split, scored on every
     evaluation split (the test split and the out-of-distribution ones)."""
     data = ctx.data
-    train = load_items(data.data_dir, ("pool", "train"), data.training_ids(spec.train_size, spec.seed))
+    train = load_items(data.data_dir, data.training_splits, data.training_ids(spec.train_size, spec.seed))
     val = load_items(data.data_dir, ("validation",), data.validation_ids)
     validation_items = len(val)
     fitted = fit_reasoner_adapter(ctx.config.reasoner, train, val, spec.seed)

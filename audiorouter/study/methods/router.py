@@ -71,7 +71,7 @@ def untrained_router(ctx: StudyContext, seed: int) -> tuple[RouterPolicy, dict]:
     """The router network as training would start it (every router method's N=0 point)."""
     cfg = ctx.config
     actions = ActionSpace(tuple(ctx.tools), cfg.router.action_space, cfg.router.max_tools_per_call)
-    pool = ctx.data.router_item_ids(cfg.study.router_sizes)
+    pool = ctx.data.training_union(cfg.study.max_router_size)
     mean, std = feature_stats(ctx.router_features(pool).matrix())  # features only: no labels are read
     hidden = tuple(cfg.router.hidden_sizes)
     with torch.random.fork_rng():
