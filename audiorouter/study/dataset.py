@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from audiorouter.config import StudyConfig
@@ -236,13 +237,18 @@ def nested_order(stages: list[list[str]], tasks: dict[str, str], families: list[
 
 def load_items(data_dir: str | Path, splits: Sequence[str], item_ids: Sequence[str],
                audio: bool = True) -> list[AudioQAItem]:
-    """The items with ``item_ids`` from ``splits``, in the order of ``item_ids``."""
+    """The items with ``item_ids`` from ``splits``, in the order of ``item_ids``. Read one
+    shard at a time, ids first: memory follows the items asked for, not the splits (an
+    appended training split holds tens of thousands of clips)."""
     wanted = set(item_ids)
     found: dict[str, AudioQAItem] = {}
-    for split in [s for s in splits if split_files(data_dir, s)]:  # a split may be empty (no "train" beyond the pool)
-        table = read_table(data_dir, split, None if audio else NO_AUDIO)
-        keep = [i for i, item_id in enumerate(table.column("id").to_pylist()) if item_id in wanted]
-        for row in table.take(pa.array(keep, type=pa.int64())).to_pylist():  # typed: keep may be empty
+    for path in [f for s in splits for f in split_files(data_dir, s)]:  # a split may be empty (no "train")
+        ids = pq.read_table(path, columns=["id"]).column("id").to_pylist()
+        keep = [i for i, item_id in enumerate(ids) if item_id in wanted]
+        if not keep:
+            continue
+        table = pq.read_table(path, columns=None if audio else NO_AUDIO, schema=ITEM_SCHEMA)
+        for row in table.take(pa.array(keep, type=pa.int64())).to_pylist():
             row.setdefault("audio", None)
             found[row["id"]] = AudioQAItem.from_row(row)
     missing = [i for i in item_ids if i not in found]

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from audiorouter.config import StudyConfig, SynthConfig
-from audiorouter.data.items import iter_items
+from audiorouter.data.items import iter_items, write_items
 from audiorouter.data.synth import synthesize_dataset
 from audiorouter.study.dataset import MANIFEST, ensure_study_data, load_items
 
@@ -18,6 +18,14 @@ def test_items_in_one_split_only_and_missing_ones(tmp_path):
     assert load_items(tmp_path, ("train",), train[:1])[0].audio
     with pytest.raises(KeyError, match="1 study items not found"):
         load_items(tmp_path, ("train",), ["tempo-nope"])
+
+
+def test_items_are_read_shard_by_shard_in_the_order_asked(tmp_path):
+    synthesize_dataset(SynthConfig(n=12, seed=3, families=["tempo"], workers=1), tmp_path, progress=False)
+    items = list(iter_items(tmp_path, "train"))
+    write_items(items, tmp_path / "sharded", "big", shard_size=2)  # five shards and more
+    asked = [items[-1].id, items[0].id, items[3].id]
+    assert [i.id for i in load_items(tmp_path / "sharded", ("big",), asked)] == asked
 
 
 def small_study(tmp_path, **overrides) -> StudyConfig:
