@@ -76,6 +76,7 @@ class StudyData:
     router_pool: int
     ood_ids: dict[str, list[str]] = field(default_factory=dict)  # out-of-distribution split -> its ids
     training_splits: tuple[str, ...] = TRAINING_SPLITS  # the stages of the nested orders, in order
+    manifest: dict = field(default_factory=dict)  # how the items were made (plan, appended splits)
 
     @property
     def eval_splits(self) -> dict[str, list[str]]:
@@ -128,7 +129,12 @@ def voiced_split(name: str, families: list[str]) -> dict | None:
     return {"voices": voices, "families": playable}
 
 
-def ensure_study_data(study: StudyConfig, workers: int = 2, progress: bool = True) -> StudyData:
+def ensure_study_data(study: StudyConfig, workers: int = 2, progress: bool = True,
+                      recorded: dict | None = None) -> StudyData:
+    """The study's items, generated where ``study.data_dir`` lacks them. ``recorded`` is
+    the manifest of the items kept results were computed on (``kept_results``): items
+    generated afresh follow it (its plan, then each appended split in turn), so every
+    machine makes the same items in the same nested orders, with the same lineage."""
     families = resolve_families(study.families or None)
     wanted = plan(study, families)
     root = Path(study.data_dir)
@@ -138,15 +144,28 @@ def ensure_study_data(study: StudyConfig, workers: int = 2, progress: bool = Tru
                                   "Restore it, or set study.data_dir to a new folder (the items are generated again)")
         if reason := stale_suite_reason(root, "test"):
             raise ValueError(reason)
-        if more := training_items_missing(root, manifest, wanted):
-            manifest = append_training_split(root, manifest, more, workers, progress)
     else:
-        if any(root.glob("*/part-*.parquet")):
-            raise ValueError(f"{root} already holds items but no {MANIFEST}: remove it or choose another "
-                             "study.data_dir")
-        manifest = {"plan": wanted, "fingerprint": generate(root, wanted["splits"], wanted, workers, progress)}
-        write_text_atomic(manifest_path, json.dumps(manifest, indent=1))
+        manifest = generate_as_recorded(root, wanted, recorded, workers, progress)
+    if more := training_items_missing(root, manifest, wanted):
+        manifest = append_training_split(root, manifest, more, workers, progress)
     return load_study_data(root, manifest, study)
+
+
+def generate_as_recorded(root: Path, wanted: dict, recorded: dict | None, workers: int, progress: bool) -> dict:
+    """Generate the items of ``wanted`` into the empty ``root``, the way ``recorded`` made
+    them when its plan differs from ``wanted`` at most in how many training items it holds."""
+    if any(root.glob("*/part-*.parquet")):
+        raise ValueError(f"{root} already holds items but no {MANIFEST}: remove it or choose another study.data_dir")
+    follow = recorded is not None and _without_training_end(recorded["plan"]) == _without_training_end(wanted)
+    first = recorded["plan"] if follow else wanted
+    manifest = {"plan": first, "fingerprint": generate(root, first["splits"], first, workers, progress)}
+    write_text_atomic(root / MANIFEST, json.dumps(manifest, indent=1))
+    for extension in recorded.get("extensions", []) if follow else []:
+        manifest = append_training_split(root, manifest, extension["range"], workers, progress)
+    if follow and manifest != recorded:
+        log.warning("the study's items made again differ from those the kept results were computed on "
+                    "(the generator changed?): those results are run again")
+    return manifest
 
 
 def training_items_missing(root: Path, manifest: dict, wanted: dict) -> list[int] | None:
@@ -215,7 +234,7 @@ def load_study_data(root: Path, manifest: dict, study: StudyConfig) -> StudyData
     orders = {seed: nested_order([ids[s] for s in training], tasks, families, seed) for seed in range(study.seeds)}
     lineage = [manifest["fingerprint"], *(e["fingerprint"] for e in extensions)]
     return StudyData(root, families, orders, ids["validation"], ids["test"], tasks, lineage,
-                     len(ids["pool"]), {name: ids[name] for name in OOD_SPLITS if name in ids}, training)
+                     len(ids["pool"]), {name: ids[name] for name in OOD_SPLITS if name in ids}, training, manifest)
 
 
 def nested_order(stages: list[list[str]], tasks: dict[str, str], families: list[str], seed: int) -> list[str]:

@@ -7,7 +7,9 @@ held; what a machine keeps is the repository. With ``study.keep_dir`` set (say
 kept result its own run folder lacks into it, so Tune's new experiment finds those trials
 finished. ``<keep_dir>/dataset.json`` records the lineage of the items the kept results
 were computed on (``study.lineage``): they stay when the study's items continue it (the
-same items, perhaps with training items appended for a larger grid); kept results of
+same items, perhaps with training items appended for a larger grid), and how they were
+made (the data manifest: plan, appended splits), so a machine that generates the items
+afresh makes them the same way (``study.dataset.ensure_study_data``); kept results of
 other items (another plan, another generator) are removed with a warning when the study
 starts, and every restored result is checked against the study's splits again when it is
 read (``trials.load_result``).
@@ -32,13 +34,23 @@ TRIALS = "trials"
 RESULT_FILE = "result.json"
 
 
-def restore_kept_results(keep_dir: str | Path, study_dir: str | Path, lineage: list[str]) -> int:
-    """Copy kept results the run folder lacks into it; returns how many were copied."""
+def kept_dataset_record(keep_dir: str | Path) -> dict:
+    """What ``DATASET_FILE`` says of the kept results' items ({} when there is none):
+    "lineage", and "manifest", how they were made (``study.dataset``), so another machine
+    makes the same items (records before lineages hold a "fingerprint" only)."""
+    marker = Path(keep_dir) / DATASET_FILE
+    return read_json_file(marker, "kept results' dataset record", "Restore it, or delete the folder "
+                          f"{keep_dir} (its trials are run again)") if marker.exists() else {}
+
+
+def restore_kept_results(keep_dir: str | Path, study_dir: str | Path, lineage: list[str],
+                         manifest: dict | None = None) -> int:
+    """Copy kept results the run folder lacks into it; returns how many were copied.
+    ``manifest`` (how the study's items were made) is recorded beside the lineage."""
     keep = Path(keep_dir)
     kept = sorted((keep / TRIALS).glob(f"*/*/{RESULT_FILE}"))
     marker = keep / DATASET_FILE
-    record = read_json_file(marker, "kept results' dataset record", "Restore it, or delete the folder "
-                            f"{keep} (its trials are run again)") if marker.exists() else {}
+    record = kept_dataset_record(keep)
     recorded = record.get("lineage", record.get("fingerprint"))  # "fingerprint": records before lineages
     if not continues(lineage, recorded):
         if kept:
@@ -46,12 +58,13 @@ def restore_kept_results(keep_dir: str | Path, study_dir: str | Path, lineage: l
                         "their trials run again", len(kept), keep, as_lineage(recorded), lineage)
             shutil.rmtree(keep / TRIALS)
         kept = []
-    if as_lineage(recorded) != lineage:
-        if kept:
-            log.info("the study's items continue those of the %d kept results in %s (training items appended): "
-                     "they stay", len(kept), keep)
+    if kept and as_lineage(recorded) != lineage:
+        log.info("the study's items continue those of the %d kept results in %s (training items appended): "
+                 "they stay", len(kept), keep)
+    now = {"lineage": lineage} | ({"manifest": manifest} if manifest else {})
+    if record != now:
         keep.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(marker, json.dumps({"lineage": lineage}, indent=1))
+        write_text_atomic(marker, json.dumps(now, indent=1))
     if not kept:
         return 0
     copied = 0

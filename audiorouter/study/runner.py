@@ -41,7 +41,7 @@ from audiorouter.router.actions import ActionSpace
 from audiorouter.store import seed_outcome_memo, seed_tool_cache
 from audiorouter.study.context import StudyContext, save_router_features
 from audiorouter.study.dataset import StudyData, ensure_study_data, load_items
-from audiorouter.study.kept_results import RESULT_FILE, restore_kept_results
+from audiorouter.study.kept_results import RESULT_FILE, kept_dataset_record, restore_kept_results
 from audiorouter.study.methods.tool_features import save_tool_fields
 from audiorouter.study.pieces import PieceLedger, read_pieces, render_pieces
 from audiorouter.study.results import (
@@ -105,12 +105,14 @@ class StudyRun:
         self.counts["memo_rows_seeded"] = seed_outcome_memo(cfg.reasoner)  # outcomes kept in the repository
         self.counts["tool_results_seeded"] = seed_tool_cache(cfg.tools)  # and tool results
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.data = ensure_study_data(study, cfg.data.synth.workers)
+        # items made afresh follow the kept results' record: the same items on every machine
+        recorded = kept_dataset_record(study.keep_dir).get("manifest") if study.keep_dir else None
+        self.data = ensure_study_data(study, cfg.data.synth.workers, recorded=recorded)
         if self.ledger:
             self.ledger.set_dataset(self.data.lineage)
         if study.keep_dir:  # finished trials of earlier machines
             self.counts["trial_results_restored"] = restore_kept_results(study.keep_dir, self.dir,
-                                                                         self.data.lineage)
+                                                                         self.data.lineage, self.data.manifest)
         start_ray()
         self.counts["memo_rows_before"] = memo_rows(cfg.reasoner)
         load_tool_plugins(cfg.tools.plugins)

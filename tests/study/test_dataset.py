@@ -70,3 +70,24 @@ def test_a_plan_that_changes_other_items_is_refused(tmp_path, change):
     ensure_study_data(small_study(tmp_path), workers=1, progress=False)
     with pytest.raises(ValueError, match="holds the items of another study plan"):
         ensure_study_data(small_study(tmp_path, **change), workers=1, progress=False)
+
+
+def test_a_fresh_machine_makes_the_items_the_way_the_kept_results_record_says(tmp_path):
+    """The kept folder records how the items were made (plan, then the appended split);
+    another machine generating them afresh for the grown grid follows it, so its nested
+    orders and lineage are those the kept results were computed on. Without the record
+    it makes the grown plan in one go: other orders, another lineage."""
+    first = small_study(tmp_path / "one")
+    ensure_study_data(first, workers=1, progress=False)
+    grown = ensure_study_data(small_study(tmp_path / "one", internalise_sizes=[8, 16]), workers=1, progress=False)
+    elsewhere = ensure_study_data(small_study(tmp_path / "two", internalise_sizes=[8, 16]), workers=1,
+                                  progress=False, recorded=grown.manifest)
+    assert elsewhere.lineage == grown.lineage and elsewhere.orders == grown.orders
+    assert elsewhere.manifest == grown.manifest
+    unguided = ensure_study_data(small_study(tmp_path / "three", internalise_sizes=[8, 16]), workers=1,
+                                 progress=False, recorded=None)
+    assert len(unguided.lineage) == 1 and unguided.lineage != grown.lineage
+    assert set(unguided.orders[0]) == set(grown.orders[0]) and unguided.orders[0] != grown.orders[0]
+    other = ensure_study_data(small_study(tmp_path / "four", test_per_family=3), workers=1, progress=False,
+                              recorded=grown.manifest)  # a record of another plan is not followed
+    assert len(other.lineage) == 1

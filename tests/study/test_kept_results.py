@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from audiorouter.study.kept_results import keep_result, restore_kept_results
+from audiorouter.study.kept_results import keep_result, kept_dataset_record, restore_kept_results
 
 
 def kept_folder(tmp_path, record=None):
@@ -59,6 +59,8 @@ def test_results_of_other_items_are_removed_and_the_new_ones_recorded(tmp_path, 
     assert json.loads((keep / "dataset.json").read_text()) == {"lineage": now}
 
 
-def test_a_first_run_records_its_dataset(tmp_path):
-    assert restore_kept_results(tmp_path / "kept", tmp_path / "run", ["fp"]) == 0
-    assert json.loads((tmp_path / "kept" / "dataset.json").read_text()) == {"lineage": ["fp"]}
+def test_a_first_run_records_its_dataset_and_how_it_was_made(tmp_path):
+    manifest = {"plan": {"splits": {}}, "fingerprint": "fp"}
+    assert restore_kept_results(tmp_path / "kept", tmp_path / "run", ["fp"], manifest) == 0
+    assert kept_dataset_record(tmp_path / "kept") == {"lineage": ["fp"], "manifest": manifest}
+    assert kept_dataset_record(tmp_path / "nothing") == {}
