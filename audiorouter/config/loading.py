@@ -64,17 +64,48 @@ class Config:
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
     """Defaults, then the YAML file, then ``key.path=value`` overrides; validated."""
-    raw: dict[str, Any] = {}
-    if path is not None:
-        text = Path(path).read_text()
-        raw = yaml.safe_load(text) or {}
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{path}: the top level must be a mapping, got {type(raw).__name__}")
+    raw: dict[str, Any] = {} if path is None else read_config_file(Path(path))
     for override in overrides or []:
         _apply_override(raw, override)
     config = build(Config, raw, prefix="")
     config.validate()
     return config
+
+
+MAX_CONFIG_BYTES = 1 << 20  # a config is a screen or two of YAML; anything larger is a wrong file
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The YAML mapping in ``path``; every way the file can be wrong is a one-line ConfigError
+    naming it (missing, a directory, unreadable, too large, not text, not YAML, not a mapping)."""
+    if not path.exists():
+        raise ConfigError(f"{path}: no such config file")
+    if not path.is_file():
+        raise ConfigError(f"{path}: not a file (give a YAML config file)")
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: {path.stat().st_size} bytes, more than a config's {MAX_CONFIG_BYTES}")
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({_yaml_problem(exc)})") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping, got {type(raw).__name__}")
+    return raw
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's message in one line: the problem and where (line and column from 1)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
 
 
 def _apply_override(raw: dict[str, Any], override: str) -> None:
@@ -87,7 +118,10 @@ def _apply_override(raw: dict[str, Any], override: str) -> None:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
             raise ConfigError(f"override {override!r}: {part!r} is not a section")
-    node[parts[-1]] = yaml.safe_load(value) if value.strip() else ""
+    try:
+        node[parts[-1]] = yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override {override!r}: the value is not valid YAML ({_yaml_problem(exc)})") from None
 
 
 def build(cls: type, raw: dict[str, Any], prefix: str) -> Any:
