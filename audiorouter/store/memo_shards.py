@@ -14,10 +14,27 @@ from pathlib import Path
 
 from audiorouter.contracts import ReasonerOutcome
 from audiorouter.store.outcome_memo import OutcomeMemo
-from audiorouter.store.shards import ShardFormat, read_rows, write_new_rows
+from audiorouter.store.shards import ShardFormat, import_rows, write_new_rows
+
+
+def _check(key: tuple[str, ...], outcome: ReasonerOutcome) -> None:
+    """What the memo stores: an answered request of this item (never an error outcome),
+    one score per choice, the chosen one among them (-1: a generated answer named none)."""
+    if outcome.item_id != key[1]:
+        raise ValueError(f"outcome.item_id {outcome.item_id!r} is not the row's item_id")
+    if outcome.error is not None:
+        raise ValueError("outcome has an error: the memo never stores failed requests")
+    if not outcome.scores:
+        raise ValueError("outcome.scores is empty: an outcome scores every choice")
+    if not -1 <= outcome.chosen_index < len(outcome.scores):
+        raise ValueError(f"outcome.chosen_index {outcome.chosen_index} is not -1 or a choice of "
+                         f"{len(outcome.scores)}")
+    if outcome.latency_ms < 0:
+        raise ValueError(f"outcome.latency_ms {outcome.latency_ms} is negative")
+
 
 MEMO_SHARDS = ShardFormat("outcome memo", ("reasoner_id", "item_id", "evidence"), "outcome", ReasonerOutcome,
-                          "a reasoner outcome")
+                          "a reasoner outcome", _check)
 
 
 def open_file(path: str | Path) -> OutcomeMemo:
@@ -33,4 +50,4 @@ def export_new(memo: OutcomeMemo, folder: str | Path) -> tuple[Path | None, int]
 def import_shards(memo: OutcomeMemo, folder: str | Path) -> int:
     """Put every shard row the memo lacks into it (rows it has stay as they are); returns
     how many were added. Every shard is read and checked before the memo is touched."""
-    return memo.put_missing(read_rows(folder, MEMO_SHARDS))
+    return import_rows(folder, MEMO_SHARDS, memo.put_missing)

@@ -15,13 +15,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from audiorouter.contracts import ToolResult
-from audiorouter.store.shards import ShardFormat, read_rows, write_new_rows
+from audiorouter.store.shards import ShardFormat, import_rows, write_new_rows
 from audiorouter.store.tool_cache import ToolCache
 
 
 def _check(key: tuple[str, ...], result: ToolResult) -> None:
-    if (result.tool, result.version) != key[1:] or not result.ok:
+    """What the cache stores: a successful result of the row's tool and version."""
+    if (result.tool, result.version) != key[1:] or not result.ok or result.error is not None:
         raise ValueError(f"result is not an ok result of {key[1]} version {key[2]}")
+    if result.elapsed_ms < 0:
+        raise ValueError(f"result.elapsed_ms {result.elapsed_ms} is negative")
 
 
 TOOL_CACHE_SHARDS = ShardFormat("tool cache", ("clip", "tool", "version"), "result", ToolResult, "a tool result",
@@ -41,4 +44,4 @@ def export_new(cache: ToolCache, folder: str | Path) -> tuple[Path | None, int]:
 def import_shards(cache: ToolCache, folder: str | Path) -> int:
     """Put every shard result the cache lacks into it; returns how many were added.
     Every shard is read and checked before the cache is touched."""
-    return cache.put_missing(read_rows(folder, TOOL_CACHE_SHARDS))
+    return import_rows(folder, TOOL_CACHE_SHARDS, cache.put_missing)

@@ -49,7 +49,7 @@ def test_export_writes_only_new_results_and_import_restores_them(tmp_path):
 
 @pytest.mark.parametrize("row, problem", [
     ({"clip": "c", "tool": "pitch"}, "line 2: expected an object with exactly"),
-    ({"clip": 1, "tool": "pitch", "version": "1", "result": {}}, "line 2: clip, tool and version must be strings"),
+    ({"clip": 1, "tool": "pitch", "version": "1", "result": {}}, "line 2: clip, tool and version must be non-empty strings"),
     ({"clip": "c", "tool": "pitch", "version": "1", "result": {"x": 1}}, "line 2: result is not a tool result"),
     ({"clip": "c", "tool": "tempo", "version": "1", "result": json.loads(json.dumps(result("pitch", 1.0).__dict__))},
      "line 2: result is not an ok result of tempo version 1"),
