@@ -25,6 +25,7 @@ from audiorouter.cli import (
 )
 from audiorouter.cli.common import config_options
 from audiorouter.config import ConfigError
+from audiorouter.run_lock import RunFolderBusy
 from audiorouter.state_files import StateFileError
 
 COMMAND_GROUPS = (data_cmd, config_cmd, tools_cmd, reason_cmd, train_cmd, eval_cmd, infer_cmd, serve_cmd, study_cmd,
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
-    except StateFileError as exc:
+    except (StateFileError, RunFolderBusy) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -38,6 +38,7 @@ from audiorouter.outcomes.state_check import check_shared_state
 from audiorouter.reasoner.registry import check_backend
 from audiorouter.rl.registry import check_train
 from audiorouter.router.actions import ActionSpace
+from audiorouter.run_lock import RunFolderLock
 from audiorouter.store import seed_outcome_memo, seed_tool_cache
 from audiorouter.study.context import StudyContext, save_router_features
 from audiorouter.study.dataset import StudyData, ensure_study_data, load_items
@@ -84,8 +85,10 @@ class StudyRun:
         self.ledger: PieceLedger | None = None  # set by run()
 
     def run(self):
-        # every run is one piece of the study: its cost goes into the ledger (study/pieces.py)
-        with PieceLedger(self.ledger_dir(), git_commit(), self.answers_so_far, self.trials_so_far) as self.ledger:
+        # one process at a time in the study folder; every run is one piece of the study: its
+        # cost goes into the ledger (study/pieces.py)
+        with (RunFolderLock(self.dir, "study"),
+              PieceLedger(self.ledger_dir(), git_commit(), self.answers_so_far, self.trials_so_far) as self.ledger):
             with self.ledger.phase("prepare"):
                 self.prepare()
             with self.ledger.phase("constant lines"):

@@ -3,8 +3,11 @@
 The parent holds the study's config, provenance and outputs (study.json, study.md,
 plots); each child the trial's method, size and seed as params, its accuracy and wall
 time as metrics, and its folder (trained policy or model, result.json) as artifacts.
-A rerun reuses the parent and adds children only for trials not logged before
-(``mlflow_runs.json`` in the study folder remembers the run ids).
+A rerun reuses the parent and adds children only for trials not logged before:
+``mlflow_runs.json`` in the study folder remembers the run ids, and MLflow itself is asked
+for the parent's children, so a child whose id never reached the file (the study was
+killed while logging it) is neither logged twice nor left half-logged: a finished one is
+adopted, an unfinished one is deleted and logged again.
 """
 
 from __future__ import annotations
@@ -29,11 +32,18 @@ def log_study(config: Config, study_dir: Path, results: list[TrialResult], outpu
     known["parent"] = parent.run_id
     parent.log_params(flatten(config))
     children = known.setdefault("children", {})
+    logged = parent.child_runs()
     for result in results:
         spec = TrialSpec(result.method, result.train_size, result.seed)
         key = spec.key
         if key in children:
             continue
+        if key in logged:
+            run_id, status = logged[key]
+            if status == "FINISHED":
+                children[key] = run_id
+                continue
+            parent.delete_run(run_id)  # cut off while logging: log it whole, once
         child = Tracker(config.tracking, key, parent_run_id=parent.run_id)
         child.log_params({"method": result.method, "train_size": result.train_size, "seed": result.seed,
                           "info": json.dumps(result.info, default=str)})

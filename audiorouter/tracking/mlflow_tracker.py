@@ -94,6 +94,25 @@ class Tracker:
         store.engine.dispose()
         return int(dropped)
 
+    def child_runs(self) -> dict[str, tuple[str, str]]:
+        """This run's nested runs by name: ``{name: (run id, status)}`` (the last created
+        for a name), so that a rerun asks MLflow, not only its own notes, what it logged."""
+        found: dict[str, tuple[str, str, int]] = {}
+        token = None
+        while True:
+            page = self.client.search_runs([self.experiment_id], f"tags.mlflow.parentRunId = '{self.run_id}'",
+                                           max_results=1000, page_token=token)
+            for run in page:
+                name, start = run.info.run_name, run.info.start_time or 0
+                if name not in found or start >= found[name][2]:
+                    found[name] = (run.info.run_id, run.info.status, start)
+            token = page.token
+            if not token:
+                return {name: (run_id, status) for name, (run_id, status, _) in found.items()}
+
+    def delete_run(self, run_id: str) -> None:
+        self.client.delete_run(run_id)
+
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
         path = Path(path)
         if path.is_dir():

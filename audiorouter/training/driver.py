@@ -39,6 +39,7 @@ from audiorouter.rl.registry import check_train
 from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
 from audiorouter.rl.trainer import RouterTrainer, pick_training_items
 from audiorouter.router.features import FeatureSpec, featurize
+from audiorouter.run_lock import RunFolderLock
 from audiorouter.state_files import StateFileError, read_json_file
 from audiorouter.tools import load_tool_plugins, resolve_tools
 from audiorouter.tools.item_evidence import mean_latency_s, prepare_evidence
@@ -59,6 +60,10 @@ class TrainingRun:
         self.history: list[dict] = []
 
     def run(self) -> EvaluationReport:
+        with RunFolderLock(self.dir, "train"):  # one process at a time in run.out_dir/run.name
+            return self._run()
+
+    def _run(self) -> EvaluationReport:
         self.build()
         try:
             self.train()
