@@ -49,7 +49,7 @@ test: setup
 	$(VENV)/bin/ruff check audiorouter tests benchmarks ray_jobs
 	$(VENV)/bin/lint-imports  # the layers and no import cycles (pyproject.toml)
 	$(VENV)/bin/vulture  # no unused code (pyproject.toml, vulture_whitelist.py)
-	$(PY) -m pytest -q
+	$(PY) -X faulthandler -m pytest -q  # faulthandler stays on through interpreter exit: a native crash there prints every thread's stack
 
 study: setup
 	$(VENV)/bin/audiorouter --config configs/study.yaml study
