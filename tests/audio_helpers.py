@@ -1,5 +1,5 @@
 """Encoded audio for tests: any format, noise, hours of FLAC silence, a FLAC that does
-not say its length."""
+not say its length or says a false one."""
 
 from __future__ import annotations
 
@@ -31,11 +31,18 @@ def silence_flac(seconds: int, rate: int = SR) -> bytes:
     return buffer.getvalue()
 
 
-def unknown_length(flac: bytes) -> bytes:
-    """The same FLAC with STREAMINFO's total-samples field 0 ("unknown", as streaming
-    encoders write it): 36 bits starting in the low nibble of the block's byte 13."""
+def stating_length(flac: bytes, frames: int) -> bytes:
+    """The same FLAC with STREAMINFO's total-samples field set to ``frames`` (a header
+    that lies about the length when it differs from the data): 36 bits starting in the
+    low nibble of the block's byte 13."""
     data = bytearray(flac)
     info = 8  # "fLaC" and the metadata block header
-    data[info + 13] &= 0xF0
-    data[info + 14: info + 18] = b"\0\0\0\0"
+    data[info + 13] = (data[info + 13] & 0xF0) | (frames >> 32 & 0x0F)
+    data[info + 14: info + 18] = (frames & 0xFFFFFFFF).to_bytes(4, "big")
     return bytes(data)
+
+
+def unknown_length(flac: bytes) -> bytes:
+    """The same FLAC with a total-samples field of 0 ("unknown", as streaming encoders
+    write it)."""
+    return stating_length(flac, 0)

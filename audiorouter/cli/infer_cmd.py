@@ -55,7 +55,8 @@ def _route(args, cfg, where):
     from audiorouter.router.policy import policy_dir
 
     return route_stage(**where, policy_dir=policy_dir(args.router), **_options(args, cfg),
-                       feature_cache_dir=cfg.router.feature_cache_dir or None)
+                       feature_cache_dir=cfg.router.feature_cache_dir or None,
+                       max_duration_s=cfg.tools.max_duration_s)
 
 
 def _tools(args, cfg, where):
@@ -67,7 +68,8 @@ def _tools(args, cfg, where):
 def _reason(args, cfg, where):
     from audiorouter.inference import reason_stage
 
-    return reason_stage(**where, reasoner_config=cfg.reasoner, **_options(args, cfg))
+    return reason_stage(**where, reasoner_config=cfg.reasoner, **_options(args, cfg),
+                        max_duration_s=cfg.tools.max_duration_s)
 
 
 def _run(args: argparse.Namespace, stages) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -52,17 +53,19 @@ def list_tools(args: argparse.Namespace) -> int:
 
 
 def analyse_file(args: argparse.Namespace) -> int:
-    from audiorouter.data.audio_io import AudioError, decode_audio
+    """Only the window the tools analyse (``tools.max_duration_s``) is decoded, as the
+    server reads an upload; a result on the window of a longer file says so."""
+    from audiorouter.data.audio_io import AudioError, read_clip
     from audiorouter.tools.runner import ToolRunner
 
     config = load_checked(args.config, args.overrides)
     names = _tool_names(args.tools, config.tools.enabled)
     try:
-        waveform, sample_rate = decode_audio(args.audio)
+        clip = read_clip(args.audio, config.tools.max_duration_s, config.tools.long_clips)
     except AudioError as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 1
-    results = ToolRunner.from_config(config.tools).run(waveform, sample_rate, names)
+    results = [result for result, _ in ToolRunner.from_config(config.tools).run_clip(clip, names)]
     for result in results:
         if args.json:
             print(json.dumps(asdict(result)))

@@ -29,9 +29,10 @@ def decode_audio(source: bytes | str | Path) -> tuple[np.ndarray, int]:
     """Decode encoded bytes or a file into (float32 mono waveform, sample rate).
 
     Raises AudioError for missing, unreadable or empty audio, and for a path that is not
-    a regular file (the message says what it is instead). It decodes the whole file: use
-    it for the project's own stored clips; audio from outside (uploads, imports, the
-    command line) goes through ``read_clip``, whose memory the window bounds.
+    a regular file (the message says what it is instead). It decodes the whole file and
+    trusts its header's length: use it for the project's own stored clips; audio from
+    outside (uploads, imports, ``tools analyse``, the batch pipeline's items) goes through
+    ``read_clip``, whose memory the window bounds.
     """
     handle = _handle(source)
     try:
@@ -76,23 +77,32 @@ def read_clip(source: bytes | str | Path, max_seconds: float, longer: str = "tru
     16 kHz (64 KB per second) plus one block of ``BLOCK_VALUES`` float32 values and the
     resampler's state. Each block is averaged to mono and resampled as it comes (soxr's
     stream gives the same samples as resampling the whole window at once). The header's
-    rate is checked before anything is decoded; a header that lies about the length
-    changes nothing, since decoding stops at the window or at the end of the data.
-    AudioError for unreadable, empty or non-finite audio and an unsupported rate, and,
-    with ``longer="error"``, for a file longer than the window (refused on its header's
-    length before decoding when the header gives one).
+    rate is checked before anything is decoded; its length is never trusted: decoding
+    stops at the window or at the end of the data, so a header that claims two hours
+    over one second of data gives that second, ``duration_s`` 1.0, with either value of
+    ``longer``. AudioError for unreadable, empty or non-finite audio and an unsupported
+    rate, and, with ``longer="error"``, for a file that holds more than the window (its
+    message gives the header's length when the header says more than was decoded). An
+    error about a file names it.
     """
-    import soxr  # imported here: generation workers never resample and start faster
-
     if not max_seconds > 0:
         raise ValueError(f"max_seconds must be > 0, got {max_seconds}")
     try:
-        with _ForwardReader(_handle(source)) as audio:
+        return _read_window(_handle(source), max_seconds, longer)
+    except AudioError as exc:
+        if isinstance(source, bytes) or str(source) in str(exc):
+            raise
+        raise AudioError(f"{source}: {exc}") from exc
+
+
+def _read_window(handle: io.BytesIO | Path, max_seconds: float, longer: str) -> Clip:
+    import soxr  # imported here: generation workers never resample and start faster
+
+    try:
+        with _ForwardReader(handle) as audio:
             rate = check_sample_rate(int(audio.samplerate))
             header_frames = int(audio.frames) if 0 < audio.frames < _UNKNOWN_FRAMES else None
             window = max(1, int(max_seconds * rate))
-            if longer == "error" and header_frames and header_frames > window:
-                raise _too_long(header_frames / rate, max_seconds)
             block = max(1, BLOCK_VALUES // max(1, audio.channels))
             stream = None if rate == SAMPLE_RATE else soxr.ResampleStream(rate, SAMPLE_RATE, 1, "float32", "HQ")
             pieces, decoded, bad = [], 0, 0
@@ -113,16 +123,13 @@ def read_clip(source: bytes | str | Path, max_seconds: float, longer: str = "tru
         raise AudioError("audio has no samples")
     if bad:
         raise AudioError(f"audio has {bad} NaN/inf samples")
+    stated = header_frames / rate if header_frames and header_frames > decoded else None  # when more is left
     if more and longer == "error":
-        raise _too_long(header_frames / rate if header_frames and header_frames > decoded else None, max_seconds)
+        raise _too_long(stated, max_seconds)
     if stream is not None:
         pieces.append(stream.resample_chunk(np.zeros(0, np.float32), last=True))
     waveform = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
-    if not more:
-        duration = decoded / rate
-    else:
-        duration = header_frames / rate if header_frames and header_frames > decoded else None
-    return Clip(waveform, rate, duration, more)
+    return Clip(waveform, rate, stated if more else decoded / rate, more)
 
 
 def _too_long(duration_s: float | None, max_seconds: float) -> AudioError:
@@ -147,16 +154,29 @@ def check_audio_file(path: Path) -> None:
         raise AudioError(problem)
 
 
-def decode_item_audio(audio: bytes | None, audio_path: str | None, data_dir: str | Path | None,
-                      item_id: str = "item") -> tuple[np.ndarray, int]:
-    """An item's clip from its bytes, else from its path (relative paths are under
+def item_audio(audio: bytes | None, audio_path: str | None, data_dir: str | Path | None,
+               item_id: str = "item") -> bytes | Path:
+    """Where an item's clip is: its bytes, else its path (relative paths are under
     ``data_dir``, the dataset folder)."""
     if audio:
-        return decode_audio(audio)
+        return audio
     if not audio_path:
         raise ValueError(f"{item_id} has neither audio bytes nor an audio path")
     path = Path(audio_path)
-    return decode_audio(path if path.is_absolute() or data_dir is None else Path(data_dir) / path)
+    return path if path.is_absolute() or data_dir is None else Path(data_dir) / path
+
+
+def decode_item_audio(audio: bytes | None, audio_path: str | None, data_dir: str | Path | None,
+                      item_id: str = "item") -> tuple[np.ndarray, int]:
+    """An item's whole clip (``decode_audio``): for the project's own stored clips."""
+    return decode_audio(item_audio(audio, audio_path, data_dir, item_id))
+
+
+def read_item_clip(audio: bytes | None, audio_path: str | None, data_dir: str | Path | None, max_seconds: float,
+                   item_id: str = "item", longer: str = "truncate") -> Clip:
+    """An item's analysed window (``read_clip``): what the batch pipeline reads, as the
+    server reads an upload."""
+    return read_clip(item_audio(audio, audio_path, data_dir, item_id), max_seconds, longer)
 
 
 def to_mono_16k(waveform: np.ndarray, sample_rate: int) -> np.ndarray:

@@ -24,6 +24,7 @@ from typing import Any
 import pyarrow as pa
 from tqdm import tqdm
 
+from audiorouter.config import ToolsConfig
 from audiorouter.contracts import EVIDENCE_SCHEMA
 from audiorouter.data.items import read_table, split_files
 from audiorouter.data.ray_io import item_dataset, worker_cpu_share
@@ -110,10 +111,12 @@ def run_stage(stage: str, out: Path, data_dir: str | Path, split: str, item_ids:
 
 def route_stage(data_dir: str | Path, split: str, out: str | Path, policy_dir: str | Path, *,
                 limit: int | None = None, chunk_size: int = 64, feature_cache_dir: str | Path | None = None,
-                progress: bool = True) -> StageReport:
-    """Items -> routing decisions (``OUT/decisions``) with the policy saved in ``policy_dir``."""
+                progress: bool = True, max_duration_s: float = ToolsConfig.max_duration_s) -> StageReport:
+    """Items -> routing decisions (``OUT/decisions``) with the policy saved in ``policy_dir``,
+    from the first ``max_duration_s`` (``tools.max_duration_s``) of each clip."""
     pool = Pool(RouteWorker, {"policy_dir": str(policy_dir),
-                              "feature_cache_dir": str(feature_cache_dir) if feature_cache_dir else None})
+                              "feature_cache_dir": str(feature_cache_dir) if feature_cache_dir else None,
+                              "data_dir": str(data_dir), "max_duration_s": max_duration_s})
     return run_stage(DECISIONS, Path(out), data_dir, split, split_ids(data_dir, split, limit), pool,
                      DECISIONS_SCHEMA, chunk_size, progress)
 
@@ -139,14 +142,17 @@ def tools_stage(data_dir: str | Path, split: str, out: str | Path, tools_config:
 
 
 def reason_stage(data_dir: str | Path, split: str, out: str | Path, reasoner_config: Any, *,
-                 limit: int | None = None, chunk_size: int = 64, progress: bool = True) -> StageReport:
-    """Evidence -> answers (``OUT/answers``) from the configured reasoner; the report carries
+                 limit: int | None = None, chunk_size: int = 64, progress: bool = True,
+                 max_duration_s: float = ToolsConfig.max_duration_s) -> StageReport:
+    """Evidence -> answers (``OUT/answers``) from the configured reasoner, which hears the
+    first ``max_duration_s`` (``tools.max_duration_s``) of each clip; the report carries
     the accuracy when labels exist."""
     out = Path(out)
     ids = split_ids(data_dir, split, limit)
     decisions, finished = read_decisions(out), done_ids(out / EVIDENCE)
     ready = [i for i in ids if i in decisions and i in finished]
-    pool = Pool(ReasonWorker, {"out": str(out), "reasoner_config": reasoner_config, "data_dir": str(data_dir)},
+    pool = Pool(ReasonWorker, {"out": str(out), "reasoner_config": reasoner_config, "data_dir": str(data_dir),
+                               "max_duration_s": max_duration_s},
                 reasoner_config.num_actors, reasoner_config.actor_num_cpus, reasoner_config.actor_num_gpus,
                 dict(reasoner_config.actor_resources))
     report = run_stage(ANSWERS, out, data_dir, split, ready, pool, ANSWERS_SCHEMA, chunk_size, progress)

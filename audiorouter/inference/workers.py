@@ -5,8 +5,10 @@ runner or the reasoner is loaded in ``__init__``), called with a pyarrow batch o
 dataset rows (``ITEM_SCHEMA``), and returns ``{"item_id": [...], "rows": [...]}``:
 per item, the JSON list of the rows it adds to its stage's table (none for an item
 routed to no tools). The driver writes each returned batch as one part covering
-exactly its item ids. A bad clip never fails a batch: it is logged and becomes an
-error row (evidence, answers) or an empty route (decisions).
+exactly its item ids. Every stage reads the same window of a clip, the tools'
+``max_duration_s`` (``item_clip``: only that much is decoded, as the server reads an
+upload). A bad clip never fails a batch: it is logged and becomes an error row
+(evidence, answers) or an empty route (decisions).
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from audiorouter.contracts import AudioQAItem, ReasonerRequest
-from audiorouter.data.audio_io import decode_item_audio
+from audiorouter.config import ToolsConfig
+from audiorouter.contracts import SAMPLE_RATE, AudioQAItem, ReasonerRequest
+from audiorouter.data.audio_io import Clip, encode_flac, read_item_clip
 from audiorouter.data.importers.predictions import prediction_text
 from audiorouter.inference.parts import EVIDENCE, read_decisions
 from audiorouter.tools.item_evidence import ItemEvidence, read_evidence
@@ -28,8 +32,17 @@ from audiorouter.tools.item_evidence import ItemEvidence, read_evidence
 log = logging.getLogger(__name__)
 
 
-def item_waveform(item: AudioQAItem, data_dir: str | Path | None):
-    return decode_item_audio(item.audio, item.audio_path, data_dir, f"item {item.id}")
+def item_clip(item: AudioQAItem, data_dir: str | Path | None, max_duration_s: float) -> Clip:
+    """The window of the item's clip every stage analyses (``tools.max_duration_s``):
+    only that much is decoded, as the server reads an upload (``read_item_clip``)."""
+    return read_item_clip(item.audio, item.audio_path, data_dir, max_duration_s, f"item {item.id}")
+
+
+def as_routed(item: AudioQAItem, clip: Clip) -> AudioQAItem:
+    """The item as the router sees it: its window as 16 kHz FLAC bytes, which
+    ``featurize`` reads and its cache keys (so a window never hits a whole clip's entry)."""
+    return replace(item, audio=encode_flac(clip.waveform), audio_path=None, sample_rate=SAMPLE_RATE,
+                   duration_s=clip.waveform.size / SAMPLE_RATE)
 
 
 class StageWorker:
@@ -48,18 +61,26 @@ class StageWorker:
 class RouteWorker(StageWorker):
     """Items -> one decision row each, from a saved router policy."""
 
-    def __init__(self, policy_dir: str, feature_cache_dir: str | None) -> None:
+    def __init__(self, policy_dir: str, feature_cache_dir: str | None, data_dir: str | None = None,
+                 max_duration_s: float = ToolsConfig.max_duration_s) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the question encoder is a packaged model
         from audiorouter.router.policy import RouterPolicy
 
         self.policy = RouterPolicy.load(policy_dir)
         self.feature_cache_dir = feature_cache_dir
+        self.data_dir = data_dir
+        self.max_duration_s = max_duration_s
 
     def rows_for(self, items: list[AudioQAItem]) -> dict[str, list[dict[str, Any]]]:
         from audiorouter.router.features import featurize
 
-        # a bad clip is left out of the features: it gets an empty route (no tools)
-        features = featurize(items, self.policy.feature_spec, self.feature_cache_dir, skip_bad_audio=True)
+        routed = []
+        for item in items:  # a bad clip is left out of the features: it gets an empty route (no tools)
+            try:
+                routed.append(as_routed(item, item_clip(item, self.data_dir, self.max_duration_s)))
+            except Exception as exc:
+                log.warning("left out (bad clip): %s", exc)
+        features = featurize(routed, self.policy.feature_spec, self.feature_cache_dir, skip_bad_audio=True)
         rows = {item.id: [{"item_id": item.id, "tools": [], "log_prob": float("nan")}] for item in items}
         if features.item_ids:
             for d in self.policy.route(features.matrix(), features.item_ids):
@@ -87,26 +108,28 @@ class ToolsWorker(StageWorker):
 class ReasonWorker(StageWorker):
     """Items with their evidence -> one answer row each, from the configured reasoner."""
 
-    def __init__(self, out: str, reasoner_config: Any, data_dir: str | None) -> None:
+    def __init__(self, out: str, reasoner_config: Any, data_dir: str | None,
+                 max_duration_s: float = ToolsConfig.max_duration_s) -> None:
         from audiorouter.reasoner import build_reasoner
 
         self.decisions = read_decisions(out)
         self.evidence = read_evidence(Path(out) / EVIDENCE)
         self.reasoner = build_reasoner(reasoner_config)
         self.data_dir = data_dir
+        self.max_duration_s = max_duration_s
 
     def rows_for(self, items: list[AudioQAItem]) -> dict[str, list[dict[str, Any]]]:
         by_id = {item.id: item for item in items}
         requests, rows = [], {}
         for item in items:
             try:
-                waveform, sample_rate = item_waveform(item, self.data_dir)
+                waveform = item_clip(item, self.data_dir, self.max_duration_s).waveform
             except Exception as exc:
                 rows[item.id] = [answer_row(item, -1, False if item.answer else None, f"bad clip: {exc}", 0.0)]
                 continue
             rank = {t: k for k, t in enumerate(self.decisions[item.id].tools)}
             results = sorted(self.evidence.get(item.id, []), key=lambda r: rank.get(r.tool, len(rank)))
-            requests.append(ReasonerRequest(item.id, waveform, sample_rate, item.question, list(item.choices),
+            requests.append(ReasonerRequest(item.id, waveform, SAMPLE_RATE, item.question, list(item.choices),
                                             item.answer or None, results))
         for outcome in self.reasoner.answer(requests) if requests else []:
             rows[outcome.item_id] = [answer_row(by_id[outcome.item_id], outcome.chosen_index, outcome.correct,

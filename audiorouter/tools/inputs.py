@@ -10,7 +10,9 @@ other rates        resampled to 16 kHz (soxr), channels averaged to mono
 longer than cap    ``long_clips="truncate"``: the first ``max_duration_s`` seconds
                    are analysed, ``data["input"]["truncated_from_s"]`` says so and
                    the summary ends with "(first N s of M s analysed)";
-                   ``long_clips="error"``: error result naming the limit
+                   ``long_clips="error"``: error result naming the limit. A file
+                   read by its window (``read_clip``, ``ToolRunner.run_clip``) is
+                   noted the same way (``note_window``)
 silence            ok result, summary "silent: no sound above -80 dBFS"
 clipping           analysed as is; ``data["input"]["clipped_fraction"]`` and,
                    from 0.1 % of samples at full scale, "(input clipped)"
@@ -20,13 +22,13 @@ clipping           analysed as is; ``data["input"]["clipped_fraction"]`` and,
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from audiorouter.contracts import SAMPLE_RATE
-from audiorouter.data.audio_io import AudioError, audio_hash, to_mono_16k
+from audiorouter.contracts import SAMPLE_RATE, ToolResult
+from audiorouter.data.audio_io import AudioError, Clip, audio_hash, to_mono_16k
 from audiorouter.validation import check_waveform
 
 SILENCE_PEAK = 1e-4  # -80 dBFS
@@ -66,9 +68,30 @@ class PreparedClip:
             summary += " (input clipped)"
         if self.truncated:
             notes["truncated_from_s"] = round(self.original_duration_s, 3)
-            analysed = self.waveform.size / self.sample_rate
-            summary += f" (first {analysed:g} s of {self.original_duration_s:.1f} s analysed)"
+            summary += cut_note(self.waveform.size / self.sample_rate, self.original_duration_s)
         return summary, {**data, "input": notes}
+
+
+def cut_note(analysed_s: float, duration_s: float | None) -> str:
+    """What a summary says of a clip longer than what was analysed."""
+    if duration_s is None:
+        return f" (first {analysed_s:g} s analysed; the file does not state its length)"
+    return f" (first {analysed_s:g} s of {duration_s:.1f} s analysed)"
+
+
+def note_window(result: ToolResult, clip: Clip) -> ToolResult:
+    """A tool's result on the window ``read_clip`` took of a longer file, saying so as a
+    cut in ``prepare_clip`` does: ``data["input"]["truncated_from_s"]`` (None when the
+    file does not state its length) and the summary's note. Results on a whole file, and
+    errors, are returned as they are. (Results are cached by the window's samples, so the
+    note is added after the cache, never stored in it.)"""
+    if not (clip.truncated and result.ok):
+        return result
+    analysed = clip.waveform.size / SAMPLE_RATE
+    stated = None if clip.duration_s is None else round(clip.duration_s, 3)
+    notes = {**result.data.get("input", {}), "truncated_from_s": stated}
+    return replace(result, summary=result.summary + cut_note(analysed, clip.duration_s),
+                   data={**result.data, "input": notes})
 
 
 def _as_mono(waveform: np.ndarray) -> np.ndarray:

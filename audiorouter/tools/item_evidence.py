@@ -6,9 +6,10 @@
 
     done = prepare_evidence(config.tools, items, tools)                      # on the actor pool
 
-Both decode each item's clip the same way (embedded bytes, or a path under
-``data_dir``), go through the same content-addressed cache, and turn a clip that cannot
-be decoded into an error result per tool ("bad clip: ..."), never a failed pass.
+Both read each item's clip the same way (embedded bytes, or a path under ``data_dir``;
+only the window the tools analyse, ``tools.max_duration_s``, is decoded, as the server
+reads an upload), go through the same content-addressed cache, and turn a clip that
+cannot be read into an error result per tool ("bad clip: ..."), never a failed pass.
 ``ItemEvidence`` runs the tools in the calling process through a ``ToolRunner`` (the
 dataset tool pass in ``batch``, the inference tools stage, the reasoner evaluation);
 ``prepare_evidence`` fills the cache with the Ray tool-executor pool before training
@@ -25,26 +26,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from audiorouter.config import ToolsConfig
-from audiorouter.contracts import EVIDENCE_SCHEMA, AudioQAItem, ToolResult
-from audiorouter.data.audio_io import decode_item_audio
+from audiorouter.contracts import EVIDENCE_SCHEMA, SAMPLE_RATE, AudioQAItem, ToolResult
+from audiorouter.data.audio_io import Clip, read_item_clip
 from audiorouter.tools.base import error_result
 from audiorouter.tools.executor import ToolExecutorPool
+from audiorouter.tools.inputs import ClipLimits, note_window
 from audiorouter.tools.runner import ToolRunner
 
 log = logging.getLogger(__name__)
 CLIPS_PER_CALL = 16  # clips per call to the actor pool
 
 
-def decode_or_error(item_id: str, audio: bytes | None, audio_path: str | None, data_dir: str | Path | None,
-                    tools: list[str]) -> tuple[tuple[np.ndarray, int] | None, list[ToolResult]]:
-    """(the clip, []) or (None, an error result per tool) when it cannot be decoded."""
+def read_or_error(item_id: str, audio: bytes | None, audio_path: str | None, data_dir: str | Path | None,
+                  tools: list[str], limits: ClipLimits) -> tuple[Clip | None, list[ToolResult]]:
+    """(the clip's window, []) or (None, an error result per tool) when it cannot be
+    read. Only the window the tools analyse is decoded (``read_item_clip``); a longer
+    clip is refused here with ``long_clips="error"``, as a tool would refuse it."""
     try:
-        return decode_item_audio(audio, audio_path, data_dir, f"item {item_id}"), []
+        return read_item_clip(audio, audio_path, data_dir, limits.max_duration_s, f"item {item_id}",
+                              limits.long_clips), []
     except Exception as exc:  # a bad clip is an error result per tool, not a failed pass
         log.warning("item %s: %s", item_id, exc)
         return None, [error_result(t, f"bad clip: {exc}") for t in tools]
@@ -60,10 +64,10 @@ class ItemEvidence:
     def results(self, item_id: str, audio: bytes | None, audio_path: str | None,
                 tools: list[str]) -> list[tuple[ToolResult, bool]]:
         """One (result, whether it came from the cache) per tool, in order; never raises."""
-        clip, errors = decode_or_error(item_id, audio, audio_path, self.data_dir, tools)
+        clip, errors = read_or_error(item_id, audio, audio_path, self.data_dir, tools, self.runner.limits)
         if clip is None:
             return [(e, False) for e in errors]
-        return self.runner.run_with_cache_flags(*clip, tools)
+        return self.runner.run_clip(clip, tools)
 
     def rows(self, item_id: str, audio: bytes | None, audio_path: str | None, tools: list[str]) -> list[dict[str, Any]]:
         """The item's ``EVIDENCE_SCHEMA`` rows, one per tool."""
@@ -86,11 +90,11 @@ def prepare_evidence(config: ToolsConfig, items: Sequence[AudioQAItem], tools: l
     results: list[ToolResult] = []
     try:
         for start in tqdm(range(0, len(items), CLIPS_PER_CALL), desc="tools", unit="batch"):
-            decoded = [decode_or_error(i.id, i.audio, i.audio_path, data_dir, tools)
+            decoded = [read_or_error(i.id, i.audio, i.audio_path, data_dir, tools, pool.limits)
                        for i in items[start : start + CLIPS_PER_CALL]]
-            ran = iter(pool.run_many([clip for clip, _ in decoded if clip is not None], tools))
+            ran = iter(pool.run_many([(clip.waveform, SAMPLE_RATE) for clip, _ in decoded if clip is not None], tools))
             for clip, errors in decoded:
-                results.extend(errors if clip is None else next(ran))
+                results.extend(errors if clip is None else [note_window(r, clip) for r in next(ran)])
     finally:
         pool.shutdown()
     return EvidencePass(results, pool.disabled, len(items) * len(tools), pool.stats.computed)

@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from audiorouter.contracts import ToolResult
+from audiorouter.contracts import SAMPLE_RATE, ToolResult
+from audiorouter.data.audio_io import Clip
 from audiorouter.store import open_tool_cache
 from audiorouter.store.tool_cache import ToolCache
 from audiorouter.tools.base import TOOLS, error_result, load_tool_plugins
 from audiorouter.tools.health import ToolHealth
-from audiorouter.tools.inputs import ClipLimits, clip_key
+from audiorouter.tools.inputs import ClipLimits, clip_key, note_window
 from audiorouter.tools.process import ToolProcess
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,12 @@ class ToolRunner:
             self._store(key, result)
             out.append((result, False))
         return out
+
+    def run_clip(self, clip: Clip, tools: list[str]) -> list[tuple[ToolResult, bool]]:
+        """``run_with_cache_flags`` on the window ``read_clip`` took of a file; a result on
+        the window of a longer file says so (``inputs.note_window``)."""
+        return [(note_window(result, clip), cached)
+                for result, cached in self.run_with_cache_flags(clip.waveform, SAMPLE_RATE, tools)]
 
     def call(self, tool: str, waveform: np.ndarray, sample_rate: int) -> tuple[ToolResult, bool]:
         """One uncached call in the child process: (result, whether it crashed)."""

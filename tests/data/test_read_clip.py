@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from audio_helpers import encoded, noise, silence_flac, unknown_length
+from audio_helpers import encoded, noise, silence_flac, stating_length, unknown_length
 
 from audiorouter.data.audio_io import AudioError, decode_audio, read_clip, to_mono_16k
 
@@ -56,6 +56,17 @@ def test_a_file_that_does_not_say_its_length_is_counted_or_unknown():
         read_clip(stream, 1.0, longer="error")
 
 
+def test_a_header_that_claims_more_than_the_data_holds_is_not_trusted():
+    """Two hours stated over one second of data: that second, in either mode (never
+    refused on the header's word), as every entry point reads it."""
+    lying = stating_length(encoded(noise(SR, 1.0, 1)[:, 0], SR, "FLAC", "PCM_16"), 2 * 3600 * SR)
+    with sf.SoundFile(io.BytesIO(lying)) as probe:
+        assert probe.frames == 2 * 3600 * SR
+    for longer in ("truncate", "error"):
+        clip = read_clip(lying, 120.0, longer)
+        assert (clip.duration_s, clip.truncated, clip.waveform.size) == (1.0, False, SR)
+
+
 def test_longer_than_the_window_is_refused_on_request():
     data = encoded(noise(SR, 2.0, 1), SR, "FLAC", "PCM_16")
     with pytest.raises(AudioError, match=r"^duration 2.0 s exceeds the limit of 1.5 s$"):
@@ -84,6 +95,11 @@ def test_a_path_is_checked_like_decode_audio(tmp_path):
         read_clip(tmp_path / "folder.wav", 10.0)
     (tmp_path / "clip.flac").write_bytes(encoded(noise(SR, 0.5, 1), SR, "FLAC", "PCM_16"))
     assert read_clip(str(tmp_path / "clip.flac"), 10.0).waveform.size == SR // 2
+    broken = noise(SR, 0.5, 1)
+    broken[7] = np.nan
+    (tmp_path / "broken.wav").write_bytes(encoded(broken, SR, "WAV", "FLOAT"))
+    with pytest.raises(AudioError, match=f"^{tmp_path / 'broken.wav'}: audio has 1 NaN/inf samples$"):
+        read_clip(tmp_path / "broken.wav", 10.0)  # an error about a file names it
 
 
 MEMORY_CHILD = r"""

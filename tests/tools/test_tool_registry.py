@@ -10,8 +10,9 @@ from tool_signals import SR, tone
 
 import audiorouter.tools as tools
 from audiorouter.config import ConfigError, ToolsConfig, load_config
+from audiorouter.data.audio_io import Clip
 from audiorouter.tools.base import SILENT_SUMMARY, TOOLS, Tool, register_tool
-from audiorouter.tools.inputs import ClipLimits
+from audiorouter.tools.inputs import ClipLimits, note_window
 
 CORE = ["chords", "loudness", "onsets", "pitch", "segments", "spectral", "speech", "tempo"]
 FAST = ["loudness", "onsets", "segments", "spectral"]  # cheap tools for input-handling checks
@@ -86,6 +87,21 @@ def test_long_clips_are_truncated_or_refused():
     assert cut.summary.endswith("(first 2 s of 5.0 s analysed)")
     refused = tools.get_tool("segments").run(long_clip, SR, ClipLimits(max_duration_s=2.0, long_clips="error"))
     assert not refused.ok and "exceeds the limit of 2 s" in refused.error
+
+
+def test_a_window_read_from_a_longer_file_is_noted_as_a_cut():
+    """A file read by its window (``read_clip``) reaches the tool no longer than the cap;
+    ``note_window`` says what a cut of the whole clip says, or that the length is unknown."""
+    limits = ClipLimits(max_duration_s=2.0)
+    cut = tools.get_tool("segments").run(tone(seconds=5.0), SR, limits)
+    window = tone(seconds=2.0)
+    on_window = tools.get_tool("segments").run(window, SR, limits)
+    noted = note_window(on_window, Clip(window, SR, 5.0, True))
+    assert (noted.summary, noted.data) == (cut.summary, cut.data)
+    unstated = note_window(on_window, Clip(window, SR, None, True))
+    assert unstated.data["input"]["truncated_from_s"] is None
+    assert unstated.summary.endswith("(first 2 s analysed; the file does not state its length)")
+    assert note_window(on_window, Clip(window, SR, 2.0, False)) is on_window
 
 
 @pytest.mark.parametrize("rate", [8000, 22050, 44100, 48000])
