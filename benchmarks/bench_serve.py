@@ -11,9 +11,11 @@ latency (ms) of the answers, of the refusals (503 beyond the admission limits) a
 each probe, answers/s, tools per request and, on dataset items, accuracy. The probes:
 ``/healthz`` and ``/readyz``, and side by side the naive baseline, a probe through the
 answering application (GET /v1/answer, answered 405 at once by its ingress), which is
-where /healthz was answered before it had an application of its own. Without
-``--router``: a tiny random router over three cheap tools and sine clips; with it: the
-router's own tools and, with ``--data``, the split's real clips and questions.
+where /healthz was answered before it had an application of its own. Per level also the
+reasoner's answer() calls of that level from ``/stats`` (calls, requests, mean batch
+size). Without ``--router``: a tiny random router over ``--tools`` (three cheap ones by
+default) and sine clips; with it: the router's own tools and, with ``--data``, the
+split's real clips and questions.
 """
 
 from __future__ import annotations
@@ -45,13 +47,17 @@ def clip(seconds: float, k: int) -> bytes:
     return buf.getvalue()
 
 
-def tiny_router(directory: Path) -> Path:
+def tiny_router(directory: Path, tools: tuple[str, ...] = TOOLS) -> Path:
+    """A random router, the same one every run (seeded): runs route alike and compare."""
+    import torch
+
     from audiorouter.router.actions import ActionSpace
     from audiorouter.router.features import FeatureSpec
     from audiorouter.router.policy import RouterNet, RouterPolicy
 
+    torch.manual_seed(0)
     spec = FeatureSpec(n_mels=8)
-    actions = ActionSpace(TOOLS, "subsets", 2)
+    actions = ActionSpace(tools, "subsets", 2)
     return RouterPolicy(RouterNet(spec.dim, actions.num_logits, (8,)), actions, spec, (8,)).save(directory)
 
 
@@ -105,6 +111,7 @@ def run_level(base: str, clients: int, requests: int, payloads: list) -> dict:
     context = multiprocessing.get_context("spawn")
     with ThreadPoolExecutor(max_workers=clients) as pool, context.Manager() as manager:
         list(pool.map(one, range(min(clients, 4))))  # warm-up
+        batches_before = reasoner_batches(base)
         stop = manager.Event()
         probe_times = {path: manager.list() for path in ("/healthz", "/readyz", "/v1/answer")}
         probes = [context.Process(target=probe, args=(base + path, stop, times)) for path, times in probe_times.items()]
@@ -117,6 +124,8 @@ def run_level(base: str, clients: int, requests: int, payloads: list) -> dict:
         for process in probes:
             process.join()
         healthz, readyz, through_work = (list(times) for times in probe_times.values())
+    batches = reasoner_batches(base)
+    calls, answered = batches["calls"] - batches_before["calls"], batches["requests"] - batches_before["requests"]
     ok = [(k, ms, body) for k, (status, ms, body) in enumerate(results) if status == 200]
     statuses = [status for status, _, _ in results]
     level = {"clients": clients, "requests": requests, "ok": len(ok), "refused_503": statuses.count(503),
@@ -125,6 +134,8 @@ def run_level(base: str, clients: int, requests: int, payloads: list) -> dict:
              "healthz": percentiles(healthz), "readyz": percentiles(readyz),
              "probe_through_the_answering_app": percentiles(through_work),
              "answers_per_s": round(len(ok) / wall, 2),
+             "reasoner_batches": {"calls": calls, "requests": answered,
+                                  "mean_size": round(answered / calls, 2) if calls else None},
              "tools_per_request": round(float(np.mean([len(b["tools"]) for _, _, b in ok])), 2) if ok else None}
     labelled = [(b["answer"], payloads[k % len(payloads)][3]) for k, _, b in ok if payloads[k % len(payloads)][3]]
     if labelled:
@@ -132,9 +143,20 @@ def run_level(base: str, clients: int, requests: int, payloads: list) -> dict:
     return level
 
 
+def reasoner_batches(base: str) -> dict:
+    """The reasoner's answer() calls so far (``/stats``): calls and requests."""
+    from audiorouter.serving.client import get_json
+
+    status, body = get_json(base + "/stats", timeout=60)
+    if status != 200:
+        raise RuntimeError(f"/stats answered {status}: {body}")
+    return body["reasoner_batches"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--router", help="policy folder (default: a tiny random router)")
+    parser.add_argument("--router", help="policy folder (default: a tiny random router over --tools)")
+    parser.add_argument("--tools", default=",".join(TOOLS), help="the tiny router's tools (without --router)")
     parser.add_argument("--requests", type=int, default=0,
                         help="requests per concurrency level (default: as many as its clients, at least 64)")
     parser.add_argument("--seconds", type=float, default=1.0, help="clip length")
@@ -151,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     from audiorouter.serving.app import start
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_serve_"))
-    router = str(policy_dir(args.router)) if args.router else str(tiny_router(tmp / "policy"))
+    router = str(policy_dir(args.router)) if args.router else str(tiny_router(tmp / "policy", tuple(args.tools.split(","))))
     tools = RouterPolicy.load(router).actions.tools
     payloads = dataset_requests(args.data, args.split, args.requests) if args.data else sine_requests(args.seconds)
     with socket.socket() as s:
@@ -172,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
                       "tools": list(tools), "reasoner": f"{cfg.reasoner.backend} reasoner",
                       "admission": {"max_ongoing_requests": cfg.serve.max_ongoing_requests,
                                     "max_queued_requests": cfg.serve.max_queued_requests,
-                                    "retry_after_s": cfg.serve.retry_after_s},
+                                    "max_bodies_mb": cfg.serve.max_bodies_mb, "retry_after_s": cfg.serve.retry_after_s},
+                      "reasoner_max_batch_size": cfg.reasoner.serve_max_batch_size,
                       "levels": levels}, indent=2))
     return 0
 

@@ -350,13 +350,19 @@ class ServeConfig:
     # latency stay bounded under any load
     max_ongoing_requests: int = 32  # >= reasoner.serve_max_batch_size, or batches stay small
     max_queued_requests: int = 64
+    # the bodies of all admitted requests (answering and waiting) together, by their
+    # Content-Length: one that would pass it gets the 503 before its body is read
+    max_bodies_mb: float = 256.0
     retry_after_s: float = 2.0
 
     def validate(self) -> None:
         if not 0 < self.port < 65536:
             raise ConfigError(f"serve.port must be in 1..65535, got {self.port}")
-        for name in ("max_upload_mb", "num_cpus", "max_ongoing_requests", "max_queued_requests"):
+        for name in ("max_upload_mb", "num_cpus", "max_ongoing_requests", "max_queued_requests", "max_bodies_mb"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"serve.{name} must be > 0, got {getattr(self, name)}")
+        if self.max_bodies_mb < self.max_upload_mb:
+            raise ConfigError(f"serve.max_bodies_mb ({self.max_bodies_mb:g}) must be >= serve.max_upload_mb "
+                              f"({self.max_upload_mb:g}), or the largest upload could never be admitted")
         if self.retry_after_s < 0:
             raise ConfigError(f"serve.retry_after_s must be >= 0, got {self.retry_after_s}")

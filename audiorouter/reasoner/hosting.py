@@ -6,8 +6,9 @@
 
 ``actors``: ``reasoner.num_actors`` named actors ("reasoner-0", ...); each call is split
 into contiguous batches spread over them (``actor.answer_with_actors``). ``serve``: the
-Serve application "reasoner" (``serve.py``); each request is sent alone and Serve gathers
-requests from every rollout worker into batches (``serve_max_batch_size``). Both answer
+Serve application "reasoner" (``serve.py``); each call is split into chunks of
+``serve_max_batch_size`` sent as one ``answer_many`` call each, and Serve's batching
+also joins requests of different rollout workers that arrive together. Both answer
 through the memo, and Ray (actors) or Serve (replicas) replaces what dies; a call that
 fails meanwhile raises here and the caller retries it (answering is idempotent).
 """
@@ -57,8 +58,9 @@ def answer_hosted(config: ReasonerConfig, requests: list[ReasonerRequest]) -> li
         from audiorouter.reasoner.serve import APP_NAME
 
         handle = serve.get_app_handle(APP_NAME)
-        responses = [handle.remote(request) for request in requests]  # Serve batches across callers
-        return [response.result() for response in responses]
+        size = config.serve_max_batch_size  # a full batch per call, spread over the replicas
+        responses = [handle.answer_many.remote(requests[i : i + size]) for i in range(0, len(requests), size)]
+        return [outcome for response in responses for outcome in response.result()]
     from audiorouter.reasoner.actor import answer_with_actors, reasoner_actors
 
     return answer_with_actors(reasoner_actors(config.num_actors), requests, config.batch_size * 4)

@@ -124,10 +124,11 @@ def joined(question: np.ndarray, audio: np.ndarray) -> np.ndarray:
     return np.concatenate([question, audio]).astype(np.float32)
 
 
-def waveform_request_features(waveform: np.ndarray, question: str, spec: FeatureSpec) -> np.ndarray:
-    """(1, spec.dim): the vector ``featurize`` gives an item, for a bare 16 kHz mono
-    waveform and its question (an online request)."""
-    return joined(encode_questions([question])[0], waveform_features(waveform, spec))[None, :]
+def request_features(waveforms: Sequence[np.ndarray], questions: Sequence[str], spec: FeatureSpec) -> np.ndarray:
+    """(N, spec.dim): the vectors ``featurize`` gives items, for bare 16 kHz mono waveforms
+    and their questions (online requests); the questions are encoded in one batch."""
+    encoded = encode_questions(list(questions))
+    return np.stack([joined(q, waveform_features(w, spec)) for q, w in zip(encoded, waveforms, strict=True)])
 
 
 # ----------------------------------------------------------------------- question

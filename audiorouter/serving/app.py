@@ -8,19 +8,29 @@
 truncated, duration_s, analysed_s}``: a clip longer than the tools' ``max_duration_s``
 is analysed on its first ``max_duration_s`` seconds, and ``truncated`` says so.
 ``GET /healthz``, ``/readyz`` and ``/stats`` are another application's (``status``), so
-that no probe waits behind the work. Admission is bounded: ``serve.max_ongoing_requests``
-answers at once, ``serve.max_queued_requests`` waiting, and beyond those Serve answers 503
-with ``Retry-After: serve.retry_after_s``.
+that no probe waits behind the work.
+
+Admission (``serving.admission``) is decided on the Content-Length before the body is
+read: ``serve.max_ongoing_requests`` answer at once, ``serve.max_queued_requests`` wait,
+and the bodies of all of them together declare at most ``serve.max_bodies_mb``; beyond
+those a request gets 503 with ``Retry-After: serve.retry_after_s`` (and a body without a
+Content-Length 411). Requests wait in the ingress, not in Serve's queue, whose proxy
+would hold each waiting body whatever its size.
 
 Every request is checked before any tool runs, by the same functions the reasoner and
 the importers use (``audiorouter.validation``): a malformed request (no audio, an upload
 over ``max_upload_bytes``, a missing question, choices that are not 2-26 distinct
 non-empty strings) gets a 4xx with ``{"error": ...}`` naming the problem, unusable audio
 (unreadable, empty, NaN/inf samples, an unsupported rate) a 422; the replica keeps
-serving. Parsing, decoding, resampling and checking run in a worker thread, never on
-the request loop. Reasoner calls go to ``reasoner.serve.ReasonerDeployment``, which
-gathers concurrent requests into one ``answer`` call (``GET /stats`` lists the sizes of
-those calls).
+serving. The requests whose bodies arrived while the previous batch was analysed form
+the next batch (``AnswerService.analyse``, Serve's ``@serve.batch``, up to
+``reasoner.serve_max_batch_size``): on one worker thread, never on the request loop,
+each is parsed, decoded, resampled and checked, then their features (questions encoded
+together), routes and tools are computed, and one ``answer_many`` call to
+``reasoner.serve.ReasonerDeployment`` for all of them, which batches them into ``answer``
+calls of the reasoner (``GET /stats``: how many calls of each size). Requests sent one by
+one would reach the reasoner as far apart as the tool process finishes them (it runs one
+call at a time), each alone in its batch.
 
 The multipart body is parsed here with the standard library (python-multipart is not
 a dependency).
@@ -30,9 +40,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,13 +55,15 @@ from starlette.responses import JSONResponse
 
 from audiorouter.contracts import SAMPLE_RATE, ReasonerRequest
 from audiorouter.data.importers.predictions import prediction_text
-from audiorouter.router.features import waveform_request_features
+from audiorouter.router.features import request_features
+from audiorouter.serving.admission import Admission, budget_bytes, retry_after, serve_limits
 from audiorouter.validation import AudioError, ValidationError, check_audio, check_qa, loads_json
 
+log = logging.getLogger(__name__)
 APP_NAME = "audiorouter"
 STATUS_APP_NAME = "audiorouter-status"
-REASONER_DEPLOYMENT = "ReasonerDeployment"  # the class name: Serve's default deployment name
-DEFAULT_MAX_UPLOAD_BYTES = 16 * 1024 * 1024
+INGRESS_DEPLOYMENT = "AnswerService"  # the class names: Serve's default deployment names
+REASONER_DEPLOYMENT = "ReasonerDeployment"
 
 
 class BadRequest(Exception):
@@ -156,23 +170,52 @@ def check_upload(body: bytes, content_type: str, max_duration_s: float) -> Check
     return CheckedRequest(question, list(choices), clip.waveform, clip.duration_s, clip.truncated)
 
 
+@dataclass
+class Upload:
+    body: bytes
+    content_type: str
+
+
+@dataclass
+class Routed:
+    """One request through the batch stage: the checked request, its route, its tools'
+    results, and the reasoner call its batch shares (``outcomes[index]`` is its own)."""
+
+    checked: CheckedRequest
+    tools: tuple[str, ...]
+    results: list[Any]  # ToolResult, one per tool
+    routed_at: float  # perf_counter when its batch was routed
+    tools_done_at: float
+    outcomes: asyncio.Future  # -> list[ReasonerOutcome], of the batch's routed requests
+    index: int
+
+
 @serve.deployment
 class AnswerService:
-    """Ingress: one request -> decode, route, tools, then the reasoner deployment (a
-    child application: its own replicas and GPUs, batching concurrent requests)."""
+    """Ingress: admission (``serving.admission``) and the body per request, then in batches
+    (``analyse``, on one thread) checks and decoding, features, routing and tools, and one
+    reasoner call per batch to the reasoner deployment (a child application: its own
+    replicas and GPUs)."""
 
-    def __init__(self, router_dir: str, tools_config: Any, reasoner: Any,
-                 max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> None:
+    def __init__(self, router_dir: str, tools_config: Any, reasoner: Any, serve_config: Any, batch_size: int) -> None:
         from audiorouter.router.policy import RouterPolicy
         from audiorouter.tools.runner import ToolRunner
 
         self.policy = RouterPolicy.load(router_dir)
         self.runner = ToolRunner.from_config(tools_config)
         self.reasoner = reasoner  # handle of reasoner.serve.ReasonerDeployment
-        self.max_upload_bytes = int(max_upload_bytes)
+        self.max_upload_bytes = max_upload_bytes(serve_config)
         self.max_duration_s = float(tools_config.max_duration_s)
+        self.admission = Admission(serve_config.max_ongoing_requests, serve_config.max_queued_requests,
+                                   budget_bytes(serve_config))
+        self.retry_after = retry_after(serve_config)
+        # the batch stage's CPU work, off the event loop; one thread, as the tool process runs
+        # one call at a time anyway
+        self.batching = ThreadPoolExecutor(1, "answer-batch")
+        self.analyse.set_max_batch_size(batch_size)  # one batch of the ingress = one reasoner call
+        self.analyse.set_batch_wait_timeout_s(0.0)  # never wait for company: what queued meanwhile joins
         # warm the question encoder and the mel transform so the first request is not slow
-        waveform_request_features(np.zeros(SAMPLE_RATE // 10, np.float32), "warm up", self.policy.feature_spec)
+        request_features([np.zeros(SAMPLE_RATE // 10, np.float32)], ["warm up"], self.policy.feature_spec)
 
     async def __call__(self, request: Request) -> JSONResponse:
         path = request.url.path.rstrip("/") or "/"
@@ -180,7 +223,7 @@ class AnswerService:
             if path.endswith("/answer"):
                 if request.method != "POST":
                     raise BadRequest("use POST", 405)
-                return JSONResponse(await self.answer(request))
+                return await self.admit(request)
             raise BadRequest(f"no route {request.method} {request.url.path}", 404)
         except BadRequest as exc:
             return JSONResponse({"error": str(exc)}, status_code=exc.status)
@@ -193,55 +236,140 @@ class AnswerService:
         if self.policy.actions.tools and not usable:
             raise RuntimeError(f"every tool of the router is disabled: {self.runner.health.disabled}")
 
-    async def read_body(self, request: Request) -> bytes:
-        """The body, or 413 when it is over the limit. A body at most twice the limit is
-        read to its end (and dropped) first: clients that send everything before reading
-        the answer (Python's urllib) otherwise see the connection reset, not the 413."""
-        limit = self.max_upload_bytes
+    def admission_state(self) -> dict[str, int]:
+        """What ``/stats`` shows of admission: requests admitted and their declared bytes."""
+        a = self.admission
+        return {"admitted": a.admitted, "capacity": a.capacity, "held_bytes": a.held_bytes,
+                "budget_bytes": a.budget_bytes}
+
+    async def admit(self, request: Request) -> JSONResponse:
+        """Admission on the declared length, before the body is read (``serving.admission``)."""
+        declared = await self.declared_length(request)
+        if not self.admission.enter(declared):
+            return JSONResponse({"error": "busy: try again later"}, status_code=503,
+                                headers={"Retry-After": self.retry_after})
+        try:
+            async with self.admission.slots:
+                return JSONResponse(await self.answer(request))
+        finally:
+            self.admission.leave(declared)
+
+    async def declared_length(self, request: Request) -> int:
+        """The body's Content-Length: 411 without one, 413 over the limit. A body at most
+        twice the limit is read to its end (and dropped) before the 413: clients that send
+        everything before reading the answer (Python's urllib) otherwise see the
+        connection reset, not the 413."""
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
+        if declared is None:
+            raise BadRequest("a Content-Length header is required (the upload is admitted by its size)", 411)
+        if not declared.isdigit():
+            raise BadRequest(f"bad Content-Length {declared!r}")
+        limit = self.max_upload_bytes
+        if int(declared) > limit:
             if int(declared) <= 2 * limit:
                 await drain(request, 2 * limit)
             raise BadRequest(f"upload of {declared} bytes is over the limit of {limit}", 413)
+        return int(declared)
+
+    async def read_body(self, request: Request) -> bytes:
         body = bytearray()
         async for chunk in request.stream():
             body.extend(chunk)
-            if len(body) > limit:
-                await drain(request, 2 * limit - len(body))
-                raise BadRequest(f"upload is over the limit of {limit} bytes", 413)
+            if len(body) > self.max_upload_bytes:  # HTTP framing stops at Content-Length; kept as a guard
+                raise BadRequest(f"upload is over the limit of {self.max_upload_bytes} bytes", 413)
         return bytes(body)
 
     async def answer(self, request: Request) -> dict[str, Any]:
         t0 = time.perf_counter()
-        body = await self.read_body(request)
-        checked = await asyncio.to_thread(
-            check_upload, body, request.headers.get("content-type", ""), self.max_duration_s)
-        question, choices, waveform = checked.question, checked.choices, checked.waveform
-        item_id = f"req-{uuid.uuid4().hex}"
-
+        upload = Upload(await self.read_body(request), request.headers.get("content-type", ""))
         t1 = time.perf_counter()
-        features = await asyncio.to_thread(waveform_request_features, waveform, question, self.policy.feature_spec)
-        decision = self.policy.route(features, [item_id])[0]
-        t2 = time.perf_counter()
-        results = await asyncio.to_thread(self.runner.run, waveform, SAMPLE_RATE, list(decision.tools))
-        t3 = time.perf_counter()
-        outcome = await self.reasoner.remote(
-            ReasonerRequest(item_id, waveform, SAMPLE_RATE, question, choices, None, results))
+        routed = await self.analyse(upload)
+        if isinstance(routed, Exception):
+            raise routed
+        checked = routed.checked
+        # shielded: a client that leaves must not cancel the call its batch shares
+        outcome = (await asyncio.shield(routed.outcomes))[routed.index]
         t4 = time.perf_counter()
         if outcome.error:
             raise RuntimeError(f"reasoner: {outcome.error}")
         index = int(outcome.chosen_index)
         return {
-            "answer": prediction_text(choices, index),
+            "answer": prediction_text(checked.choices, index),
             "index": index,
-            "tools": list(decision.tools),
-            "summaries": {r.tool: (r.summary if r.ok else f"error: {r.error}") for r in results},
-            "latency_ms": {"route": round((t2 - t1) * 1000.0, 3), "tools": round((t3 - t2) * 1000.0, 3),
-                           "reason": round((t4 - t3) * 1000.0, 3), "total": round((t4 - t0) * 1000.0, 3)},
+            "tools": list(routed.tools),
+            "summaries": {r.tool: (r.summary if r.ok else f"error: {r.error}") for r in routed.results},
+            "latency_ms": {"route": ms(routed.routed_at - t1), "tools": ms(routed.tools_done_at - routed.routed_at),
+                           "reason": ms(t4 - routed.tools_done_at), "total": ms(t4 - t0)},
             "truncated": checked.truncated,
             "duration_s": None if checked.duration_s is None else round(checked.duration_s, 3),
             "analysed_s": round(checked.analysed_s, 3),
         }
+
+    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.0)
+    async def analyse(self, uploads: list[Upload]) -> list[Routed | Exception]:
+        """The requests whose bodies arrived while the last batch ran: checks, features,
+        routes and tools in the batch thread, then their reasoner requests as one call,
+        which runs on while the next batch starts. Under load batches grow to the
+        reasoner's batch size. A request that fails a check gets its exception (its 4xx),
+        the others go on."""
+        ids = [f"req-{uuid.uuid4().hex}" for _ in uploads]
+        routed_at, done = await asyncio.get_running_loop().run_in_executor(
+            self.batching, self.check_route_run, uploads, ids)
+        tools_done_at = time.perf_counter()
+        ok = [k for k, item in enumerate(done) if not isinstance(item, Exception)]
+        requests = [ReasonerRequest(ids[k], done[k][0].waveform, SAMPLE_RATE, done[k][0].question, done[k][0].choices,
+                                    None, done[k][2]) for k in ok]
+        outcomes = asyncio.ensure_future(self.reasoner.answer_many.remote(requests)) if ok else None
+        position = {k: n for n, k in enumerate(ok)}
+        return [item if isinstance(item, Exception) else
+                Routed(item[0], item[1].tools, item[2], routed_at, tools_done_at, outcomes, position[k])
+                for k, item in enumerate(done)]
+
+    def check_route_run(self, uploads: list[Upload], ids: list[str]) -> tuple[float, list[Any]]:
+        """(when routed, per upload (checked request, decision, tool results) or the
+        exception that failed it)."""
+        checked = [self.check(upload) for upload in uploads]
+        fine = [k for k, c in enumerate(checked) if not isinstance(c, Exception)]
+        decisions = dict(zip(fine, self.route_all([checked[k] for k in fine], [ids[k] for k in fine]), strict=True))
+        routed_at = time.perf_counter()
+        done: list[Any] = []
+        for k, request in enumerate(checked):
+            decision = request if isinstance(request, Exception) else decisions[k]
+            done.append(decision if isinstance(decision, Exception) else
+                        (request, decision, self.runner.run(request.waveform, SAMPLE_RATE, list(decision.tools))))
+        return routed_at, done
+
+    def check(self, upload: Upload) -> CheckedRequest | Exception:
+        try:
+            return check_upload(upload.body, upload.content_type, self.max_duration_s)
+        except Exception as exc:  # a BadRequest is its 4xx; anything else a 500 for this request alone
+            return exc
+
+    def route_all(self, batch: list[CheckedRequest], ids: list[str]) -> list[Any]:
+        """Decisions (or the exception of a request that could not be routed): one pass for
+        the batch; when that fails, one request at a time, so only the bad one fails."""
+        if not batch:
+            return []
+        try:
+            return self.route(batch, ids)
+        except Exception as exc:
+            log.warning("routing a batch of %d failed (%s: %s); routing each request alone",
+                        len(batch), type(exc).__name__, exc)
+            return [self.route_alone(checked, item_id) for checked, item_id in zip(batch, ids, strict=True)]
+
+    def route(self, batch: list[CheckedRequest], ids: list[str]) -> list[Any]:
+        features = request_features([c.waveform for c in batch], [c.question for c in batch], self.policy.feature_spec)
+        return self.policy.route(features, ids)
+
+    def route_alone(self, checked: CheckedRequest, item_id: str) -> Any:
+        try:
+            return self.route([checked], [item_id])[0]
+        except Exception as exc:  # the caller answers 500 with it
+            return exc
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000.0, 3)
 
 
 async def drain(request: Request, at_most: int) -> None:
@@ -257,18 +385,21 @@ async def drain(request: Request, at_most: int) -> None:
 
 def build_app(router_dir: str, tools_config: Any, reasoner_config: Any, serve_config: Any):
     """The bound answering application (pass it to ``serve.run``): the ingress on
-    ``serve.num_cpus`` with its admission limits, the reasoner deployment on the reasoner
-    config's replicas, CPUs and GPUs."""
+    ``serve.num_cpus``, the reasoner deployment on the reasoner config's replicas, CPUs and
+    GPUs. Serve's own limits sit above the ingress's admission (``admission.serve_limits``),
+    so requests wait in the ingress, where their size is known, not in Serve's proxy."""
     from ray.serve.config import BackpressureConfig
 
     from audiorouter.reasoner.serve import reasoner_deployment
 
+    max_ongoing, max_queued = serve_limits(serve_config)
     return AnswerService.options(
         ray_actor_options={"num_cpus": serve_config.num_cpus},
-        max_ongoing_requests=serve_config.max_ongoing_requests,
-        max_queued_requests=serve_config.max_queued_requests,
+        max_ongoing_requests=max_ongoing,
+        max_queued_requests=max_queued,
         backpressure_config=BackpressureConfig(status_code=503, retry_after_s=serve_config.retry_after_s),
-    ).bind(str(router_dir), tools_config, reasoner_deployment(reasoner_config), max_upload_bytes(serve_config))
+    ).bind(str(router_dir), tools_config, reasoner_deployment(reasoner_config), serve_config,
+           reasoner_config.serve_max_batch_size)
 
 
 def max_upload_bytes(serve_config: Any) -> int:
@@ -283,5 +414,6 @@ def start(router_dir: str, tools_config: Any, reasoner_config: Any, serve_config
     serve.start(http_options={"host": serve_config.host, "port": serve_config.port})
     handle = serve.run(build_app(router_dir, tools_config, reasoner_config, serve_config), name=APP_NAME,
                        route_prefix="/v1")
-    serve.run(StatusService.bind(APP_NAME, REASONER_DEPLOYMENT), name=STATUS_APP_NAME, route_prefix="/")
+    serve.run(StatusService.bind(APP_NAME, INGRESS_DEPLOYMENT, REASONER_DEPLOYMENT), name=STATUS_APP_NAME,
+              route_prefix="/")
     return handle

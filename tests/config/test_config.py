@@ -44,6 +44,7 @@ def test_unknown_key_names_the_valid_ones(tmp_path):
         ("nokey", "must look like section.key=value"),
         ("serve.port=70000", "serve.port must be in 1..65535"),
         ("serve.max_upload_mb=0", "serve.max_upload_mb must be > 0"),
+        ("serve.max_bodies_mb=8", "serve.max_bodies_mb \\(8\\) must be >= serve.max_upload_mb \\(16\\)"),
         ("reasoner.memo_store=redis", "reasoner.memo_store must be 'sqlite' or 'service'"),
         ("reasoner.memo_store=service", "reasoner.memo_path must be an absolute path on the head node"),
         ("tools.cache_store=service", "tools.cache_dir must be an absolute path on the head node"),

@@ -57,3 +57,29 @@ def test_serve_deployment_batches_and_answers_from_another_actor(ray_session, co
     outcomes = ray.get(Caller.remote().via_serve.remote("test-reasoner-app", requests))
     assert [o.item_id for o in outcomes] == [r.item_id for r in requests]
     assert all(o.error is None and len(o.scores) == 4 for o in outcomes)
+    # a caller's batch in one answer_many call: all six in one answer() call, in order
+    before = handle.batches_seen.remote().result()
+    together = handle.answer_many.remote(requests).result()
+    after = handle.batches_seen.remote().result()
+    assert [o.scores for o in together] == [o.scores for o in outcomes]
+    assert sum(after.values()) == sum(before.values()) + 1 and after[6] == before.get(6, 0) + 1, (before, after)
+
+
+def test_answer_hosted_through_serve_sends_a_callers_requests_in_full_batches(ray_session, config):
+    """Ten requests with batches of 4: three answer_many calls (4, 4, 2), answered in
+    order; no answer() call is left with a single request."""
+    from dataclasses import replace
+
+    from audiorouter.reasoner.hosting import answer_hosted, host_reasoner
+
+    served = replace(config, hosting="serve", serve_max_batch_size=4)
+    hosted = host_reasoner(served)
+    try:
+        requests = [request(f"h{i}", evidence=[pitch_result()] if i % 3 else []) for i in range(10)]
+        outcomes = answer_hosted(served, requests)
+        sizes = hosted.app.batches_seen.remote().result()
+    finally:
+        hosted.stop()
+    assert [o.item_id for o in outcomes] == [r.item_id for r in requests]
+    assert all(o.error is None for o in outcomes)
+    assert sum(size * calls for size, calls in sizes.items()) == 10 and min(sizes) >= 2 and max(sizes) <= 4, sizes

@@ -90,10 +90,10 @@ def test_bad_clips_raise_or_are_left_out_on_request(items):
     np.testing.assert_allclose(kept.matrix(), featurize([items[0], items[2]], SPEC).matrix(), atol=1e-6)
 
 
-def test_an_online_request_gets_the_same_vector_as_its_item(items):
+def test_online_requests_get_the_same_vectors_as_their_items(items):
     from audiorouter.data.audio_io import decode_audio, to_mono_16k
-    from audiorouter.router.features import waveform_request_features
+    from audiorouter.router.features import request_features
 
-    waveform, sr = decode_audio(items[0].audio)
-    vector = waveform_request_features(to_mono_16k(waveform, sr), items[0].question, SPEC)
-    np.testing.assert_allclose(vector, featurize([items[0]], SPEC).matrix(), atol=1e-5)
+    waveforms = [to_mono_16k(*decode_audio(item.audio)) for item in items[:3]]
+    vectors = request_features(waveforms, [item.question for item in items[:3]], SPEC)
+    np.testing.assert_allclose(vectors, featurize(items[:3], SPEC).matrix(), atol=1e-5)

@@ -1,11 +1,16 @@
 """What the serving tests share: a tiny random router over three tools, a WAV clip,
-a free loopback port."""
+a free loopback port, a request held open half sent."""
 
 from __future__ import annotations
 
+import http.client
 import io
+import json
 import socket
+import time
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import soundfile as sf
@@ -48,3 +53,41 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class HeldRequest:
+    """A POST whose headers (with its Content-Length) and the first ``sent`` bytes of its
+    body are on the wire, the rest held back until ``finish``: the server has the request
+    and cannot complete it."""
+
+    def __init__(self, url: str, body: bytes, content_type: str, sent: int) -> None:
+        parts = urlsplit(url)
+        self.body, self.sent = body, sent
+        self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+        self.connection.putrequest("POST", parts.path)
+        self.connection.putheader("Content-Type", content_type)
+        self.connection.putheader("Content-Length", str(len(body)))
+        self.connection.endheaders()
+        self.connection.send(body[:sent])
+
+    def send_rest(self) -> None:
+        self.connection.send(self.body[self.sent:])
+
+    def response(self) -> tuple[int, dict]:
+        response = self.connection.getresponse()
+        status, text = response.status, response.read()
+        self.retry_after = response.getheader("Retry-After")
+        self.connection.close()
+        return status, json.loads(text)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 120.0) -> None:
+    """Poll ``condition`` until it holds (synchronisation, not a measurement)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout_s:g} s: {what}")
+        time.sleep(0.05)

@@ -1,10 +1,14 @@
 """The online Serve application over loopback HTTP: happy path, every bad-request case
 (the hostile ones included: NaN/inf audio, too many or clashing choices, odd rates),
 truncation of long clips, readiness, and bounded load tests (50 concurrent valid requests
-against room for 24: answered or 503 with Retry-After; 60 mixed valid and invalid ones)."""
+against room for 24: answered or 503 with Retry-After; 60 mixed valid and invalid ones),
+admission (by count and by declared bytes, decided before a body is read, with the probes
+answering while every place is taken) and the batching of concurrent requests' reasoner
+calls."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -15,12 +19,13 @@ import pytest
 from audiorouter.config import load_config
 from audiorouter.serving.client import encode_multipart, get_json, post_answer, post_raw
 
-from .support import TOOLS, float_wav, free_port, nan_wav, tiny_policy, wav_bytes
+from .support import TOOLS, HeldRequest, float_wav, free_port, nan_wav, tiny_policy, wait_until, wav_bytes
 
 MAX_UPLOAD = 400_000
 MAX_DURATION_S = 2.0  # tools.max_duration_s: longer clips are analysed on their first 2 s
 CHOICES = ["slow", "medium", "fast"]
 MAX_ONGOING, MAX_QUEUED = 8, 16  # admission: beyond 24 requests at once, 503 with Retry-After
+MAX_BODIES_MB = 1.0  # ... or beyond 1 MiB of declared bodies
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +37,9 @@ def server(ray_session, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("serve")
     port = free_port()
     cfg = load_config(None, ["tools.enabled=[" + ",".join(TOOLS) + "]", f"tools.cache_dir={tmp / 'tool_cache'}",
-                             f"tools.max_duration_s={MAX_DURATION_S}", "reasoner.memo_path=",
-                             "reasoner.serve_batch_wait_s=0.05", f"serve.port={port}",
-                             f"serve.max_upload_mb={MAX_UPLOAD / 2**20}", "serve.num_cpus=0.5",
+                             f"tools.max_duration_s={MAX_DURATION_S}", "reasoner.memo_path=", f"serve.port={port}",
+                             f"serve.max_upload_mb={MAX_UPLOAD / 2**20}", f"serve.max_bodies_mb={MAX_BODIES_MB}",
+                             "serve.num_cpus=0.5",
                              f"serve.max_ongoing_requests={MAX_ONGOING}", f"serve.max_queued_requests={MAX_QUEUED}",
                              "serve.retry_after_s=3"])
     start(str(tiny_policy(tmp / "policy")), cfg.tools, cfg.reasoner, cfg.serve)
@@ -158,7 +163,7 @@ def test_fifty_at_once_are_answered_or_told_when_to_retry(server):
     assert all(well_formed(json.loads(body)) for status, _, body in results if status == 200)
     assert all(headers.get("retry-after") == "3" for status, headers, _ in results if status == 503)
     _, stats = get_json(server + "/stats")
-    assert max(stats["reasoner_batches"]) > 1  # concurrent requests shared a reasoner call
+    assert any(int(size) > 1 for size in stats["reasoner_batches"]["sizes"])  # they shared reasoner calls
 
 
 # (kind, audio, question, choices, the status it must get): valid clips and each invalid kind
@@ -194,3 +199,99 @@ def test_bounded_load_of_mixed_valid_and_invalid_requests(server):
     assert all(well_formed(body) for _, (status, body) in results if status == 200)
     assert all(body["error"] for _, (status, body) in results if status != 200)
     assert get_json(server + "/healthz", timeout=5) == (200, {"status": "ok"})
+
+
+def stats(server: str) -> dict:
+    status, body = get_json(server + "/stats")
+    assert status == 200, body
+    return body
+
+
+def admitted(server: str) -> tuple[int, int]:
+    """(requests the ingress has admitted, the bytes their bodies declare)."""
+    admission = stats(server)["admission"]
+    return admission["admitted"], admission["held_bytes"]
+
+
+def test_concurrent_requests_share_reasoner_calls(server):
+    """16 requests at once (room for all), distinct clips (no tool cache hits), held until
+    each is on the wire but for its last byte, then completed together: those that
+    arrive while a batch is analysed go on as the next batch, whose reasoner requests
+    reach the reasoner together, so answer() calls average at least two requests. Sent to
+    the reasoner one by one, each arrived alone (the tool process finishes one clip at a
+    time, slower than the reasoner's batch window)."""
+    before = stats(server)["reasoner_batches"]
+    bodies = [encode_multipart({"question": f"Question {k}: how fast?", "choices": json.dumps(CHOICES)},
+                               {"audio": ("clip.wav", wav_bytes(0.5, freq=300.0 + 7.0 * k))}) for k in range(16)]
+    held = [HeldRequest(server + "/v1/answer", body, content_type, len(body) - 1) for body, content_type in bodies]
+    try:
+        wait_until(lambda: admitted(server)[0] == len(held), "all 16 admitted")
+        for request in held:
+            request.send_rest()
+        results = [request.response() for request in held]
+    finally:
+        for request in held:
+            request.close()
+    assert all(status == 200 and well_formed(body) for status, body in results), results
+    after = stats(server)["reasoner_batches"]
+    calls, requests = after["calls"] - before["calls"], after["requests"] - before["requests"]
+    assert requests == 16 and requests / calls >= 2, (before, after)
+
+
+def test_probes_answer_while_every_place_in_the_ingress_is_taken(server):
+    """24 requests held half sent (8 answering, stuck reading their bodies, 16 waiting for
+    a slot): /healthz and /readyz answer, a 25th request gets 503 with Retry-After at once,
+    and once the 24 bodies are sent to their end, all 24 are answered."""
+    body, content_type = encode_multipart({"question": "How fast?", "choices": json.dumps(CHOICES)},
+                                          {"audio": ("clip.wav", wav_bytes(0.3))})
+    held = [HeldRequest(server + "/v1/answer", body, content_type, len(body) // 2)
+            for _ in range(MAX_ONGOING + MAX_QUEUED)]
+    try:
+        wait_until(lambda: admitted(server)[0] == len(held), "every held request admitted")
+        assert get_json(server + "/healthz") == (200, {"status": "ok"})
+        status, ready = get_json(server + "/readyz")
+        assert status == 200 and ready["ready"] is True, ready
+        status, headers, _ = post_with_headers(server + "/v1/answer", body, content_type)
+        assert status == 503 and headers.get("retry-after") == "3"
+        for request in held:
+            request.send_rest()
+        results = [request.response() for request in held]
+    finally:
+        for request in held:
+            request.close()
+    assert all(status == 200 and well_formed(answer) for status, answer in results), results
+    wait_until(lambda: admitted(server) == (0, 0), "every place given back")
+
+
+def test_a_body_over_the_byte_budget_is_refused_before_any_of_it_is_sent(server):
+    """Two requests declaring MAX_UPLOAD bytes each are held with none of their bodies
+    sent (800,000 of the 1 MiB budget): a third declaring as much gets 503 with
+    Retry-After though it sent nothing but its headers and 22 places are free; a small
+    request still fits and is answered; the clients that leave give their bytes back."""
+    big, content_type = b"x" * MAX_UPLOAD, "multipart/form-data; boundary=b"
+    held = [HeldRequest(server + "/v1/answer", big, content_type, 0) for _ in range(2)]
+    try:
+        wait_until(lambda: admitted(server) == (2, 2 * MAX_UPLOAD), "both declarations admitted")
+        third = HeldRequest(server + "/v1/answer", big, content_type, 0)
+        status, answer = third.response()
+        assert status == 503 and third.retry_after == "3" and "busy" in answer["error"]
+        assert post_answer(server + "/v1/answer", wav_bytes(0.5), "How fast?", CHOICES)[0] == 200
+    finally:
+        for request in held:
+            request.close()
+    wait_until(lambda: admitted(server) == (0, 0), "the bytes of the clients that left given back")
+
+
+def test_a_body_without_a_content_length_gets_411(server):
+    body, content_type = encode_multipart({"question": "How fast?", "choices": json.dumps(CHOICES)},
+                                          {"audio": ("clip.wav", wav_bytes(0.3))})
+    port = int(server.rsplit(":", 1)[1])
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request("POST", "/v1/answer", body=iter([body[:1000], body[1000:]]), encode_chunked=True,
+                           headers={"Content-Type": content_type, "Transfer-Encoding": "chunked"})
+        response = connection.getresponse()
+        status, answer = response.status, json.loads(response.read())
+    finally:
+        connection.close()
+    assert status == 411 and "Content-Length" in answer["error"]

@@ -115,7 +115,7 @@ def test_rollouts_can_ask_the_reasoner_serve_deployment(finished_run):
     finally:
         run.trainer.stop()
         run.hosted.stop()
-    assert metrics.episodes == config.train.train_batch_size and sum(batches) > 0
+    assert metrics.episodes == config.train.train_batch_size and sum(batches.values()) > 0
     assert "reasoner" not in serve.status().applications  # stopped with the run
 
 
