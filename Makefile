@@ -17,15 +17,19 @@ setup: $(STAMP)
 
 # Installs exactly the lock files (every package, transitive ones too, pinned with
 # hashes; see DEVELOPERS.md for how to update them) and removes anything else, then the
-# project itself. Reruns only when a lock or pyproject.toml changes.
-$(STAMP): pyproject.toml requirements.lock requirements-nodeps.lock
+# project itself. Reruns only when a lock, pyproject.toml or this file changes. Bytecode is compiled
+# here, as pip does and uv does not by default: where PYTHONDONTWRITEBYTECODE is set (our
+# machines set it) every process, each Ray worker included, would otherwise compile torch,
+# Ray and transformers from source at every import (about 8 s of each process's start).
+$(STAMP): Makefile pyproject.toml requirements.lock requirements-nodeps.lock
 	@command -v espeak-ng >/dev/null && test -f $(SOUNDFONT) && ldconfig -p | grep -q libfluidsynth \
 	  || $(MAKE) --no-print-directory system-packages
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	awk '/^uv==/{p=1} p&&/^ *#/{exit} p' requirements.lock > $(VENV)/uv-requirement.txt
 	$(PY) -m pip install --quiet --no-deps --require-hashes -r $(VENV)/uv-requirement.txt
-	$(VENV)/bin/uv pip sync --quiet --python $(PY) --require-hashes requirements.lock requirements-nodeps.lock
+	$(VENV)/bin/uv pip sync --quiet --python $(PY) --require-hashes --compile-bytecode requirements.lock requirements-nodeps.lock
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
+	$(PY) -m compileall -q -j 0 audiorouter >/dev/null
 	$(PY) -m audiorouter.tools.numba_cache --ensure || echo "numba warm-up failed: each tool process will compile for itself (slower)"
 	touch $(STAMP)
 
