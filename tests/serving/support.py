@@ -3,12 +3,13 @@ a free loopback port, a request held open half sent."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import io
 import json
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -82,6 +83,23 @@ class HeldRequest:
 
     def close(self) -> None:
         self.connection.close()
+
+
+@contextlib.contextmanager
+def holding(requests: list[HeldRequest]) -> Iterator[list[HeldRequest]]:
+    """The held requests, each closed on the way out whatever happened."""
+    try:
+        yield requests
+    finally:
+        for request in requests:
+            request.close()
+
+
+def complete(requests: list[HeldRequest]) -> list[tuple[int, dict]]:
+    """Send every held request's rest, then read each answer."""
+    for request in requests:
+        request.send_rest()
+    return [request.response() for request in requests]
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 120.0) -> None:

@@ -19,7 +19,18 @@ import pytest
 from audiorouter.config import load_config
 from audiorouter.serving.client import encode_multipart, get_json, post_answer, post_raw
 
-from .support import TOOLS, HeldRequest, float_wav, free_port, nan_wav, tiny_policy, wait_until, wav_bytes
+from .support import (
+    TOOLS,
+    HeldRequest,
+    complete,
+    float_wav,
+    free_port,
+    holding,
+    nan_wav,
+    tiny_policy,
+    wait_until,
+    wav_bytes,
+)
 
 MAX_UPLOAD = 400_000
 MAX_DURATION_S = 2.0  # tools.max_duration_s: longer clips are analysed on their first 2 s
@@ -223,15 +234,10 @@ def test_concurrent_requests_share_reasoner_calls(server):
     before = stats(server)["reasoner_batches"]
     bodies = [encode_multipart({"question": f"Question {k}: how fast?", "choices": json.dumps(CHOICES)},
                                {"audio": ("clip.wav", wav_bytes(0.5, freq=300.0 + 7.0 * k))}) for k in range(16)]
-    held = [HeldRequest(server + "/v1/answer", body, content_type, len(body) - 1) for body, content_type in bodies]
-    try:
+    with holding([HeldRequest(server + "/v1/answer", body, content_type, len(body) - 1)
+                  for body, content_type in bodies]) as held:
         wait_until(lambda: admitted(server)[0] == len(held), "all 16 admitted")
-        for request in held:
-            request.send_rest()
-        results = [request.response() for request in held]
-    finally:
-        for request in held:
-            request.close()
+        results = complete(held)
     assert all(status == 200 and well_formed(body) for status, body in results), results
     after = stats(server)["reasoner_batches"]
     calls, requests = after["calls"] - before["calls"], after["requests"] - before["requests"]
@@ -244,21 +250,15 @@ def test_probes_answer_while_every_place_in_the_ingress_is_taken(server):
     and once the 24 bodies are sent to their end, all 24 are answered."""
     body, content_type = encode_multipart({"question": "How fast?", "choices": json.dumps(CHOICES)},
                                           {"audio": ("clip.wav", wav_bytes(0.3))})
-    held = [HeldRequest(server + "/v1/answer", body, content_type, len(body) // 2)
-            for _ in range(MAX_ONGOING + MAX_QUEUED)]
-    try:
+    with holding([HeldRequest(server + "/v1/answer", body, content_type, len(body) // 2)
+                  for _ in range(MAX_ONGOING + MAX_QUEUED)]) as held:
         wait_until(lambda: admitted(server)[0] == len(held), "every held request admitted")
         assert get_json(server + "/healthz") == (200, {"status": "ok"})
         status, ready = get_json(server + "/readyz")
         assert status == 200 and ready["ready"] is True, ready
         status, headers, _ = post_with_headers(server + "/v1/answer", body, content_type)
         assert status == 503 and headers.get("retry-after") == "3"
-        for request in held:
-            request.send_rest()
-        results = [request.response() for request in held]
-    finally:
-        for request in held:
-            request.close()
+        results = complete(held)
     assert all(status == 200 and well_formed(answer) for status, answer in results), results
     wait_until(lambda: admitted(server) == (0, 0), "every place given back")
 
@@ -269,16 +269,12 @@ def test_a_body_over_the_byte_budget_is_refused_before_any_of_it_is_sent(server)
     Retry-After though it sent nothing but its headers and 22 places are free; a small
     request still fits and is answered; the clients that leave give their bytes back."""
     big, content_type = b"x" * MAX_UPLOAD, "multipart/form-data; boundary=b"
-    held = [HeldRequest(server + "/v1/answer", big, content_type, 0) for _ in range(2)]
-    try:
+    with holding([HeldRequest(server + "/v1/answer", big, content_type, 0) for _ in range(2)]):
         wait_until(lambda: admitted(server) == (2, 2 * MAX_UPLOAD), "both declarations admitted")
         third = HeldRequest(server + "/v1/answer", big, content_type, 0)
         status, answer = third.response()
         assert status == 503 and third.retry_after == "3" and "busy" in answer["error"]
         assert post_answer(server + "/v1/answer", wav_bytes(0.5), "How fast?", CHOICES)[0] == 200
-    finally:
-        for request in held:
-            request.close()
     wait_until(lambda: admitted(server) == (0, 0), "the bytes of the clients that left given back")
 
 
