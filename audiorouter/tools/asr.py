@@ -99,6 +99,12 @@ class TranscribeTool(Tool):
                                        cpu_threads=process_cpus(), local_files_only=True)
         return self._model
 
+    def close(self):
+        with self._lock:
+            if self._model is not None:
+                self._model.model = None  # the CTranslate2 Whisper: its destructor joins its worker threads
+            self._model = None
+
     def analyse(self, waveform, sample_rate):
         return self.analyse_given(waveform, sample_rate, ClipLimits())
 

@@ -18,13 +18,13 @@ data)``. ``Tool.run`` wraps that into a ``ToolResult``: it checks and resamples 
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import importlib.util
 import logging
 import sys
 import time
 from collections.abc import Iterator, MutableMapping, Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -63,6 +63,10 @@ class Tool:
 
     def analyse(self, waveform: np.ndarray, sample_rate: int) -> tuple[str, dict[str, Any]]:
         raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the tool loaded (a model and its native threads); the next
+        ``analyse`` loads it again. Called at exit for every instance ``get_tool`` made."""
 
     def analyse_given(self, waveform: np.ndarray, sample_rate: int, limits: ClipLimits) -> tuple[str, dict[str, Any]]:
         """``analyse``, for a tool that uses what the user knows of the clips (``limits``)."""
@@ -180,12 +184,32 @@ def _loaded_from(path: Path) -> bool:
     return any(getattr(m, "__file__", None) and Path(m.__file__).resolve() == path for m in list(sys.modules.values()))
 
 
-@cache
+_INSTANCES: dict[str, Tool] = {}
+
+
 def get_tool(name: str) -> Tool:
     """The process-wide instance of a tool (models load once per process)."""
-    if name not in TOOLS:
-        raise ConfigError(f"unknown tool {name!r}; valid: {', '.join(visible_tools())}")
-    return TOOLS[name]()
+    if name not in _INSTANCES:
+        if name not in TOOLS:
+            raise ConfigError(f"unknown tool {name!r}; valid: {', '.join(visible_tools())}")
+        if not _INSTANCES:
+            atexit.register(close_tools)
+        _INSTANCES[name] = TOOLS[name]()
+    return _INSTANCES[name]
+
+
+def close_tools() -> None:
+    """Close every tool instance of this process. Runs at exit, before the interpreter
+    tears itself down: a native model (CTranslate2's whisper, an ONNX Runtime session)
+    then stops and joins its own worker threads while everything they use still exists,
+    instead of being freed during finalisation, or never, with its threads still alive
+    while the process's C++ destructors run."""
+    while _INSTANCES:
+        _, tool = _INSTANCES.popitem()
+        try:
+            tool.close()
+        except Exception as exc:  # closing is best effort: exit goes on
+            log.warning("closing tool %s failed: %s: %s", tool.name, type(exc).__name__, exc)
 
 
 def visible_tools() -> list[str]:

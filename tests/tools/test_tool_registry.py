@@ -11,7 +11,7 @@ from tool_signals import SR, tone
 import audiorouter.tools as tools
 from audiorouter.config import ConfigError, ToolsConfig, load_config
 from audiorouter.data.audio_io import Clip
-from audiorouter.tools.base import SILENT_SUMMARY, TOOLS, Tool, register_tool
+from audiorouter.tools.base import SILENT_SUMMARY, TOOLS, Tool, close_tools, register_tool
 from audiorouter.tools.inputs import ClipLimits, note_window
 
 CORE = ["chords", "loudness", "onsets", "pitch", "segments", "spectral", "speech", "tempo"]
@@ -50,7 +50,7 @@ def test_adding_a_tool_is_one_class_and_one_registration():
             register_tool(type("Other", (Peak,), {}))
     finally:
         TOOLS.pop("test_peak")
-        tools.get_tool.cache_clear()
+        close_tools()
 
 
 def test_an_exception_becomes_an_error_result():

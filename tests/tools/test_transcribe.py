@@ -5,6 +5,8 @@ made before (language detected, VAD inside whisper)."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -86,3 +88,35 @@ def test_threads_follow_the_process_cpu_share(monkeypatch):
     assert process_cpus() == 1
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert process_cpus() == len(os.sched_getaffinity(0))
+
+
+EXIT_SCRIPT = """
+import atexit, os
+from audiorouter.tools import base
+
+def threads():
+    return len(os.listdir("/proc/self/task"))
+
+atexit.register(lambda: print("at exit:", len(base._INSTANCES), threads()))  # runs after close_tools (LIFO)
+tool = base.get_tool("transcribe")
+tool._load()
+print("loaded:", threads())
+tool.close()
+print("closed:", threads())
+tool._load()  # loaded again, then left for the exit to close
+print("reloaded:", threads())
+"""
+
+
+def test_whisper_is_closed_and_its_threads_joined_before_the_interpreter_exits():
+    """A CTranslate2 model left to interpreter finalisation keeps its worker threads alive
+    while the process's destructors run (a known crash and hang at exit); get_tool's
+    instances are closed by an atexit hook, so the threads are joined first."""
+    done = subprocess.run([sys.executable, "-c", EXIT_SCRIPT], capture_output=True, text=True, timeout=300,
+                          env=os.environ | {"HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    counts = dict(line.split(":", 1) for line in done.stdout.splitlines() if ":" in line)
+    loaded, closed, reloaded = (int(counts[k]) for k in ("loaded", "closed", "reloaded"))
+    instances, at_exit = (int(n) for n in counts["at exit"].split())
+    assert closed < loaded and reloaded > closed  # close joins whisper's threads; the next use loads again
+    assert instances == 0 and at_exit < reloaded

@@ -40,6 +40,7 @@ Imports: contracts, data, router.features, reasoner (the actors, lazily), study.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import json
@@ -242,6 +243,7 @@ def _yamnet():
         from audiorouter.tools.tagger import YamNet
 
         _YAMNET.append(YamNet())
+        atexit.register(_YAMNET.clear)  # its ONNX Runtime sessions closed before finalisation, as get_tool's tools
     return _YAMNET[0]
 
 
