@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from numba_processes import start_together
 from tool_doubles import PATH
 
 from audiorouter.config import ToolsConfig
@@ -49,3 +50,14 @@ def test_the_pool_starts_on_a_cold_cache_and_disables_the_crashing_tool(pool, co
         assert tempo.ok and onsets.ok and pitch.ok
         assert not crashed.ok and "disabled" in crashed.error and "SIGSEGV" in crashed.error
     assert pool.stats.actor_restarts == 0, "a crashing tool costs its tool process, not the actor"
+
+
+def test_tool_processes_start_from_the_warm_up_copy_and_only_read_the_shared_folder(pool, cold_numba_cache):
+    """The folder the pool's warm-up compiled (once, cold, as ``make setup`` does with
+    ``--ensure``): tool processes starting together copy it and add nothing to it."""
+    assert any(cold_numba_cache.rglob("guf-beat.*.nbi"))
+    compiled = {p.name for p in cold_numba_cache.rglob("*.nbc")}
+    env = os.environ | {"NUMBA_CACHE_DIR": str(cold_numba_cache), "HF_HUB_OFFLINE": "1"}
+    for done in start_together(env):
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert {p.name for p in cold_numba_cache.rglob("*.nbc")} == compiled, "the shared folder was only read"
