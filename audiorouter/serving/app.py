@@ -46,7 +46,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from ray import serve
@@ -168,6 +168,14 @@ def check_upload(body: bytes, content_type: str, max_duration_s: float) -> Check
     except AudioError as exc:
         raise BadRequest(str(exc), 422) from exc
     return CheckedRequest(question, list(choices), clip.waveform, clip.duration_s, clip.truncated)
+
+
+class Analysed(NamedTuple):
+    """One request after the batch thread: checked, routed, its tools run."""
+
+    checked: CheckedRequest
+    decision: Any  # the router's Decision
+    results: list[Any]  # ToolResult, one per routed tool
 
 
 @dataclass
@@ -317,26 +325,25 @@ class AnswerService:
             self.batching, self.check_route_run, uploads, ids)
         tools_done_at = time.perf_counter()
         ok = [k for k, item in enumerate(done) if not isinstance(item, Exception)]
-        requests = [ReasonerRequest(ids[k], done[k][0].waveform, SAMPLE_RATE, done[k][0].question, done[k][0].choices,
-                                    None, done[k][2]) for k in ok]
+        requests = [ReasonerRequest(ids[k], done[k].checked.waveform, SAMPLE_RATE, done[k].checked.question,
+                                    done[k].checked.choices, None, done[k].results) for k in ok]
         outcomes = asyncio.ensure_future(self.reasoner.answer_many.remote(requests)) if ok else None
         position = {k: n for n, k in enumerate(ok)}
         return [item if isinstance(item, Exception) else
-                Routed(item[0], item[1].tools, item[2], routed_at, tools_done_at, outcomes, position[k])
+                Routed(item.checked, item.decision.tools, item.results, routed_at, tools_done_at, outcomes, position[k])
                 for k, item in enumerate(done)]
 
-    def check_route_run(self, uploads: list[Upload], ids: list[str]) -> tuple[float, list[Any]]:
-        """(when routed, per upload (checked request, decision, tool results) or the
-        exception that failed it)."""
+    def check_route_run(self, uploads: list[Upload], ids: list[str]) -> tuple[float, list[Analysed | Exception]]:
+        """(when routed, per upload its ``Analysed`` or the exception that failed it)."""
         checked = [self.check(upload) for upload in uploads]
         fine = [k for k, c in enumerate(checked) if not isinstance(c, Exception)]
         decisions = dict(zip(fine, self.route_all([checked[k] for k in fine], [ids[k] for k in fine]), strict=True))
         routed_at = time.perf_counter()
-        done: list[Any] = []
+        done: list[Analysed | Exception] = []
         for k, request in enumerate(checked):
             decision = request if isinstance(request, Exception) else decisions[k]
             done.append(decision if isinstance(decision, Exception) else
-                        (request, decision, self.runner.run(request.waveform, SAMPLE_RATE, list(decision.tools))))
+                        Analysed(request, decision, self.runner.run(request.waveform, SAMPLE_RATE, list(decision.tools))))
         return routed_at, done
 
     def check(self, upload: Upload) -> CheckedRequest | Exception:
