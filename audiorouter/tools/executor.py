@@ -102,13 +102,16 @@ class PoolStats:
 
 
 class ToolExecutorPool:
-    """Actors start (and warm up) before the pool is returned and before a replacement
-    takes calls, so a call's deadline never includes process start-up."""
+    """Actors start (and warm up) before the pool is returned, or with ``lazy`` before the
+    first call the cache cannot answer, and before a replacement takes calls, so a call's
+    deadline never includes process start-up."""
 
     def __init__(self, config: Any, cache: ToolCache | None = None, warm: list[str] | None = None,
-                 startup_timeout_s: float = 600.0) -> None:
+                 startup_timeout_s: float = 600.0, lazy: bool = False) -> None:
         """From a ``ToolsConfig``; ``cache`` defaults to one at ``config.cache_dir``; the
-        ``warm`` tools run once on every actor at start (models load, kernels compile)."""
+        ``warm`` tools run once on every actor at start (models load, kernels compile).
+        ``lazy``: no actor starts until a call misses the cache (a rerun whose results are
+        all cached then costs no process start-up at all)."""
         self.config = config
         self.limits = ClipLimits.from_config(config)
         self.cache = cache if cache is not None else open_tool_cache(config)
@@ -117,11 +120,24 @@ class ToolExecutorPool:
         self.startup_timeout_s = startup_timeout_s
         load_tool_plugins(config.plugins)
         self._warm = resolve_tools(warm) if warm else []
+        self._slots: list[_Slot] = []
+        self._launched = False
+        if not lazy:
+            self._launch()
+
+    @property
+    def launched(self) -> bool:
+        """Whether the actors were started (a lazy pool whose calls all hit the cache never starts them)."""
+        return self._launched
+
+    def _launch(self) -> None:
+        """Start every actor and wait until each has warmed up or failed to start."""
+        self._launched = True
         ensure_warm()  # numba kernels compiled once, here, before any actor starts
-        self._slots = [self._start(g) for g in ["cpu"] * config.num_actors + ["gpu"] * config.gpu_actors]
+        self._slots = [self._start(g) for g in ["cpu"] * self.config.num_actors + ["gpu"] * self.config.gpu_actors]
         while any(slot.starting is not None for slot in self._slots):
             starting = [slot.starting for slot in self._slots if slot.starting is not None]
-            ready, _ = ray.wait(starting, num_returns=1, timeout=startup_timeout_s)
+            ready, _ = ray.wait(starting, num_returns=1, timeout=self.startup_timeout_s)
             for slot in [s for s in self._slots if s.starting is not None]:
                 if slot.starting in ready or time.monotonic() >= slot.deadline:
                     self._started(slot, ready)
@@ -163,6 +179,8 @@ class ToolExecutorPool:
                 else:
                     queues[self._group_of(tool)].append(_Call(i, j, tool))
         calls = [c for q in queues.values() for c in q]
+        if calls and not self._launched:
+            self._launch()
         refs = {i: ray.put((clips[i][0], clips[i][1])) for i in {c.clip for c in calls}}  # once per clip
         self._drain(queues, refs, results)
         if self.cache is not None:

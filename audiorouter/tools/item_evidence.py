@@ -80,13 +80,15 @@ class EvidencePass:
     disabled: dict[str, str]  # tools the pool disabled after repeated crashes (tool -> why)
     requested: int  # (item, tool) pairs asked for
     computed: int  # of which not in the cache: tool runs made
+    started_actors: bool  # False when the cache answered every pair (no tool actor was started)
 
 
 def prepare_evidence(config: ToolsConfig, items: Sequence[AudioQAItem], tools: list[str],
                      data_dir: str | Path | None = None) -> EvidencePass:
     """Run ``tools`` on every item with the Ray tool-executor pool (cached results are
-    reused), so rollouts read evidence from the cache instead of computing it."""
-    pool = ToolExecutorPool(config, warm=tools)
+    reused), so rollouts read evidence from the cache instead of computing it. The pool's
+    actors only start if some result is not cached yet."""
+    pool = ToolExecutorPool(config, warm=tools, lazy=True)
     results: list[ToolResult] = []
     try:
         for start in tqdm(range(0, len(items), CLIPS_PER_CALL), desc="tools", unit="batch"):
@@ -97,7 +99,7 @@ def prepare_evidence(config: ToolsConfig, items: Sequence[AudioQAItem], tools: l
                 results.extend(errors if clip is None else [note_window(r, clip) for r in next(ran)])
     finally:
         pool.shutdown()
-    return EvidencePass(results, pool.disabled, len(items) * len(tools), pool.stats.computed)
+    return EvidencePass(results, pool.disabled, len(items) * len(tools), pool.stats.computed, pool.launched)
 
 
 def mean_latency_s(results: Sequence[ToolResult]) -> dict[str, float]:

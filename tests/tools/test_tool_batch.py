@@ -75,6 +75,9 @@ def test_the_pool_pass_over_items_reads_the_same_cache_and_reports_bad_clips(ray
     assert done.requested == len(chosen) * len(TOOLS) and len(done.results) == done.requested
     by_item = dict(zip([i.id for i in chosen for _ in TOOLS], done.results, strict=True))
     assert not by_item["broken-1"].ok and by_item["broken-1"].error.startswith("bad clip: unreadable audio")
-    assert sum(r.ok for r in done.results) == done.requested - len(TOOLS)
+    assert sum(r.ok for r in done.results) == done.requested - len(TOOLS) and done.started_actors
+    rerun = prepare_evidence(config, chosen, TOOLS, root)
+    assert rerun.computed == 0 and not rerun.started_actors, "a pass the cache answers starts no tool actor"
+    assert [(r.tool, r.ok, r.summary) for r in rerun.results] == [(r.tool, r.ok, r.summary) for r in done.results]
     again = run_batch(root, tmp_path / "e.parquet", TOOLS, config, splits=["test"], workers=1)
     assert again.cached == again.ok == done.requested - len(TOOLS), "the in-process pass reads what the pool wrote"

@@ -21,11 +21,14 @@ from audiorouter.tracking.mlflow_tracker import tracking_uri
 from audiorouter.training.driver import TrainingRun
 
 
-def tiny_config(root, name="tiny", iterations=2):
+def tiny_config(root, name="tiny", iterations=2, inputs=None):
+    """``inputs``: the folder of the data, tool cache and features (default ``root``); a
+    run given another run's folder reuses its clips and cached tool results."""
+    inputs = inputs or root
     return load_config(None, [
-        f"data.dir={root}/data", "data.synth.n=54", "data.synth.families=[tempo, loudness_compare, duration]",
-        "data.synth.workers=1", f"tools.cache_dir={root}/tool_cache", "tools.enabled=[tempo, loudness, segments]",
-        "tools.num_actors=1", f"reasoner.memo_path={root}/memo.sqlite", f"router.feature_cache_dir={root}/features",
+        f"data.dir={inputs}/data", "data.synth.n=54", "data.synth.families=[tempo, loudness_compare, duration]",
+        "data.synth.workers=1", f"tools.cache_dir={inputs}/tool_cache", "tools.enabled=[tempo, loudness, segments]",
+        "tools.num_actors=1", f"reasoner.memo_path={root}/memo.sqlite", f"router.feature_cache_dir={inputs}/features",
         "train.train_size=12", f"train.iterations={iterations}", "train.train_batch_size=32",
         "train.minibatch_size=32", "train.num_envs_per_env_runner=8", "train.num_epochs=2",
         f"tracking.tracking_uri={root}/mlflow.db", f"tracking.artifact_dir={root}/artifacts",
@@ -119,12 +122,12 @@ def test_rollouts_can_ask_the_reasoner_serve_deployment(finished_run):
     assert "reasoner" not in serve.status().applications  # stopped with the run
 
 
-def test_a_tool_that_keeps_crashing_is_disabled_and_the_run_says_so(tmp_path_factory, ray_session):
+def test_a_tool_that_keeps_crashing_is_disabled_and_the_run_says_so(tmp_path_factory, finished_run):
     from pathlib import Path
 
     doubles = Path(__file__).resolve().parents[1] / "tools" / "tool_doubles.py"
     root = tmp_path_factory.mktemp("crash")
-    config = tiny_config(root, name="crash", iterations=1)
+    config = tiny_config(root, name="crash", iterations=1, inputs=finished_run[0])  # only segfault is computed
     config.tools.enabled = ["tempo", "loudness", "segments", "segfault"]
     config.tools.plugins = [str(doubles)]
     config.tools.max_crashes = 1
@@ -140,11 +143,11 @@ def test_a_tool_that_keeps_crashing_is_disabled_and_the_run_says_so(tmp_path_fac
 
 
 
-def test_training_goes_on_while_the_memo_service_restarts(tmp_path_factory, ray_session):
+def test_training_goes_on_while_the_memo_service_restarts(tmp_path_factory, finished_run):
     from audiorouter.store.service import NAMESPACE, service_name, stop_service
 
     root = tmp_path_factory.mktemp("memo-restart")
-    config = tiny_config(root, name="memo-restart", iterations=8)
+    config = tiny_config(root, name="memo-restart", iterations=8, inputs=finished_run[0])  # its own memo
     config.train.train_size = 24  # 24 items x 8 subsets: new outcomes keep coming after the restart
     config.reasoner.memo_store = "service"
     config.run.local_memo = False  # every episode reaches the reasoner actor and its memo
