@@ -31,6 +31,7 @@ import psutil
 VENV_BIN = Path(sys.executable).parent
 FAST_HEALTH_CHECKS = {"RAY_health_check_period_ms": "1000", "RAY_health_check_timeout_ms": "1000",
                       "RAY_health_check_failure_threshold": "3", "RAY_health_check_initial_delay_ms": "1000"}
+STOP_GRACE_S = 5.0  # after SIGTERM, then SIGKILL
 
 
 def free_port() -> int:
@@ -155,7 +156,9 @@ class LocalCluster:
         for node in self.nodes:
             if node.poll() is None:
                 os.killpg(node.pid, signal.SIGTERM)  # ray start --block stops its node's processes
-        _, still = psutil.wait_procs(procs, timeout=20)
+        # most exit at once; `ray start --block`, the autoscaler monitor and an agent were
+        # still up 25 s after SIGTERM when measured, and hold nothing this cluster needs kept
+        _, still = psutil.wait_procs(procs, timeout=STOP_GRACE_S)
         for proc in still:
             try:
                 proc.kill()
