@@ -4,8 +4,12 @@ seen crashing on fresh machines, librosa #1998)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
+
+from audiorouter.tools.numba_cache import SHARED_ENV
 
 # Two processes compiling at once on an empty cache is the race (each compiles librosa's
 # kernels for about two minutes of a core).
@@ -21,6 +25,13 @@ for name in ("tempo",):
     assert result.ok, result.error
 print(private)
 """
+
+
+def env_with_shared_folder(folder: Path) -> dict[str, str]:
+    """This environment with ``folder`` as the shared numba cache, and without the shared
+    folder the test process itself copied (conftest.py), which would take precedence."""
+    return {k: v for k, v in os.environ.items() if k != SHARED_ENV} | {"NUMBA_CACHE_DIR": str(folder),
+                                                                        "HF_HUB_OFFLINE": "1"}
 
 
 def start_together(env: dict[str, str]) -> list[subprocess.CompletedProcess]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 
 import pytest
-from numba_processes import start_together
+from numba_processes import env_with_shared_folder, start_together
 from tool_doubles import PATH
 
 from audiorouter.config import ToolsConfig
 from audiorouter.tools.executor import ToolExecutorPool
+from audiorouter.tools.numba_cache import SHARED_ENV
 from audiorouter.tools.probe_signals import SR, drum_pattern, note_phrase
 
 pytestmark = pytest.mark.slow
@@ -23,13 +24,15 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def cold_numba_cache(tmp_path_factory):
     folder = tmp_path_factory.mktemp("numba-cold")
-    previous = os.environ.get("NUMBA_CACHE_DIR")
+    previous = {name: os.environ.get(name) for name in ("NUMBA_CACHE_DIR", SHARED_ENV)}
     os.environ["NUMBA_CACHE_DIR"] = str(folder)
+    os.environ.pop(SHARED_ENV, None)  # the warm folder conftest.py copied would take precedence
     yield folder
-    if previous is None:
-        os.environ.pop("NUMBA_CACHE_DIR", None)
-    else:
-        os.environ["NUMBA_CACHE_DIR"] = previous
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +60,7 @@ def test_tool_processes_start_from_the_warm_up_copy_and_only_read_the_shared_fol
     ``--ensure``): tool processes starting together copy it and add nothing to it."""
     assert any(cold_numba_cache.rglob("guf-beat.*.nbi"))
     compiled = {p.name for p in cold_numba_cache.rglob("*.nbc")}
-    env = os.environ | {"NUMBA_CACHE_DIR": str(cold_numba_cache), "HF_HUB_OFFLINE": "1"}
+    env = env_with_shared_folder(cold_numba_cache)
     for done in start_together(env):
         assert done.returncode == 0, done.stderr[-3000:]
     assert {p.name for p in cold_numba_cache.rglob("*.nbc")} == compiled, "the shared folder was only read"
