@@ -1,6 +1,6 @@
 """Router training on RLlib's new API stack: build, then per iteration sample and learn.
 
-    items = pick_training_items(iter_items(cfg.data.dir, "train"), cfg.train.train_size, cfg.train.seed)
+    items = pick_training_items(iter_items(cfg.data.dir, "train"), cfg.train.train_size, cfg.train.seed)  # data.selection
     features = featurize(items, FeatureSpec(n_mels=cfg.router.n_mels), cfg.router.feature_cache_dir)
     trainer = RouterTrainer(cfg.train, cfg.router, tools, features, reward_source)
     for _ in range(cfg.train.iterations):
@@ -25,13 +25,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.tune.registry import register_env
 
 from audiorouter.config import RouterConfig, TrainConfig
-from audiorouter.contracts import AudioQAItem
 from audiorouter.rl.env import RouterEnvSpec, make_router_env
 from audiorouter.rl.metrics import IterationMetrics, RouterMetricsCallback
 from audiorouter.rl.module import RouterRLModule, router_net_state
@@ -193,24 +191,3 @@ class RouterTrainer:
 
     def stop(self) -> None:
         self.algo.stop()
-
-
-def pick_training_items(items: Sequence[AudioQAItem], train_size: int, seed: int) -> list[AudioQAItem]:
-    """Exactly ``train_size`` unique items, drawn round-robin over tasks, reproducibly.
-
-    Items are shuffled within each task by ``seed``; tasks take turns, so a small
-    training set still covers every task family.
-    """
-    by_task: dict[str, list[AudioQAItem]] = {}
-    for item in {item.id: item for item in items}.values():
-        by_task.setdefault(item.task, []).append(item)
-    rng = np.random.default_rng(seed)
-    queues = [[group[i] for i in rng.permutation(len(group))] for _, group in sorted(by_task.items())]
-    picked: list[AudioQAItem] = []
-    while len(picked) < train_size and any(queues):
-        for queue in queues:
-            if queue and len(picked) < train_size:
-                picked.append(queue.pop(0))
-    if len(picked) < train_size:
-        raise ValueError(f"train_size is {train_size} but only {len(picked)} unique items are available")
-    return picked

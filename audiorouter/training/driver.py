@@ -20,6 +20,7 @@ from tqdm import tqdm
 from audiorouter.cluster.session import start_ray
 from audiorouter.config import Config, flatten
 from audiorouter.data.items import iter_items, split_files
+from audiorouter.data.selection import pick_training_items
 from audiorouter.data.synth import synthesize_dataset
 from audiorouter.data.synth.staleness import stale_suite_reason
 from audiorouter.evaluation.evaluate import (
@@ -37,7 +38,7 @@ from audiorouter.reasoner.hosting import host_reasoner
 from audiorouter.reasoner.registry import check_backend
 from audiorouter.rl.registry import check_train
 from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
-from audiorouter.rl.trainer import RouterTrainer, pick_training_items
+from audiorouter.rl.trainer import RouterTrainer
 from audiorouter.router.features import FeatureSpec, featurize
 from audiorouter.run_lock import RunFolderLock
 from audiorouter.state_files import StateFileError, read_json_file
