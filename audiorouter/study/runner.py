@@ -18,8 +18,8 @@ would name a different, missing file inside a trial: the driver resolves every p
 the trials read against its own working directory once) and ``provenance`` (what the
 study's numbers depend on: config, seeds, items, code and package versions).
 
-Imports: cluster, config, evaluation, rl, router, store, reasoner, tools, outcomes
-(lazily where heavy), the harness modules beside it, study.methods.head_features.
+Imports: cluster, config, evaluation, rl, router, store, reasoner, tools, outcomes,
+the harness modules beside it, study.methods.head_features.
 """
 
 from __future__ import annotations
@@ -31,25 +31,35 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+import ray
+
 from audiorouter.cluster.session import start_ray
 from audiorouter.config import Config, ConfigError, ReasonerConfig
 from audiorouter.evaluation.evaluate import reasoner_label
 from audiorouter.outcomes.state_check import check_shared_state
+from audiorouter.outcomes.table import build_outcome_table, candidate_subsets
+from audiorouter.reasoner.actor import start_reasoner_actors
 from audiorouter.reasoner.registry import check_backend
 from audiorouter.rl.registry import check_train
 from audiorouter.router.actions import ActionSpace
+from audiorouter.router.features import featurize
 from audiorouter.run_lock import RunFolderLock
-from audiorouter.store import seed_outcome_memo, seed_tool_cache
+from audiorouter.store import open_outcome_memo, seed_outcome_memo, seed_tool_cache
+from audiorouter.study.analysis import analyse
 from audiorouter.study.context import StudyContext, save_router_features
 from audiorouter.study.dataset import StudyData, ensure_study_data, load_items
 from audiorouter.study.kept_results import RESULT_FILE, kept_dataset_record, restore_kept_results
+from audiorouter.study.methods.head_features import prepare_internalisation
 from audiorouter.study.methods.tool_features import save_tool_fields
 from audiorouter.study.pieces import PieceLedger, read_pieces, render_pieces
+from audiorouter.study.report import write_study_outputs
 from audiorouter.study.results import (
     INTERNALISE_METHODS,
     TOOLS_SUPERVISED,
     TrialResult,
 )
+from audiorouter.study.sweep import run_sweep
+from audiorouter.study.tracking import log_study
 from audiorouter.study.trials import load_result, trial_specs
 from audiorouter.tools import load_tool_plugins, resolve_tools
 from audiorouter.tools.item_evidence import mean_latency_s, prepare_evidence
@@ -133,12 +143,8 @@ class StudyRun:
         self.context = StudyContext(cfg, self.data, tools, str(self.dir), latency, disabled)
         self.router_features(evidence_items)
         del evidence_items
-        from audiorouter.reasoner.actor import start_reasoner_actors
-
         self.reasoner_handles = start_reasoner_actors(cfg.reasoner)  # the driver keeps them alive
         if any(m in INTERNALISE_METHODS for m in study.methods):
-            from audiorouter.study.methods.head_features import prepare_internalisation
-
             prepare_internalisation(self.context)
         (self.dir / "provenance.json").write_text(json.dumps(provenance(cfg, self.data), indent=1))
 
@@ -161,8 +167,6 @@ class StudyRun:
     def constant_lines_on(self, split: str, ids: list[str], oracle: bool = True) -> dict[str, tuple]:
         """name -> (correct per item, info) of each constant line on one split (oracle
         routing only when ``oracle``: it asks for every allowed subset of every item)."""
-        from audiorouter.outcomes.table import build_outcome_table, candidate_subsets
-
         ctx = self.context
         actions = ActionSpace(tuple(ctx.tools), self.config.router.action_space, self.config.router.max_tools_per_call)
         source = ctx.outcome_source(ids, (split,))
@@ -183,8 +187,6 @@ class StudyRun:
         """Every trial without a result, through Tune; Tune's ResultGrid (None when every
         trial has one). Finished trials stay out of the grid: Tune would start, report and
         checkpoint each again (about 12 s a trial on 2 cores) only to read its result."""
-        from audiorouter.study.sweep import run_sweep
-
         self.specs = trial_specs(self.config.study)
         todo = [s for s in self.specs if load_result(self.context.trial_dir(s), self.data.eval_splits) is None]
         log.info("study %s: %d trials (%s), %d of them finished before", self.config.study.name, len(self.specs),
@@ -202,10 +204,6 @@ class StudyRun:
         return results, failed
 
     def report(self, results: list[TrialResult], failed: list[str]):
-        from audiorouter.study.analysis import analyse
-        from audiorouter.study.report import write_study_outputs
-        from audiorouter.study.tracking import log_study
-
         study = self.config.study
         try:
             analyses = {split: analyse([r.on_split(split) for r in results if split == "test" or split in r.ood],
@@ -257,15 +255,11 @@ class StudyRun:
         return mean_latency_s(evidence.results), evidence.disabled
 
     def router_features(self, items) -> None:
-        from audiorouter.router.features import featurize
-
         features = featurize(items, self.context.feature_spec, self.config.router.feature_cache_dir or None)
         save_router_features(features, self.dir)
 
     def sharing_counts(self, results: list[TrialResult]) -> dict[str, int]:
         """Reasoner and tool work the trials asked for against what was done."""
-        import ray
-
         counts = dict(self.counts)
         sources = [value for r in results for key, value in r.info.items()
                    if key == "source" or key.endswith("_source")]  # training, test and OOD splits
@@ -287,8 +281,6 @@ def memo_rows(reasoner: ReasonerConfig) -> int:
     path = reasoner.memo_path
     if not path or (reasoner.memo_store == "sqlite" and not Path(path).exists()):
         return 0
-    from audiorouter.store import open_outcome_memo
-
     memo = open_outcome_memo(reasoner)
     try:
         return len(memo)
