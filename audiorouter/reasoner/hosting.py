@@ -18,8 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ray import serve
+
 from audiorouter.config import ReasonerConfig
 from audiorouter.contracts import ReasonerOutcome, ReasonerRequest
+from audiorouter.reasoner.actor import answer_with_actors, reasoner_actors, start_reasoner_actors
+from audiorouter.reasoner.serve import APP_NAME, deploy_reasoner
 
 
 @dataclass
@@ -32,35 +36,21 @@ class HostedReasoner:
 
     def stop(self) -> None:
         if self.hosting == "serve" and self.app is not None:
-            from ray import serve
-
-            from audiorouter.reasoner.serve import APP_NAME
-
             serve.delete(APP_NAME)
         self.handles, self.app = [], None  # named actors end with their last handle
 
 
 def host_reasoner(config: ReasonerConfig) -> HostedReasoner:
     if config.hosting == "serve":
-        from audiorouter.reasoner.serve import deploy_reasoner
-
         return HostedReasoner("serve", app=deploy_reasoner(config))
-    from audiorouter.reasoner.actor import start_reasoner_actors
-
     return HostedReasoner("actors", handles=start_reasoner_actors(config))
 
 
 def answer_hosted(config: ReasonerConfig, requests: list[ReasonerRequest]) -> list[ReasonerOutcome]:
     """Outcomes, in order, from the hosted reasoner; raises when it cannot be reached."""
     if config.hosting == "serve":
-        from ray import serve
-
-        from audiorouter.reasoner.serve import APP_NAME
-
         handle = serve.get_app_handle(APP_NAME)
         size = config.serve_max_batch_size  # a full batch per call, spread over the replicas
         responses = [handle.answer_many.remote(requests[i : i + size]) for i in range(0, len(requests), size)]
         return [outcome for response in responses for outcome in response.result()]
-    from audiorouter.reasoner.actor import answer_with_actors, reasoner_actors
-
     return answer_with_actors(reasoner_actors(config.num_actors), requests, config.batch_size * 4)
