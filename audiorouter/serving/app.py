@@ -57,6 +57,7 @@ from audiorouter.contracts import SAMPLE_RATE, ReasonerRequest
 from audiorouter.data.importers.predictions import prediction_text
 from audiorouter.router.features import request_features
 from audiorouter.serving.admission import Admission, budget_bytes, retry_after, serve_limits
+from audiorouter.serving.status import StatusService
 from audiorouter.validation import AudioError, ValidationError, check_audio, check_qa, loads_json
 
 log = logging.getLogger(__name__)
@@ -416,8 +417,6 @@ def max_upload_bytes(serve_config: Any) -> int:
 def start(router_dir: str, tools_config: Any, reasoner_config: Any, serve_config: Any):
     """Start Serve's HTTP proxy on ``serve.host:serve.port``: the answering application
     at ``/v1`` and the status application (``/healthz``, ``/readyz``, ``/stats``) at ``/``."""
-    from audiorouter.serving.status import StatusService
-
     serve.start(http_options={"host": serve_config.host, "port": serve_config.port})
     handle = serve.run(build_app(router_dir, tools_config, reasoner_config, serve_config), name=APP_NAME,
                        route_prefix="/v1")
