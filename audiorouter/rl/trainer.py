@@ -1,6 +1,6 @@
 """Router training on RLlib's new API stack: build, then per iteration sample and learn.
 
-    items = pick_training_items(iter_items(cfg.data.dir, "train"), cfg.train.train_size, cfg.train.seed)  # data.selection
+    items = pick_training_items(iter_items(cfg.data.dir, "train"), cfg.train.train_size, cfg.train.seed)
     features = featurize(items, FeatureSpec(n_mels=cfg.router.n_mels), cfg.router.feature_cache_dir)
     trainer = RouterTrainer(cfg.train, cfg.router, tools, features, reward_source)
     for _ in range(cfg.train.iterations):
@@ -8,6 +8,8 @@
     trainer.save("runs/x/checkpoints/iter-30")      # RLlib checkpoint + policy + counters
     policy = trainer.policy()                        # RouterPolicy, plain torch
     trainer.stop()          # later: RouterTrainer(...same args...).restore(checkpoint) resumes
+
+``pick_training_items`` is in ``audiorouter.data.selection``.
 
 EnvRunners are the rollout workers (``train.num_env_runners``; each steps
 ``num_envs_per_env_runner`` one-step episodes and scores them with one batched
