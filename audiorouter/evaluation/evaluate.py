@@ -30,7 +30,7 @@ from audiorouter.evaluation.report import (
     EvaluationReport,
     ItemGroups,
     PolicyResult,
-    baseline_policies,
+    baseline_choices,
     policy_result,
     score,
 )
@@ -92,7 +92,9 @@ def score_policies(table: OutcomeTable, routed: Sequence[Subset], tools: Sequenc
     """Every policy's row, and the router's paired comparisons with the baselines."""
     n = len(table.item_ids)
     row = dict(tools=tools, groups=groups, tool_ms=tool_ms)
-    no_tools, all_tools, best, oracle = baseline_policies(table, tools, allowed, groups, tool_ms)
+    choices = baseline_choices(table, tools, allowed)
+    no_tools, all_tools, best, oracle = (policy_result(name, table, chosen, note=note, **row)
+                                         for name, (chosen, note) in choices.items())
     singles = [policy_result(f"only {t}", table, [(t,)] * n, **row) for t in tools]
     draws = random_matched(routed, settings.random_draws, settings.seed)
     random_correct = np.mean([table.correct_for(d) for d in draws], axis=0)
@@ -101,13 +103,10 @@ def score_policies(table: OutcomeTable, routed: Sequence[Subset], tools: Sequenc
     policies = [no_tools, all_tools, *singles, best, random, router, oracle]
 
     router_correct = table.correct_for(routed)
-    baselines = {
-        "no tools": table.correct_for([()] * n),
-        "all tools": table.correct_for([tuple(sorted(tools))] * n),
-        f"best single tool ({best.note})": table.correct_for([(best.note,)] * n),
-        "random routing": random_correct,
-        "oracle routing": table.correct_for(table.oracle(allowed)),
-    }
+    correct = {name: table.correct_for(chosen) for name, (chosen, _) in choices.items()}
+    baselines = {"no tools": correct["no tools"], "all tools": correct["all tools"],
+                 f"best single tool ({best.note})": correct["best single tool"],
+                 "random routing": random_correct, "oracle routing": correct["oracle routing"]}
     comparisons = [paired_bootstrap(router_correct, base, name, settings.resamples, seed=settings.seed)
                    for name, base in baselines.items()]
     return policies, comparisons

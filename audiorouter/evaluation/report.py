@@ -135,19 +135,28 @@ def policy_result(name: str, table: OutcomeTable, chosen: Sequence[Subset], tool
 
 
 def best_single_tool(table: OutcomeTable, tools: Sequence[str]) -> str:
+    """The tool whose evidence alone answers most items right; a tie goes to the tool
+    listed first in ``tools``. This is the one tie-break of every baseline (the CLI's
+    reports, training's and the study's constant lines)."""
     n = len(table.item_ids)
     return max(tools, key=lambda t: (table.correct_for([(t,)] * n).mean(), -list(tools).index(t)))
+
+
+def baseline_choices(table: OutcomeTable, tools: Sequence[str],
+                     allowed: Sequence[Subset] | None) -> dict[str, tuple[list[Subset], str]]:
+    """Policy name -> (the subset it gives each item, note) for no tools, all tools, the
+    best single tool and, unless ``allowed`` is None, the per-item oracle over ``allowed``."""
+    n = len(table.item_ids)
+    best = best_single_tool(table, tools)
+    choices = {"no tools": ([()] * n, ""), "all tools": ([tuple(sorted(tools))] * n, ""),
+               "best single tool": ([(best,)] * n, best)}
+    if allowed is not None:
+        choices["oracle routing"] = (table.oracle(allowed), "")
+    return choices
 
 
 def baseline_policies(table: OutcomeTable, tools: Sequence[str], allowed: Sequence[Subset],
                       groups: ItemGroups | None = None, tool_ms: np.ndarray | None = None) -> list[PolicyResult]:
     """No tools, all tools, the best single tool, and the oracle over ``allowed``."""
-    n = len(table.item_ids)
-    best = best_single_tool(table, tools)
-    row = dict(tools=tools, groups=groups, tool_ms=tool_ms)
-    return [
-        policy_result("no tools", table, [()] * n, **row),
-        policy_result("all tools", table, [tuple(sorted(tools))] * n, **row),
-        policy_result("best single tool", table, [(best,)] * n, note=best, **row),
-        policy_result("oracle routing", table, table.oracle(allowed), **row),
-    ]
+    return [policy_result(name, table, chosen, tools, note, groups, tool_ms)
+            for name, (chosen, note) in baseline_choices(table, tools, allowed).items()]

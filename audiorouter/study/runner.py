@@ -36,8 +36,9 @@ import ray
 from audiorouter.cluster.session import start_ray
 from audiorouter.config import Config, ConfigError, ReasonerConfig
 from audiorouter.evaluation.evaluate import reasoner_label
+from audiorouter.evaluation.report import baseline_choices
 from audiorouter.outcomes.state_check import check_shared_state
-from audiorouter.outcomes.table import build_outcome_table, candidate_subsets
+from audiorouter.outcomes.table import OutcomeTable, Subset, build_outcome_table, candidate_subsets
 from audiorouter.reasoner.actor import start_reasoner_actors
 from audiorouter.reasoner.registry import check_backend
 from audiorouter.rl.registry import check_train
@@ -172,16 +173,7 @@ class StudyRun:
         source = ctx.outcome_source(ids, (split,))
         table = build_outcome_table(source, ids, [self.data.tasks[i] for i in ids],
                                     candidate_subsets(ctx.tools, list(actions.subsets) if oracle else []))
-        singles = {t: table.correct_for([(t,)] * len(ids)) for t in ctx.tools}
-        best = max(singles, key=lambda t: (singles[t].mean(), t))
-        lines = {
-            "no-tools": (table.correct_for([()] * len(ids)), {}),
-            "all-tools": (table.correct_for([tuple(sorted(ctx.tools))] * len(ids)), {}),
-            "best-single-tool": (singles[best], {"tool": best, "chosen_on": f"the {split} split (an upper bound)"}),
-        }
-        if oracle:
-            lines["oracle-routing"] = (table.correct_for(table.oracle(actions.subsets)), {"subsets": len(actions.subsets)})
-        return lines
+        return constant_lines_of(table, ctx.tools, list(actions.subsets) if oracle else None, split)
 
     def sweep(self):
         """Every trial without a result, through Tune; Tune's ResultGrid (None when every
@@ -273,6 +265,22 @@ class StudyRun:
         counts["reasoner_answers_computed"] = sum(s["answered_by_model"] for s in stats)
         counts["memo_rows_after"] = memo_rows(self.config.reasoner)
         return counts
+
+
+def constant_lines_of(table: OutcomeTable, tools: list[str], oracle_subsets: list[Subset] | None,
+                      split: str) -> dict[str, tuple]:
+    """name -> (correct per item, info) of the evaluation's baselines (``baseline_choices``:
+    its choices and its tie-break) on one split's table, under the study's method names
+    ("no tools" -> "no-tools", as its reports and kept results spell them)."""
+    lines = {}
+    for name, (chosen, note) in baseline_choices(table, tools, oracle_subsets).items():
+        info = {}
+        if name == "best single tool":
+            info = {"tool": note, "chosen_on": f"the {split} split (an upper bound)"}
+        elif name == "oracle routing":
+            info = {"subsets": len(oracle_subsets)}
+        lines[name.replace(" ", "-")] = (table.correct_for(chosen), info)
+    return lines
 
 
 def memo_rows(reasoner: ReasonerConfig) -> int:
