@@ -8,6 +8,7 @@ from pathlib import Path
 from audiorouter.config import Config, load_config
 from audiorouter.reasoner.registry import check_backend
 from audiorouter.rl.registry import check_train
+from audiorouter.study.methods import check_study
 
 
 def config_options(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
@@ -44,8 +45,10 @@ def load_with_flags(args: argparse.Namespace, flags: dict[str, object]):
 
 def load_checked(path: str | Path | None, overrides: list[str] | None = None) -> Config:
     """``load_config``, then the names only the registries know (reasoner back-end,
-    reward, algorithm): every command checks its whole config before any work starts."""
+    reward, algorithm, study methods): every command checks its whole config before any
+    work starts."""
     config = load_config(path, overrides)
     check_backend(config.reasoner)
     check_train(config.train)
+    check_study(config)
     return config

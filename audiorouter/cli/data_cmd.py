@@ -54,10 +54,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_synth(args: argparse.Namespace) -> int:
-    from audiorouter.data.synth import FAMILIES, synthesize_dataset
+    from audiorouter.data.synth import family_names, get_family, synthesize_dataset
 
     if args.list_families:
-        for name, family in FAMILIES.items():
+        for name in family_names():
+            family = get_family(name)
             reason = family.unavailable_reason()
             print(f"{name:<20} {family.category:<7} {'' if reason is None else 'unavailable: ' + reason}")
         return 0

@@ -1,7 +1,5 @@
 """Typed configuration: one dataclass section per role, validated on load (``loading``).
-
-The lowest layer above ``contracts``: it imports nothing else of the package, so every
-role may read its own section. Names owned by a registry are checked by its owner.
+Imports nothing of the package but ``contracts``; names owned by a registry are checked by its owner.
 """
 
 from audiorouter.config.loading import Config, build, flatten, load_config, to_dict, to_yaml

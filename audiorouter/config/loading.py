@@ -55,8 +55,7 @@ class Config:
         self.tracking.validate()
         self.run.validate()
         self.serve.validate()
-        self.study.validate()
-        self.study.check_reasoner(self.reasoner)
+        self.study.validate()  # its method names and what they need: study.methods.check_study
 
 
 # --------------------------------------------------------------------------- loading

@@ -126,7 +126,7 @@ class ToolsConfig:
     actor_resources: dict[str, float] = field(default_factory=dict)  # custom resources per CPU actor (cluster/placement.py)
     gpu_actors: int = 0  # extra actors for tools that use a GPU (0: they run on CPU actors)
     gpu_per_actor: float = 1.0  # GPU share of each GPU actor
-    batch_size: int = 8  # clips per Ray Data batch
+    batch_size: int = 8  # clips a pass over many items hands the tool-executor pool at a time
     max_crashes: int = 3  # crashes of one tool (segfault, OOM kill) before it is disabled for the run
 
     def validate(self) -> None:

@@ -1,5 +1,7 @@
-"""The scaling study's configuration section (``study:`` in a config file), and the
-names of the study's methods (the study's harness and its methods import them from here).
+"""The scaling study's configuration section (``study:`` in a config file): plain fields.
+
+Which methods exist, which size grid each follows and what each needs of the rest of the
+config is the method registry's (``study.methods``: ``check_study``, ``sizes_for``, ...).
 """
 
 from __future__ import annotations
@@ -8,36 +10,8 @@ from dataclasses import dataclass, field
 
 from audiorouter.config.sections import ConfigError, resources_problem
 
-ROUTER_METHODS = ("router-ppo", "router-group-relative")
-# internalise-no-audio is the control: the same head without audio (what text alone teaches).
-# internalise-lalm fine-tunes the reasoner itself (a LoRA adapter; reasoner.backend lalm or cascade).
-LALM_METHOD = "internalise-lalm"
-INTERNALISE_METHODS = ("internalise-pretrained", "internalise-scratch", "internalise-reasoner", "internalise-no-audio",
-                       LALM_METHOD)
-SUPERVISED_ROUTER = "supervised-router"
-# a head over every tool's parsed output, trained on the router's sizes: routing vs having tools
-TOOLS_SUPERVISED = "tools-supervised"
-LEARNED_METHODS = (*ROUTER_METHODS, *INTERNALISE_METHODS, SUPERVISED_ROUTER, TOOLS_SUPERVISED)
-# methods that read the reasoner's answers on their training items: they train inside the router pool
-POOL_METHODS = (*ROUTER_METHODS, SUPERVISED_ROUTER)
-# methods that read tool outputs of their training items (the study's tool pass covers them)
-TOOL_METHODS = (*POOL_METHODS, TOOLS_SUPERVISED)
 # out-of-distribution splits every trial is also scored on (study.dataset makes them)
 OOD_SPLITS = ("reworded", "instruments")
-
-
-LORA_BACKENDS = ("lalm", "cascade")  # the back-ends internalise-lalm puts an adapter on
-
-
-def lora_reasoner_problem(reasoner) -> str | None:
-    """Why ``internalise-lalm`` cannot fine-tune ``reasoner`` (a ReasonerConfig), or None: it
-    adapts a model back-end's text model and learns and scores the form that back-end scores."""
-    if reasoner.backend not in LORA_BACKENDS:
-        return (f"{LALM_METHOD} fine-tunes a model reasoner (the lalm or cascade back-end), but "
-                f"reasoner.backend is {reasoner.backend!r} (set reasoner.backend and reasoner.model)")
-    if reasoner.answer_mode != "score":
-        return f"{LALM_METHOD} scores choices: reasoner.answer_mode must be 'score', got {reasoner.answer_mode!r}"
-    return None
 
 
 def _powers_of_two(low: int, high: int) -> list[int]:
@@ -52,6 +26,7 @@ class StudyConfig:
     data_dir: str = "data/study"  # the study's own items (generated when missing)
     synth_seed: int = 100  # generator seed of the study's items (train; +1 validation, +2 test)
     families: list[str] = field(default_factory=list)  # empty: every family this machine can generate
+    # names from the method registry (study.methods); each follows router_sizes or internalise_sizes
     methods: list[str] = field(default_factory=lambda: [
         "router-ppo", "internalise-pretrained", "internalise-scratch", "internalise-reasoner", "internalise-no-audio",
         "supervised-router", "tools-supervised"])
@@ -105,35 +80,12 @@ class StudyConfig:
     # the repository): written as trials finish, read when the study starts (kept_results)
     keep_dir: str = ""
 
-    @property
-    def max_router_size(self) -> int:
-        """The largest training set of a method that trains inside the router pool."""
-        return max([*self.router_sizes, *(max(self.sizes_for(m)) for m in self.methods if m in POOL_METHODS)])
-
-    @property
-    def router_pool_size(self) -> int:
-        return self.router_pool or 2 * self.max_router_size
-
-    def sizes_for(self, method: str) -> list[int]:
-        if method in self.method_sizes:
-            return sorted(self.method_sizes[method])
-        return sorted(self.internalise_sizes if method in INTERNALISE_METHODS else self.router_sizes)
-
-    @property
-    def max_tool_training_size(self) -> int:
-        """The largest training set of a method that reads tool outputs of its items (0: none)."""
-        return max([max(self.sizes_for(m)) for m in self.methods if m in TOOL_METHODS], default=0)
-
-    @property
-    def max_train_size(self) -> int:
-        return max(max(self.sizes_for(m)) for m in self.methods)
-
     def validate(self) -> None:
+        """Plain checks; the method names and what they need: ``study.methods.check_study``."""
         if not self.name or "/" in self.name:
             raise ConfigError(f"study.name must be a plain folder name, got {self.name!r}")
-        unknown = [m for m in self.methods if m not in LEARNED_METHODS]
-        if unknown or not self.methods:
-            raise ConfigError(f"study.methods: unknown {unknown or 'empty list'}; valid: {', '.join(LEARNED_METHODS)}")
+        if not self.methods:
+            raise ConfigError("study.methods is empty: name the methods to run")
         named = {"router_sizes": self.router_sizes, "internalise_sizes": self.internalise_sizes,
                  **{f"method_sizes.{m}": sizes for m, sizes in self.method_sizes.items()}}
         for name, sizes in named.items():
@@ -142,9 +94,6 @@ class StudyConfig:
         if stray := [m for m in self.method_sizes if m not in self.methods]:
             raise ConfigError(f"study.method_sizes names methods the study does not run: {', '.join(stray)} "
                               f"(study.methods: {', '.join(self.methods)})")
-        if self.router_pool and self.router_pool < self.max_router_size:
-            raise ConfigError(f"study.router_pool ({self.router_pool}) must be >= the largest training size of the "
-                              f"methods that train inside it ({', '.join(POOL_METHODS)}): {self.max_router_size}")
         unknown = [s for s in self.ood_splits if s not in OOD_SPLITS]
         if unknown or len(set(self.ood_splits)) != len(self.ood_splits):
             raise ConfigError(f"study.ood_splits: unknown or repeated {unknown or self.ood_splits}; "
@@ -161,12 +110,6 @@ class StudyConfig:
             raise ConfigError("study.plateau_fraction and study.targets must lie in (0, 1]")
         if any(not 0 < f < 1 for f in self.gap_fractions) or len(set(self.gap_fractions)) != len(self.gap_fractions):
             raise ConfigError(f"study.gap_fractions must be distinct fractions in (0, 1), got {self.gap_fractions}")
-        if self.reference_method not in ROUTER_METHODS or self.reference_method not in self.methods:
+        if self.reference_method not in self.methods:
             raise ConfigError(f"study.reference_method {self.reference_method!r} must be a router method "
-                                   f"listed in study.methods ({', '.join(self.methods)})")
-
-    def check_reasoner(self, reasoner) -> None:
-        """What the methods need of the reasoner (a ReasonerConfig): checked with the whole config."""
-        problem = lora_reasoner_problem(reasoner) if LALM_METHOD in self.methods else None
-        if problem:
-            raise ConfigError(f"study.methods: {problem}")
+                              f"listed in study.methods ({', '.join(self.methods)})")

@@ -29,7 +29,7 @@ from typing import ClassVar
 from audiorouter.config import ReasonerConfig
 from audiorouter.contracts import ReasonerOutcome, ReasonerRequest, ToolResult
 from audiorouter.reasoner.evidence import render_evidence
-from audiorouter.reasoner.registry import reasoner_class
+from audiorouter.reasoner.registry import get_reasoner
 from audiorouter.validation import AudioError, ValidationError, check_request
 
 log = logging.getLogger(__name__)
@@ -137,4 +137,4 @@ def request_problem(request: ReasonerRequest) -> str | None:
 
 def build_backend(config: ReasonerConfig) -> Reasoner:
     """The configured back-end alone (no memo): ``build_reasoner`` is what callers use."""
-    return reasoner_class(config.backend)(config)
+    return get_reasoner(config.backend)(config)

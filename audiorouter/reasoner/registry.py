@@ -3,8 +3,10 @@
     @register_reasoner
     class Echo(Reasoner): name = "echo"; ...
 
+    get_reasoner("echo")      # the class; reasoner_names(): every back-end's name
+
 ``check_backend(config)`` is how a driver checks ``reasoner.backend`` before any work
-starts (the config itself does not know the registry); ``reasoner_class`` imports a
+starts (the config itself does not know the registry); ``get_reasoner`` imports a
 built-in back-end's module on first use, so importing one never loads the others.
 """
 
@@ -14,8 +16,9 @@ import importlib
 from typing import Any
 
 from audiorouter.config import ConfigError, ReasonerConfig
+from audiorouter.registry import Registry
 
-REASONERS: dict[str, type] = {}  # name -> Reasoner subclass
+REASONERS: Registry[type] = Registry("reasoner back-end", error=ConfigError)  # name -> Reasoner subclass
 BUILTIN_MODULES = {
     "reference": "audiorouter.reasoner.reference",
     "cascade": "audiorouter.reasoner.cascade",
@@ -25,21 +28,22 @@ BUILTIN_MODULES = {
 
 def register_reasoner(cls: Any) -> Any:
     """Class decorator: make a ``Reasoner`` subclass available by its ``name``."""
-    REASONERS[cls.name] = cls
-    return cls
+    return REASONERS.register(cls.name)(cls)
 
 
-def known_backends() -> list[str]:
-    return sorted(set(BUILTIN_MODULES) | set(REASONERS))
+def reasoner_names() -> list[str]:
+    """Every back-end: the built-in ones (imported or not) and those registered."""
+    return sorted(set(BUILTIN_MODULES) | set(REASONERS.names()))
 
 
 def check_backend(config: ReasonerConfig) -> None:
     """ConfigError naming the valid back-ends when ``config.backend`` is none of them."""
-    if config.backend not in known_backends():
-        raise ConfigError(f"reasoner.backend {config.backend!r} unknown; valid: {', '.join(known_backends())}")
+    if config.backend not in reasoner_names():
+        raise ConfigError(f"reasoner.backend {config.backend!r} unknown; valid: {', '.join(reasoner_names())}")
 
 
-def reasoner_class(name: str) -> type:
+def get_reasoner(name: str) -> type:
+    """The back-end class ``name`` (a built-in one's module imported first)."""
     if name not in REASONERS and name in BUILTIN_MODULES:
         try:
             importlib.import_module(BUILTIN_MODULES[name])
@@ -48,5 +52,5 @@ def reasoner_class(name: str) -> type:
                 raise
             raise ConfigError(f"reasoner back-end {name!r} is not available: {exc}") from exc
     if name not in REASONERS:
-        raise ConfigError(f"unknown reasoner back-end {name!r}; valid: {', '.join(known_backends())}")
-    return REASONERS[name]
+        raise ConfigError(f"unknown reasoner back-end {name!r}; valid: {', '.join(reasoner_names())}")
+    return REASONERS.get(name)

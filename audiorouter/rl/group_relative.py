@@ -5,7 +5,8 @@ episodes with one ``group_id`` (see ``RouterEnvSpec.group_size``). Before the up
 ``GroupRelativeAdvantages`` (a learner connector) turns each episode's reward into an
 advantage normalised within its group; ``GroupRelativeTorchLearner`` then minimises a
 clipped surrogate on those advantages. It plugs into RLlib's PPO algorithm as its
-``learner_class`` (sampling, minibatching, epochs and weight sync are PPO's).
+``learner_class`` (registered as ``group_relative``, ``rl.registry``; sampling,
+minibatching, epochs and weight sync are PPO's).
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ first use) rather than open handles, and opens heavier resources lazily.
 (audiorouter.outcomes) for the reasoner's outcomes with and without the routed evidence
 and turns them into rewards with a registered reward function and the per-tool cost.
 
-Reward functions (registry ``REWARDS``; signature ``(correct_with, correct_without) -> float``):
+Reward functions (``@register_reward(name)``, ``get_reward``, ``reward_names()``; signature
+``(correct_with, correct_without) -> float``):
 
 * ``relative`` = correct(with routed evidence) - correct(without evidence)
 * ``absolute`` = correct(with routed evidence)
@@ -28,32 +29,33 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from audiorouter.outcomes.base import Outcome, OutcomeSource
+from audiorouter.registry import Registry
 
 RewardFn = Callable[[bool, bool], float]
+REWARDS: Registry[RewardFn] = Registry("reward")
 
 
+def register_reward(name: str) -> Callable[[RewardFn], RewardFn]:
+    """Decorator: make a reward function available by ``name``."""
+    return REWARDS.register(name)
+
+
+def get_reward(name: str) -> RewardFn:
+    return REWARDS.get(name)
+
+
+def reward_names() -> list[str]:
+    return REWARDS.names()
+
+
+@register_reward("relative")
 def relative_reward(correct_with: bool, correct_without: bool) -> float:
     return float(correct_with) - float(correct_without)
 
 
+@register_reward("absolute")
 def absolute_reward(correct_with: bool, correct_without: bool) -> float:
     return float(correct_with)
-
-
-REWARDS: dict[str, RewardFn] = {"relative": relative_reward, "absolute": absolute_reward}
-
-
-def register_reward(name: str, fn: RewardFn) -> RewardFn:
-    if name in REWARDS:
-        raise ValueError(f"reward {name!r} is already registered")
-    REWARDS[name] = fn
-    return fn
-
-
-def get_reward(name: str) -> RewardFn:
-    if name not in REWARDS:
-        raise ValueError(f"reward {name!r} unknown; valid: {', '.join(REWARDS)}")
-    return REWARDS[name]
 
 
 @dataclass(frozen=True)

@@ -32,13 +32,13 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.tune.registry import register_env
 
 from audiorouter.config import RouterConfig, TrainConfig
+from audiorouter.features import FeatureSpec, ItemFeatures
 from audiorouter.rl.env import RouterEnvSpec, make_router_env
 from audiorouter.rl.metrics import IterationMetrics, RouterMetricsCallback
 from audiorouter.rl.module import RouterRLModule, router_net_state
-from audiorouter.rl.registry import learner_class
+from audiorouter.rl.registry import get_learner
 from audiorouter.rl.rewards import RewardSource
 from audiorouter.router.actions import ActionSpace
-from audiorouter.router.features import FeatureSpec, ItemFeatures
 from audiorouter.router.policy import RouterNet, RouterPolicy, feature_stats
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def algorithm_config(train: TrainConfig, router: RouterConfig, spec: RouterEnvSp
             num_learners=train.num_learners,
             num_gpus_per_learner=train.num_gpus_per_learner,
             custom_resources_per_learner=dict(train.learner_resources),
-            learner_class=learner_class(train.algorithm),
+            learner_class=get_learner(train.algorithm),
         )
         .training(
             lr=train.lr,

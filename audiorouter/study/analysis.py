@@ -28,7 +28,7 @@ Definitions (stated again in ``study.json`` and ``study.md``):
   both N are interpolated inside their grids in >= 97.5% of resamples, otherwise a
   one-sided bound (study.bootstrap).
 
-Imports: evaluation.stats, study.results, study.targets, study.bootstrap.
+Imports: evaluation.stats, study.methods (their names), study.results, study.targets, study.bootstrap.
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ from audiorouter.study.bootstrap import (
     resample,
     summarise_ratio,
 )
-from audiorouter.study.results import LEARNED_METHODS, TrialResult
+from audiorouter.study.methods import method_names
+from audiorouter.study.results import TrialResult
 from audiorouter.study.targets import GAP, Line, Target, study_targets, training_free_line
 
 __all__ = ["AT_SMALLEST", "NOT_REACHED", "REACHED", "analyse", "items_needed", "ratio_kind"]
@@ -236,9 +237,9 @@ def _split(results: Sequence[TrialResult], ref_method: str):
     grouped: dict[str, list[TrialResult]] = defaultdict(list)
     for r in results:
         grouped[r.method].append(r)
-    constants, learned = [], {}
+    constants, learned, learned_methods = [], {}, method_names()
     for method, trials in grouped.items():
-        if method not in LEARNED_METHODS and any(t.train_size == 0 for t in trials):
+        if method not in learned_methods and any(t.train_size == 0 for t in trials):
             if len(trials) > 1:
                 raise ValueError(f"constant line {method} (train_size 0) has {len(trials)} trials; expected one")
             constants.append(trials[0])
@@ -246,7 +247,7 @@ def _split(results: Sequence[TrialResult], ref_method: str):
             learned[method] = _learned(method, trials)
     if ref_method not in learned:
         raise ValueError(f"reference method {ref_method!r} has no learned trials; learned: {sorted(learned)}")
-    order = {m: k for k, m in enumerate(LEARNED_METHODS)}
+    order = {m: k for k, m in enumerate(learned_methods)}
     learned = dict(sorted(learned.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
     return learned, sorted(constants, key=lambda t: t.method), np.asarray(first.tasks)
 

@@ -1,10 +1,11 @@
 """The study's items: a generated pool, nested training sets per seed, one test split.
 
-    data = ensure_study_data(config.study, workers=2)   # generates data/study when missing
+    data = ensure_study_data(config.study, workers=2, train_items=512, pool_items=128)  # made when missing
     ids = data.training_ids(size=64, seed=3)            # the first 64 of seed 3's order
 
 Per family the generator makes enough training items for the largest training size
-(drawn round-robin over families), plus ``validation_per_family`` and
+(``train_items``, drawn round-robin over families; the method registry works it out from
+the config: ``study.methods.max_train_size``, ``router_pool_size``), plus ``validation_per_family`` and
 ``test_per_family`` items from other generator seeds. Each seed orders the training
 items once and every training set is a prefix of that order, so sets are nested
 (the 16-item set contains the 8-item set). The order has two stages: the split
@@ -49,7 +50,7 @@ from audiorouter.config.study import OOD_SPLITS
 from audiorouter.contracts import ITEM_SCHEMA, AudioQAItem
 from audiorouter.data.items import ShardWriter, read_table, split_files
 from audiorouter.data.synth import generate_items, resolve_families
-from audiorouter.data.synth.base import FAMILIES
+from audiorouter.data.synth.base import get_family
 from audiorouter.data.synth.reworded import reword
 from audiorouter.data.synth.staleness import stale_suite_reason
 from audiorouter.data.synth.voices import voices_unavailable_reason
@@ -95,10 +96,11 @@ class StudyData:
         return sorted({i for order in self.orders.values() for i in order[:size]})
 
 
-def plan(study: StudyConfig, families: list[str]) -> dict:
-    """What the generator makes, per split: (generator seed, first index, end index) per family."""
-    per_family = math.ceil(study.max_train_size / len(families))
-    pool = min(per_family, math.ceil(study.router_pool_size / len(families)))
+def plan(study: StudyConfig, families: list[str], train_items: int, pool_items: int) -> dict:
+    """What the generator makes, per split: (generator seed, first index, end index) per family,
+    for a largest training set of ``train_items`` whose first ``pool_items`` are the router pool."""
+    per_family = math.ceil(train_items / len(families))
+    pool = min(per_family, math.ceil(pool_items / len(families)))
     seed = study.synth_seed
     splits = {"pool": [seed, 0, pool], "train": [seed, pool, per_family],
               "validation": [seed + 1, 0, study.validation_per_family], "test": [seed + 2, 0, study.test_per_family]}
@@ -118,7 +120,7 @@ def voiced_split(name: str, families: list[str]) -> dict | None:
     message) when this machine cannot play them or no study family can be."""
     voices = OOD_VOICES[name]
     reason = voices_unavailable_reason(voices)
-    playable = [f for f in families if FAMILIES[f].real_instruments]
+    playable = [f for f in families if get_family(f).real_instruments]
     if reason or not playable:
         log.warning("study split %r left out: %s", name,
                     reason or f"none of the study's families ({', '.join(families)}) can be played on {voices} voices")
@@ -129,14 +131,14 @@ def voiced_split(name: str, families: list[str]) -> dict | None:
     return {"voices": voices, "families": playable}
 
 
-def ensure_study_data(study: StudyConfig, workers: int = 2, progress: bool = True,
-                      recorded: dict | None = None) -> StudyData:
+def ensure_study_data(study: StudyConfig, workers: int = 2, progress: bool = True, recorded: dict | None = None,
+                      *, train_items: int, pool_items: int) -> StudyData:
     """The study's items, generated where ``study.data_dir`` lacks them. ``recorded`` is
     the manifest of the items kept results were computed on (``kept_results``): items
     generated afresh follow it (its plan, then each appended split in turn), so every
     machine makes the same items in the same nested orders, with the same lineage."""
     families = resolve_families(study.families or None)
-    wanted = plan(study, families)
+    wanted = plan(study, families, train_items, pool_items)
     root = Path(study.data_dir)
     manifest_path = root / MANIFEST
     if manifest_path.exists():

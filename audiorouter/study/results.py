@@ -1,4 +1,4 @@
-"""What one study trial produces, and the names of the study's methods.
+"""What one study trial produces.
 
 Every trial (method x train_size x seed) is scored on the same fixed test split, in
 the same item order, so trials can be compared item by item (paired bootstraps):
@@ -18,19 +18,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
-from audiorouter.config.study import (  # noqa: F401  (the study's names, defined beside its config)
-    INTERNALISE_METHODS,
-    LALM_METHOD,
-    LEARNED_METHODS,
-    ROUTER_METHODS,
-    SUPERVISED_ROUTER,
-    TOOLS_SUPERVISED,
-)
-
 
 @dataclass
 class TrialResult:
-    method: str  # one of LEARNED_METHODS, or a constant line: no-tools, all-tools, best-single-tool, oracle-routing
+    method: str  # a registered method (study.methods), or a constant line: no-tools, all-tools, best-single-tool, oracle-routing
     train_size: int  # unique labelled training items (0 for constant lines)
     seed: int
     item_ids: list[str]  # the test split, in the study's fixed order

@@ -9,7 +9,7 @@ result without training when it exists, so no finished trial is ever trained twi
 whether Tune restores the sweep or a changed grid starts a new one. What a method
 trains and how it scores lives in study/methods (``methods.train_and_score``).
 
-Imports: config.study, study.context, study.methods, study.results.
+Imports: study.context, study.kept_results, study.methods, study.results.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ import logging
 import time
 from pathlib import Path
 
-from audiorouter.config.study import LALM_METHOD
 from audiorouter.state_files import read_json_file, write_text_atomic
 from audiorouter.study.context import StudyContext, TrialSpec
 from audiorouter.study.kept_results import RESULT_FILE, keep_result
-from audiorouter.study.methods import train_and_score
+from audiorouter.study.methods import get_method, sizes_for, train_and_score
 from audiorouter.study.results import TrialResult
 
 log = logging.getLogger(__name__)
@@ -38,8 +37,8 @@ def trial_specs(study) -> list[TrialSpec]:
 
 
 def sizes_with_untrained(study, method: str) -> list[int]:
-    untrained = study.untrained_points and method != LALM_METHOD  # lalm untrained: the no-tools line
-    return ([0] if untrained else []) + study.sizes_for(method)
+    untrained = study.untrained_points and get_method(method).untrained_point
+    return ([0] if untrained else []) + sizes_for(study, method)
 
 
 def load_result(folder: Path, splits: dict[str, list[str]]) -> TrialResult | None:

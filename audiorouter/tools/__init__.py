@@ -1,12 +1,6 @@
-"""Audio tools: accurate analysers with short summaries and timestamped data.
-
-Every tool is ``run(waveform, sample_rate) -> ToolResult`` (see ``base``); they are run
-in this process (``runner.ToolRunner``, each call in a child ``process.ToolProcess``),
-by Ray actors (``executor.ToolExecutorPool``) or over a whole dataset with Ray Data
-(``batch``), always through the content-addressed result cache (``store.tool_cache``).
-
-Importing this package is light: the built-in tools (librosa, models) are imported on the
-registry's first use. Imports ``data``, ``store``, ``config`` and ``contracts`` only.
+"""Audio tools: the analysers (``run(waveform, sample_rate) -> ToolResult``) and their registry
+(``base``), light to import. Imports ``data``, ``config``, ``contracts``, ``registry``,
+``validation`` and ``packaged_files``; what runs them is ``tool_execution``.
 """
 
 from audiorouter.tools.base import (
@@ -20,10 +14,11 @@ from audiorouter.tools.base import (
     register_tool,
     resolve_tools,
     run_tool,
+    tool_names,
     visible_tools,
 )
 
 __all__ = [
     "TOOLS", "Tool", "available_tools", "describe_tools", "error_result", "get_tool", "load_tool_plugins",
-    "register_tool", "resolve_tools", "run_tool", "visible_tools",
+    "register_tool", "resolve_tools", "run_tool", "tool_names", "visible_tools",
 ]

@@ -14,6 +14,9 @@ data)``. ``Tool.run`` wraps that into a ``ToolResult``: it checks and resamples 
         def analyse(self, waveform, sample_rate):
             db = 20 * np.log10(np.abs(waveform).max())
             return f"peak {db:.1f} dBFS", {"peak_dbfs": db}
+
+The registry (``audiorouter.registry``) is read through ``get_tool(name)`` (the
+process-wide instance), ``TOOLS.get(name)`` (the class) and ``tool_names()``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import importlib.util
 import logging
 import sys
 import time
-from collections.abc import Iterator, MutableMapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -32,6 +35,7 @@ import numpy as np
 
 from audiorouter.config import ConfigError
 from audiorouter.contracts import ToolResult
+from audiorouter.registry import Registry
 from audiorouter.tools.inputs import ClipLimits, prepare_clip
 
 log = logging.getLogger(__name__)
@@ -102,52 +106,12 @@ BUILTIN_MODULES = ("asr", "chords", "faults", "loudness", "onsets", "pitch", "se
                    "tagger", "tempo")
 
 
-class ToolRegistry(MutableMapping):
-    """Tool name -> class; reading it first imports the built-in tools (which register)."""
-
-    def __init__(self) -> None:
-        self._classes: dict[str, type[Tool]] = {}
-        self._builtins_loaded = False
-
-    def load_builtins(self) -> None:
-        """Import the built-in tools' modules (once); every read does it first."""
-        if not self._builtins_loaded:
-            self._builtins_loaded = True  # first: the modules' own registrations come back here
-            for module in BUILTIN_MODULES:
-                importlib.import_module(f"audiorouter.tools.{module}")
-
-    def register(self, cls: type[Tool]) -> None:
-        """Add without loading the built-ins (they register through here while loading)."""
-        known = self._classes.get(cls.name)
-        if known is not None and known is not cls:
-            raise ValueError(f"tool name {cls.name!r} is already registered by {known.__name__}")
-        self._classes[cls.name] = cls
-
-    def __getitem__(self, name: str) -> type[Tool]:
-        self.load_builtins()
-        return self._classes[name]
-
-    def __setitem__(self, name: str, cls: type[Tool]) -> None:
-        self.load_builtins()
-        self._classes[name] = cls
-
-    def __delitem__(self, name: str) -> None:
-        del self._classes[name]
-
-    def __iter__(self) -> Iterator[str]:
-        self.load_builtins()
-        return iter(dict(self._classes))
-
-    def __len__(self) -> int:
-        self.load_builtins()
-        return len(self._classes)
-
-    def __contains__(self, name: object) -> bool:
-        self.load_builtins()
-        return name in self._classes
+def _import_builtins() -> None:
+    for module in BUILTIN_MODULES:
+        importlib.import_module(f"audiorouter.tools.{module}")
 
 
-TOOLS = ToolRegistry()
+TOOLS: Registry[type[Tool]] = Registry("tool", error=ConfigError, load=_import_builtins)  # name -> class
 
 
 def register_tool(cls: type[Tool]) -> type[Tool]:
@@ -155,8 +119,12 @@ def register_tool(cls: type[Tool]) -> type[Tool]:
     for attr in ("name", "version", "description"):
         if not isinstance(getattr(cls, attr, None), str) or not getattr(cls, attr):
             raise TypeError(f"tool {cls.__name__} must set a non-empty string {attr!r}")
-    TOOLS.register(cls)
-    return cls
+    return TOOLS.register(cls.name)(cls)
+
+
+def tool_names() -> list[str]:
+    """Every registered tool (the built-ins imported first), hidden ones included."""
+    return TOOLS.names()
 
 
 def load_tool_plugins(plugins: Sequence[str]) -> None:
@@ -194,7 +162,7 @@ def get_tool(name: str) -> Tool:
             raise ConfigError(f"unknown tool {name!r}; valid: {', '.join(visible_tools())}")
         if not _INSTANCES:
             atexit.register(close_tools)
-        _INSTANCES[name] = TOOLS[name]()
+        _INSTANCES[name] = TOOLS.get(name)()
     return _INSTANCES[name]
 
 
@@ -214,14 +182,14 @@ def close_tools() -> None:
 
 def visible_tools() -> list[str]:
     """Every tool but the hidden ones: core tools first, then optional extras."""
-    return sorted((n for n, cls in TOOLS.items() if not cls.hidden), key=lambda n: TOOLS[n].optional)
+    return sorted((n for n in tool_names() if not TOOLS.get(n).hidden), key=lambda n: TOOLS.get(n).optional)
 
 
 def available_tools() -> list[str]:
     """Every non-hidden tool that can run here (optional extras only when installed)."""
     usable = []
     for name in visible_tools():
-        reason = TOOLS[name].unavailable_reason()
+        reason = TOOLS.get(name).unavailable_reason()
         if reason is None:
             usable.append(name)
         else:
@@ -239,7 +207,7 @@ def resolve_tools(spec: str | list[str] | None) -> list[str]:
     for name in names:
         if name not in TOOLS:
             raise ConfigError(f"unknown tool {name!r}; valid: all, {', '.join(visible_tools())}")
-        reason = TOOLS[name].unavailable_reason()
+        reason = TOOLS.get(name).unavailable_reason()
         if reason is not None:
             raise ConfigError(f"tool {name!r} cannot run here: {reason}")
     return list(dict.fromkeys(names))
@@ -249,13 +217,13 @@ def describe_tools(names: list[str] | None = None) -> list[dict[str, str]]:
     """Name, version and description of each tool, for prompts and docs."""
     chosen = names if names is not None else visible_tools()
     return [
-        {"name": n, "version": TOOLS[n].version, "description": TOOLS[n].description} for n in chosen
+        {"name": n, "version": TOOLS.get(n).version, "description": TOOLS.get(n).description} for n in chosen
     ]
 
 
 def error_result(tool: str, error: str, elapsed_ms: float = 0.0) -> ToolResult:
     """The result of a call that could not produce one (unknown, disabled, crashed, timed out)."""
-    version = TOOLS[tool].version if tool in TOOLS else "?"
+    version = TOOLS.get(tool).version if tool in TOOLS else "?"
     return ToolResult(tool=tool, version=version, ok=False, error=error, elapsed_ms=elapsed_ms)
 
 

@@ -7,9 +7,10 @@ import pytest
 
 from audiorouter.config import StudyConfig, SynthConfig
 from audiorouter.data.items import split_files
-from audiorouter.data.synth import FAMILIES, synthesize_dataset
+from audiorouter.data.synth import family_names, synthesize_dataset
 from audiorouter.data.synth.staleness import stale_suite_reason
 from audiorouter.study.dataset import ensure_study_data
+from audiorouter.study.methods import data_sizes
 
 
 def rewrite_first_id(data_dir, split: str, new_id: str) -> None:
@@ -37,15 +38,15 @@ def test_the_study_refuses_items_of_another_generator(tmp_path):
     study = StudyConfig(data_dir=str(tmp_path / "study"), families=["tempo", "duration"], router_sizes=[2],
                         internalise_sizes=[4], seeds=1, test_per_family=2, validation_per_family=1, ood_per_family=1,
                         methods=["router-ppo"])
-    ensure_study_data(study, workers=1, progress=False)
-    ensure_study_data(study, workers=1, progress=False)  # the same items: accepted
+    ensure_study_data(study, workers=1, progress=False, **data_sizes(study))
+    ensure_study_data(study, workers=1, progress=False, **data_sizes(study))  # the same items: accepted
     rewrite_first_id(study.data_dir, "test", "tempo-s102-000000-00000000")
     with pytest.raises(ValueError, match="written by another version of the item generator"):
-        ensure_study_data(study, workers=1, progress=False)
+        ensure_study_data(study, workers=1, progress=False, **data_sizes(study))
 
 
 def test_imported_and_unknown_items_are_not_checked(tmp_path):
-    assert "tempo" in FAMILIES
+    assert "tempo" in family_names()
     synthesize_dataset(SynthConfig(n=6, seed=1, families=["tempo"], workers=1), tmp_path, progress=False)
     rewrite_first_id(tmp_path, "train", "clip-from-elsewhere")
     assert stale_suite_reason(tmp_path, "train") is None

@@ -12,16 +12,17 @@ import pytest
 from audiorouter.config import StudyConfig
 from audiorouter.data.audio_io import decode_audio
 from audiorouter.data.synth import make_item
-from audiorouter.data.synth.base import FAMILIES
+from audiorouter.data.synth.base import family_names, get_family
 from audiorouter.data.synth.instruments import SR, rms
 from audiorouter.data.synth.voices import ROOM, room, voices_unavailable_reason
 from audiorouter.study import dataset
+from audiorouter.study.methods import data_sizes
 from audiorouter.tools.accuracy import FAMILY_TOOL, is_correct
 from audiorouter.tools.base import run_tool
 
 MISSING = voices_unavailable_reason("soundfont")
 needs_soundfont = pytest.mark.skipif(MISSING is not None, reason=f"real instruments unavailable: {MISSING}")
-PLAYABLE = [name for name, family in FAMILIES.items() if family.real_instruments]
+PLAYABLE = [name for name in family_names() if get_family(name).real_instruments]
 
 
 def test_the_music_and_sound_families_are_playable_but_brightness_and_speech_are_not():
@@ -77,15 +78,16 @@ def test_the_study_leaves_the_split_out_with_a_message_where_it_cannot_be_played
     study = StudyConfig(families=["tempo", "word_count"], ood_splits=["reworded", "instruments"])
     monkeypatch.setattr(dataset, "voices_unavailable_reason", lambda voices: None)
     with caplog.at_level(logging.WARNING):
-        played = dataset.plan(study, ["tempo", "word_count"])
+        played = dataset.plan(study, ["tempo", "word_count"], **data_sizes(study))
     assert played["voiced"] == {"instruments": {"voices": "soundfont", "families": ["tempo"]}}
     assert list(played["splits"]) == ["pool", "train", "validation", "test", "reworded", "instruments"]
     assert "no items of word_count" in caplog.text
     monkeypatch.setattr(dataset, "voices_unavailable_reason", lambda voices: "the FluidSynth library is missing")
     caplog.clear()
     with caplog.at_level(logging.WARNING):
-        missing = dataset.plan(study, ["tempo", "word_count"])
+        missing = dataset.plan(study, ["tempo", "word_count"], **data_sizes(study))
     assert "instruments" not in missing["splits"] and "voiced" not in missing
     assert "split 'instruments' left out: the FluidSynth library is missing" in caplog.text
-    without = dataset.plan(StudyConfig(families=["tempo"], ood_splits=["reworded"]), ["tempo"])
+    alone = StudyConfig(families=["tempo"], ood_splits=["reworded"])
+    without = dataset.plan(alone, ["tempo"], **data_sizes(alone))
     assert "voiced" not in without  # a plan without the split is as before it existed

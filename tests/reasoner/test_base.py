@@ -10,7 +10,7 @@ from audiorouter.reasoner import (
     Reasoner,
     build_backend,
     check_backend,
-    reasoner_class,
+    get_reasoner,
     register_reasoner,
 )
 
@@ -41,7 +41,7 @@ def test_default_backend_is_reference_and_unknown_names_list_the_valid_ones():
 
 def test_registered_backend_is_built_by_name_and_answers_in_order():
     reasoner = build_backend(ReasonerConfig(backend="test-first-choice", memo_path=""))
-    assert reasoner_class("test-first-choice") is FirstChoice
+    assert get_reasoner("test-first-choice") is FirstChoice
     assert reasoner.reasoner_id == "test-first-choice-v1"
     outcomes = reasoner.answer([request("a", answer="A4"), request("b", answer="C5")])
     assert [o.item_id for o in outcomes] == ["a", "b"]

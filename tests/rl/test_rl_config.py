@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from audiorouter.config import ConfigError, load_config
@@ -36,3 +39,11 @@ def test_invalid_values_name_what_is_allowed(override, message):
         overrides.append("train.algorithm=group_relative")
     with pytest.raises(ConfigError, match=message):
         check_train(load_config(None, overrides).train)  # registry names are checked by their owner
+
+
+def test_the_learner_registry_names_learners_without_importing_rllib():
+    """Each learner is registered by a function that imports its RLlib class when asked."""
+    code = ("import sys; from audiorouter.rl.registry import learner_names; "
+            "assert learner_names() == ['ppo', 'group_relative'], learner_names(); "
+            "assert 'ray.rllib' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -8,6 +8,7 @@ from audiorouter.config import StudyConfig, SynthConfig
 from audiorouter.data.items import iter_items, write_items
 from audiorouter.data.synth import synthesize_dataset
 from audiorouter.study.dataset import MANIFEST, ensure_study_data, load_items
+from audiorouter.study.methods import data_sizes
 
 
 def test_items_in_one_split_only_and_missing_ones(tmp_path):
@@ -35,11 +36,16 @@ def small_study(tmp_path, **overrides) -> StudyConfig:
     return StudyConfig(**fields)
 
 
+def study_items(study: StudyConfig, **options):
+    """``ensure_study_data`` with the sizes the study's methods need (the method registry's)."""
+    return ensure_study_data(study, **options, **data_sizes(study))
+
+
 def test_a_grown_grid_appends_training_items_and_keeps_every_order_it_had(tmp_path):
-    before = ensure_study_data(small_study(tmp_path), workers=1, progress=False)
+    before = study_items(small_study(tmp_path), workers=1, progress=False)
     assert len(before.lineage) == 1 and before.training_splits == ("pool", "train")
 
-    grown = ensure_study_data(small_study(tmp_path, method_sizes={"internalise-pretrained": [8, 16]}),
+    grown = study_items(small_study(tmp_path, method_sizes={"internalise-pretrained": [8, 16]}),
                               workers=1, progress=False)
     assert len(grown.lineage) == 2 and grown.lineage[0] == before.lineage[0]
     assert grown.training_splits == ("pool", "train", "train-2")
@@ -52,24 +58,24 @@ def test_a_grown_grid_appends_training_items_and_keeps_every_order_it_had(tmp_pa
     manifest = json.loads((tmp_path / "items" / MANIFEST).read_text())
     assert [e["split"] for e in manifest["extensions"]] == ["train-2"]
 
-    again = ensure_study_data(small_study(tmp_path), workers=1, progress=False)  # a smaller grid: items to spare
+    again = study_items(small_study(tmp_path), workers=1, progress=False)  # a smaller grid: items to spare
     assert again.lineage == grown.lineage and again.training_ids(8, 0) == before.training_ids(8, 0)
 
 
 def test_an_interrupted_append_is_made_again(tmp_path):
-    ensure_study_data(small_study(tmp_path), workers=1, progress=False)
+    study_items(small_study(tmp_path), workers=1, progress=False)
     left = tmp_path / "items" / "train-2" / "part-00000.parquet"  # what a killed append left, unrecorded
     left.parent.mkdir(parents=True)
     left.write_bytes(b"half a file")
-    data = ensure_study_data(small_study(tmp_path, internalise_sizes=[8, 16]), workers=1, progress=False)
+    data = study_items(small_study(tmp_path, internalise_sizes=[8, 16]), workers=1, progress=False)
     assert len(data.orders[0]) == 16 and data.training_splits[-1] == "train-2"
 
 
 @pytest.mark.parametrize("change", [{"test_per_family": 3}, {"families": ["tempo"]}, {"router_pool": 6}])
 def test_a_plan_that_changes_other_items_is_refused(tmp_path, change):
-    ensure_study_data(small_study(tmp_path), workers=1, progress=False)
+    study_items(small_study(tmp_path), workers=1, progress=False)
     with pytest.raises(ValueError, match="holds the items of another study plan"):
-        ensure_study_data(small_study(tmp_path, **change), workers=1, progress=False)
+        study_items(small_study(tmp_path, **change), workers=1, progress=False)
 
 
 def test_a_fresh_machine_makes_the_items_the_way_the_kept_results_record_says(tmp_path):
@@ -78,16 +84,16 @@ def test_a_fresh_machine_makes_the_items_the_way_the_kept_results_record_says(tm
     orders and lineage are those the kept results were computed on. Without the record
     it makes the grown plan in one go: other orders, another lineage."""
     first = small_study(tmp_path / "one")
-    ensure_study_data(first, workers=1, progress=False)
-    grown = ensure_study_data(small_study(tmp_path / "one", internalise_sizes=[8, 16]), workers=1, progress=False)
-    elsewhere = ensure_study_data(small_study(tmp_path / "two", internalise_sizes=[8, 16]), workers=1,
+    study_items(first, workers=1, progress=False)
+    grown = study_items(small_study(tmp_path / "one", internalise_sizes=[8, 16]), workers=1, progress=False)
+    elsewhere = study_items(small_study(tmp_path / "two", internalise_sizes=[8, 16]), workers=1,
                                   progress=False, recorded=grown.manifest)
     assert elsewhere.lineage == grown.lineage and elsewhere.orders == grown.orders
     assert elsewhere.manifest == grown.manifest
-    unguided = ensure_study_data(small_study(tmp_path / "three", internalise_sizes=[8, 16]), workers=1,
+    unguided = study_items(small_study(tmp_path / "three", internalise_sizes=[8, 16]), workers=1,
                                  progress=False, recorded=None)
     assert len(unguided.lineage) == 1 and unguided.lineage != grown.lineage
     assert set(unguided.orders[0]) == set(grown.orders[0]) and unguided.orders[0] != grown.orders[0]
-    other = ensure_study_data(small_study(tmp_path / "four", test_per_family=3), workers=1, progress=False,
+    other = study_items(small_study(tmp_path / "four", test_per_family=3), workers=1, progress=False,
                               recorded=grown.manifest)  # a record of another plan is not followed
     assert len(other.lineage) == 1

@@ -7,9 +7,17 @@ from dataclasses import replace
 
 import pytest
 
-from audiorouter.config.sections import ConfigError
+from audiorouter.config import Config, ConfigError, ReasonerConfig
 from audiorouter.config.study import StudyConfig
 from audiorouter.state_files import StateFileError
+from audiorouter.study.methods import (
+    check_study,
+    get_method,
+    max_tool_training_size,
+    max_train_size,
+    method_names,
+    router_pool_size,
+)
 from audiorouter.study.results import TrialResult
 from audiorouter.study.trials import RESULT_FILE, load_result, trial_specs
 
@@ -51,16 +59,40 @@ def test_one_methods_sizes_replace_the_list_that_covers_it():
     assert {n for m, n in sizes if m == "internalise-pretrained"} == {8, 16, 32, 64}
     assert {n for m, n in sizes if m == "internalise-reasoner"} == {8, 16}
     assert {n for m, n in sizes if m == "router-ppo"} == {1, 2}
-    assert study.max_train_size == 64 and study.max_tool_training_size == 8  # tools-supervised's items get tools
-    assert study.router_pool_size == 4  # the pool follows the router methods only
+    assert max_train_size(study) == 64 and max_tool_training_size(study) == 8  # tools-supervised's items get tools
+    assert router_pool_size(study) == 4  # the pool follows the router methods only
 
 
 @pytest.mark.parametrize(("change", "message"), [
     ({"method_sizes": {"internalise-scratch": [8]}}, "names methods the study does not run: internalise-scratch"),
     ({"method_sizes": {"router-ppo": [0, 4]}}, r"study.method_sizes.router-ppo must be distinct sizes >= 1"),
-    ({"router_pool": 4, "method_sizes": {"router-ppo": [1, 8]}}, "must be >= the largest training size"),
+    ({"router_pool": 4, "method_sizes": {"router-ppo": [1, 8]}},
+     r"must be >= the largest training size of the methods that train inside it \(router-ppo, "
+     r"router-group-relative, supervised-router\): 8"),
+    ({"methods": ["router-ppo", "internalise-pretrainedd"]},
+     r"study.methods: unknown \['internalise-pretrainedd'\]; valid: router-ppo, router-group-relative, "),
+    ({"methods": []}, "study.methods is empty"),
+    ({"reference_method": "internalise-pretrained"}, "must be an RL router method"),
+    ({"methods": ["router-ppo", "internalise-lalm"]}, "internalise-lalm fine-tunes a model reasoner"),
 ])
-def test_method_sizes_that_cannot_run_are_refused(change, message):
-    study = StudyConfig(methods=["router-ppo", "internalise-pretrained"], router_sizes=[1, 2], **change)
+def test_method_sizes_and_names_that_cannot_run_are_refused(change, message):
+    study = StudyConfig(**{"methods": ["router-ppo", "internalise-pretrained"], "router_sizes": [1, 2]} | change)
     with pytest.raises(ConfigError, match=message):
-        study.validate()
+        study.validate()  # the plain checks, then what only the method registry knows
+        check_study(Config(study=study))
+
+
+def test_the_registry_holds_every_method_with_its_traits_in_report_order():
+    assert method_names() == ["router-ppo", "router-group-relative", "internalise-pretrained", "internalise-scratch",
+                              "internalise-reasoner", "internalise-no-audio", "internalise-lalm", "supervised-router",
+                              "tools-supervised"]
+    assert [m for m in method_names() if get_method(m).pool] == ["router-ppo", "router-group-relative",
+                                                                  "supervised-router"]
+    assert [m for m in method_names() if get_method(m).grid == "internalise"] == [
+        "internalise-pretrained", "internalise-scratch", "internalise-reasoner", "internalise-no-audio",
+        "internalise-lalm"]
+    with pytest.raises(ConfigError, match="unknown study method 'router'; valid: router-ppo, "):
+        get_method("router")
+    lalm = Config(study=StudyConfig(methods=["router-ppo", "internalise-lalm"]),
+                  reasoner=ReasonerConfig(backend="lalm", model="some/audio-lm"))
+    check_study(lalm)  # a model reasoner: accepted

@@ -83,7 +83,7 @@ def test_speech_activity_finds_speech_and_only_speech():
         assert tools.get_tool("speech").run(clip, SR).summary == "no speech"
 
 
-@pytest.mark.skipif(tools.TOOLS["sound_tags"].unavailable_reason() is not None, reason="YAMNet not installed")
+@pytest.mark.skipif(tools.TOOLS.get("sound_tags").unavailable_reason() is not None, reason="YAMNet not installed")
 def test_sound_tags_label_noise_offline():
     noise = np.random.default_rng(0).standard_normal(3 * SR).astype(np.float32) * 0.1
     result = tools.get_tool("sound_tags").run(noise, SR)
@@ -91,7 +91,7 @@ def test_sound_tags_label_noise_offline():
     assert result.data["timeline"][1]["start_s"] == pytest.approx(0.48)
 
 
-@pytest.mark.skipif(tools.TOOLS["transcribe"].unavailable_reason() is not None, reason="whisper weights missing")
+@pytest.mark.skipif(tools.TOOLS.get("transcribe").unavailable_reason() is not None, reason="whisper weights missing")
 def test_transcribe_runs_offline_and_stays_quiet_on_tones(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     result = tools.get_tool("transcribe").run(tone(seconds=3.0), SR)

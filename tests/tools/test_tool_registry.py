@@ -46,10 +46,11 @@ def test_adding_a_tool_is_one_class_and_one_registration():
         assert result.ok and result.summary == "peak -6.0 dBFS" and result.elapsed_ms > 0
         assert result.data["curve"] == [None, 1.0]  # JSON-able: numpy to Python, NaN to None
         json.dumps(result.data, allow_nan=False)
-        with pytest.raises(ValueError, match="already registered"):
+        assert "test_peak" in tools.tool_names() and TOOLS.get("test_peak") is Peak
+        with pytest.raises(ValueError, match="tool 'test_peak' is already registered by Peak"):
             register_tool(type("Other", (Peak,), {}))
     finally:
-        TOOLS.pop("test_peak")
+        TOOLS.unregister("test_peak")
         close_tools()
 
 

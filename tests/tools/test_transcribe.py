@@ -15,12 +15,12 @@ from tool_signals import SR, tone
 import audiorouter.tools as tools
 from audiorouter.config import ConfigError, ToolsConfig
 from audiorouter.data.audio_io import decode_audio
-from audiorouter.data.synth import FAMILIES, generate_family_items
+from audiorouter.data.synth import generate_family_items, get_family
 from audiorouter.tools.asr import NO_SPEECH_PROB, NO_WORDS, TranscribeTool, process_cpus
 from audiorouter.tools.inputs import ClipLimits
 
 pytestmark = pytest.mark.skipif(TranscribeTool.unavailable_reason() is not None, reason="whisper weights missing")
-needs_speech = pytest.mark.skipif(FAMILIES["word_count"].unavailable_reason() is not None,
+needs_speech = pytest.mark.skipif(get_family("word_count").unavailable_reason() is not None,
                                   reason="espeak-ng missing: no speech items")
 
 

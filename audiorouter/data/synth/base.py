@@ -2,7 +2,8 @@
 
 A family turns a seeded random generator and a difficulty level into one clip with
 its question, choices and exact ground truth. Adding a family is one subclass of
-``TaskFamily`` plus ``@register_family``.
+``TaskFamily`` plus ``@register_family``; ``get_family(name)`` is its registered instance,
+``family_names()`` every name (the package's modules register the built-in ones).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from audiorouter.config import ConfigError
 from audiorouter.data.synth.voices import SYNTHETIC, Voices
+from audiorouter.registry import Registry
 
 LEVELS = ("easy", "medium", "hard")
-FAMILIES: dict[str, TaskFamily] = {}
 
 
 @dataclass
@@ -63,9 +65,21 @@ def played_on(family: TaskFamily, voices: Voices) -> TaskFamily:
     return played
 
 
+FAMILIES: Registry[TaskFamily] = Registry("task family", error=ConfigError)  # name -> its one instance
+
+
 def register_family(cls: type[TaskFamily]) -> type[TaskFamily]:
-    FAMILIES[cls.name] = cls()
+    """Class decorator: register one instance of ``cls`` by its ``name``."""
+    FAMILIES.register(cls.name)(cls())
     return cls
+
+
+def get_family(name: str) -> TaskFamily:
+    return FAMILIES.get(name)
+
+
+def family_names() -> list[str]:
+    return FAMILIES.names()
 
 
 def shuffled_choices(rng: np.random.Generator, answer: str, distractors: list[str], k: int = 4) -> list[str]:

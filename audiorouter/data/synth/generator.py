@@ -26,7 +26,7 @@ from audiorouter.config import ConfigError, SynthConfig
 from audiorouter.contracts import SAMPLE_RATE, SPLITS, AudioQAItem
 from audiorouter.data.audio_io import encode_flac
 from audiorouter.data.items import ShardWriter
-from audiorouter.data.synth.base import FAMILIES, LEVELS, SynthClip, played_on
+from audiorouter.data.synth.base import LEVELS, SynthClip, family_names, get_family, played_on
 from audiorouter.data.synth.voices import VOICES
 
 log = logging.getLogger(__name__)
@@ -41,13 +41,10 @@ def resolve_families(requested: list[str] | None = None) -> list[str]:
     synthesiser) are an error too; unavailable ones are skipped with a message when
     the default set is used.
     """
-    names = list(requested) if requested else list(FAMILIES)
-    unknown = [n for n in names if n not in FAMILIES]
-    if unknown:
-        raise ConfigError(f"unknown task family {unknown[0]!r}; valid: {', '.join(FAMILIES)}")
+    names = list(requested) if requested else family_names()
     usable = []
     for name in names:
-        reason = FAMILIES[name].unavailable_reason()
+        reason = get_family(name).unavailable_reason()  # an unknown name: ConfigError naming the valid ones
         if reason is None:
             usable.append(name)
         elif requested:
@@ -71,7 +68,7 @@ def make_item(family: str, index: int, seed: int, difficulty: str | None = None,
     rng = np.random.default_rng([seed, zlib.crc32(family.encode()), index])
     level = difficulty or LEVELS[index % len(LEVELS)]  # balanced levels within a family
     player = VOICES[voices]()
-    clip = played_on(FAMILIES[family], player).make(rng, level)
+    clip = played_on(get_family(family), player).make(rng, level)
     if described := player.describe():
         clip.meta["played_on"] = described
     if clip.answer not in clip.choices:
@@ -84,7 +81,7 @@ def make_item(family: str, index: int, seed: int, difficulty: str | None = None,
         choices=clip.choices,
         answer=clip.answer,
         task=family,
-        category=FAMILIES[family].category,
+        category=get_family(family).category,
         sub_category=clip.sub_category,
         difficulty=level,
         source=SOURCE,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from audiorouter.data.items import split_files
-from audiorouter.data.synth.base import FAMILIES
+from audiorouter.data.synth.base import family_names, get_family
 from audiorouter.data.synth.generator import SOURCE, make_item
 
 GENERATED_ID = re.compile(r"(?P<family>.+)-s(?P<seed>\d+)-(?P<index>\d{6})(?:-[0-9a-f]{8})?")
@@ -32,7 +32,7 @@ def stale_suite_reason(data_dir: str | Path, split: str) -> str | None:
         return None
     stored = row[0]["id"]
     match = GENERATED_ID.fullmatch(stored)
-    if match is None or match["family"] not in FAMILIES or FAMILIES[match["family"]].unavailable_reason():
+    if match is None or match["family"] not in family_names() or get_family(match["family"]).unavailable_reason():
         return None
     now = make_item(match["family"], int(match["index"]), int(match["seed"]), row[0]["difficulty"]).id
     if now == stored:

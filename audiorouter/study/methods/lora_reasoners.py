@@ -20,7 +20,7 @@ batch of such rows, left-padded, with gradients).
 
 ``AdapterConfig`` is here because both the classes and the training read it.
 
-Imports: config, config.study, contracts, reasoner.
+Imports: config, contracts, reasoner, study.methods (the check of the reasoner).
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ from typing import Any
 import torch
 
 from audiorouter.config import ReasonerConfig
-from audiorouter.config.study import lora_reasoner_problem
 from audiorouter.contracts import ReasonerRequest
 from audiorouter.reasoner.cascade import CascadeReasoner
 from audiorouter.reasoner.lalm import LalmReasoner, Prepared
 from audiorouter.reasoner.scoring import pad_left
+from audiorouter.study.methods.catalog import lora_reasoner_problem
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ A trial of size 0 is the router before any training (``untrained_router``): the 
 network, seeded, its input standardised by the pool's features (no labels read), so the
 study reports every method's starting point beside its curve.
 
-Imports: outcomes, rl (RLlib lazily), router, study.context.
+The registry (``study.methods``) names the learner each router method trains with.
+
+Imports: outcomes, rl (RLlib lazily), router, study.context, study.methods (the sizes).
 """
 
 from __future__ import annotations
@@ -28,8 +30,7 @@ from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
 from audiorouter.router.actions import ActionSpace
 from audiorouter.router.policy import RouterNet, RouterPolicy, feature_stats
 from audiorouter.study.context import StudyContext, TrialSpec
-
-RL_ALGORITHM = {"router-ppo": "ppo", "router-group-relative": "group_relative"}
+from audiorouter.study.methods.catalog import max_router_size
 
 
 def rl_iterations(ctx: StudyContext, size: int) -> int:
@@ -37,11 +38,11 @@ def rl_iterations(ctx: StudyContext, size: int) -> int:
     return max(study.min_iterations, math.ceil(study.episodes_per_item * size / train.train_batch_size))
 
 
-def train_rl_router(spec: TrialSpec, ctx: StudyContext) -> tuple[RouterPolicy, dict]:
+def train_rl_router(spec: TrialSpec, ctx: StudyContext, algorithm: str) -> tuple[RouterPolicy, dict]:
     from audiorouter.rl.trainer import RouterTrainer  # RLlib: only in trials that need it
 
     cfg = ctx.config
-    train = replace(cfg.train, algorithm=RL_ALGORITHM[spec.method], train_size=spec.train_size,
+    train = replace(cfg.train, algorithm=algorithm, train_size=spec.train_size,
                     iterations=rl_iterations(ctx, spec.train_size), seed=spec.seed, num_env_runners=0)
     train.validate()
     ids = ctx.data.training_ids(spec.train_size, spec.seed)
@@ -60,18 +61,20 @@ def train_rl_router(spec: TrialSpec, ctx: StudyContext) -> tuple[RouterPolicy, d
     return policy, info
 
 
-def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[dict[str, list[bool]], dict]:
-    """An RL router trial: train, keep the policy in ``folder/policy``, score it on every evaluation split."""
+def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path,
+                    algorithm: str) -> tuple[dict[str, list[bool]], dict]:
+    """An RL router trial: train with the learner ``algorithm`` (rl.registry), keep the policy in
+    ``folder/policy``, score it on every evaluation split."""
     if spec.train_size == 0:
         return save_and_score(*untrained_router(ctx, spec.seed), ctx, folder)
-    return save_and_score(*train_rl_router(spec, ctx), ctx, folder)
+    return save_and_score(*train_rl_router(spec, ctx, algorithm), ctx, folder)
 
 
 def untrained_router(ctx: StudyContext, seed: int) -> tuple[RouterPolicy, dict]:
     """The router network as training would start it (every router method's N=0 point)."""
     cfg = ctx.config
     actions = ActionSpace(tuple(ctx.tools), cfg.router.action_space, cfg.router.max_tools_per_call)
-    pool = ctx.data.training_union(cfg.study.max_router_size)
+    pool = ctx.data.training_union(max_router_size(cfg.study))
     mean, std = feature_stats(ctx.router_features(pool).matrix())  # features only: no labels are read
     hidden = tuple(cfg.router.hidden_sizes)
     with torch.random.fork_rng():

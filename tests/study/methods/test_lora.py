@@ -25,7 +25,7 @@ from audiorouter.study import methods
 from audiorouter.study.context import StudyContext, TrialSpec
 from audiorouter.study.dataset import StudyData
 from audiorouter.study.methods import lora
-from audiorouter.study.methods.head_features import FEATURES_FILE, prepare_internalisation
+from audiorouter.study.methods.head_inputs import FEATURES_FILE, prepare_internalisation
 from audiorouter.study.methods.lora import AdapterBudget, fit_reasoner_adapter, load_reasoner_adapter
 from audiorouter.study.methods.lora_reasoners import AdaptedLalmReasoner, AdapterConfig
 from audiorouter.testing.synthetic_models import save_synthetic_model
@@ -155,12 +155,12 @@ def test_clear_errors_for_a_reasoner_it_cannot_adapt(splits):
         fit_reasoner_adapter(ReasonerConfig(), train, val, seed=0)
     with pytest.raises(ValueError, match="answer_mode must be 'score'"):
         fit_reasoner_adapter(config("unused", answer_mode="generate"), train, val, seed=0)
-    methods = "study.methods=[router-ppo,internalise-lalm]"
+    study_methods = "study.methods=[router-ppo,internalise-lalm]"
     with pytest.raises(ConfigError, match="internalise-lalm fine-tunes a model reasoner \\(the lalm or cascade "
                                           "back-end\\), but reasoner.backend is 'reference'"):
-        load_config(overrides=[methods])
-    assert "internalise-lalm" in load_config(overrides=[methods, "reasoner.backend=lalm",
-                                                        "reasoner.model=some/audio-lm"]).study.methods
+        methods.check_study(load_config(overrides=[study_methods]))
+    methods.check_study(load_config(overrides=[study_methods, "reasoner.backend=lalm",
+                                               "reasoner.model=some/audio-lm"]))  # accepted
 
 
 def test_a_study_trial_fits_saves_and_scores(checkpoint, splits, tmp_path, monkeypatch):
