@@ -103,7 +103,7 @@ def analyse(mode: str, path: str, window_s: float, tool: str) -> dict:
     from audiorouter.cli.main import main
     from audiorouter.config import load_config
     from audiorouter.data.audio_io import AudioError, decode_audio
-    from audiorouter.tools.runner import ToolRunner
+    from audiorouter.tool_execution.runner import ToolRunner
 
     overrides = ["tools.cache_dir=", f"tools.max_duration_s={window_s:g}"]
     started = time.perf_counter()

@@ -6,12 +6,12 @@ import os
 
 import pytest
 
-from audiorouter.tools.numba_cache import use_private_cache
+from audiorouter.tool_execution.numba_cache import use_private_cache
 
 # This process, and what it starts (CLI subprocesses, Ray workers), reads the kernels that
 # `make setup` compiled, from a private copy as a tool process does, instead of compiling
 # librosa's kernels once more into the venv (~35 s of a fresh clone's suite). Tests of a
-# cold cache point NUMBA_CACHE_DIR elsewhere and drop SHARED_ENV (tests/tools/numba_processes.py).
+# cold cache point NUMBA_CACHE_DIR elsewhere and drop SHARED_ENV (tests/tool_execution/numba_processes.py).
 use_private_cache()
 
 

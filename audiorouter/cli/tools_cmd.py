@@ -1,5 +1,5 @@
 """``audiorouter tools list|analyse|run``: inspect tools, analyse a file, or run tools
-over a dataset with Ray Data and write the evidence table."""
+over a dataset on the tool-executor actors and write the evidence table."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     analyse.add_argument("--json", action="store_true", help="print full results (data included) as JSON")
     analyse.set_defaults(handler=analyse_file)
 
-    run = add_leaf(sub, "run", help="run tools over a dataset (Ray Data), write an evidence table")
+    run = add_leaf(sub, "run", help="run tools over a dataset (tool-executor actors), write an evidence table")
     run.add_argument("--data", default=None, help="dataset directory (default: data.dir)")
     run.add_argument("--tools", default=None, help="all (default: tools.enabled) or a comma-separated list")
     run.add_argument("--out", default=None, help="evidence Parquet file (default: DATA/evidence.parquet)")
@@ -45,7 +45,7 @@ def list_tools(args: argparse.Namespace) -> int:
     import audiorouter.tools as tools
 
     for name in tools.visible_tools():
-        cls = tools.TOOLS[name]
+        cls = tools.TOOLS.get(name)
         reason = cls.unavailable_reason()
         status = "ok" if reason is None else f"unavailable: {reason}"
         print(f"{name:<12} v{cls.version:<4} {cls.description}  [{status}]")
@@ -56,7 +56,7 @@ def analyse_file(args: argparse.Namespace) -> int:
     """Only the window the tools analyse (``tools.max_duration_s``) is decoded, as the
     server reads an upload; a result on the window of a longer file says so."""
     from audiorouter.data.audio_io import AudioError, read_clip
-    from audiorouter.tools.runner import ToolRunner
+    from audiorouter.tool_execution.runner import ToolRunner
 
     config = load_checked(args.config, args.overrides)
     names = _tool_names(args.tools, config.tools.enabled)
@@ -76,7 +76,7 @@ def analyse_file(args: argparse.Namespace) -> int:
 
 
 def run_tools(args: argparse.Namespace) -> int:
-    from audiorouter.tools.batch import run_batch
+    from audiorouter.tool_execution.batch import run_batch
 
     config = load_checked(args.config, args.overrides)
     names = _tool_names(args.tools, config.tools.enabled)

@@ -1,8 +1,7 @@
-"""A dataset's items as a Ray Dataset, and CPU shares for the Ray Data workers over it.
+"""A dataset's items as a Ray Dataset, and CPU shares for the batch workers over it.
 
-Both batch jobs (``tools run`` and the inference stages) read the stored Parquet
-shards this way: only the wanted ids, in blocks of about ``block_rows`` items so the
-workers of an actor pool all get work.
+The inference stages read the stored Parquet shards this way: only the wanted ids, in
+blocks of about ``block_rows`` items so the workers of an actor pool all get work.
 """
 
 from __future__ import annotations
@@ -38,12 +37,13 @@ def item_dataset(files: Sequence[str | Path], block_rows: int, ids: Sequence[str
 
 
 def worker_cpu_share(requested: float, workers: int) -> float:
-    """CPU share per worker, leaving one CPU free for Ray Data's own file-listing and
-    read tasks: on a small machine, workers holding every CPU would starve the reads."""
+    """CPU share per worker, leaving one CPU free for what feeds them (Ray Data's own
+    file-listing and read tasks, or the driver decoding clips for the tool-executor
+    pool): on a small machine, workers holding every CPU would starve the reads."""
     import ray
 
     total = float(ray.cluster_resources().get("CPU", 1.0))
     share = min(requested, max(0.05, (total - 1.0) / workers))
     if share < requested:
-        log.info("batch workers get %.2f CPU each (of %g) so Ray Data can still read", share, total)
+        log.info("batch workers get %.2f CPU each (of %g) so their input can still be read", share, total)
     return share

@@ -1,11 +1,5 @@
-"""Batch inference in three resumable Ray Data stages over Parquet (see stages.py).
-
-    route_stage(data, "test", "runs/infer", policy_dir)   # -> runs/infer/decisions/part-*.parquet
-    tools_stage(data, "test", "runs/infer", cfg.tools)     # -> runs/infer/evidence/part-*.parquet
-    reason_stage(data, "test", "runs/infer", cfg.reasoner) # -> runs/infer/answers/part-*.parquet
-
-Evidence parts follow ``contracts.EVIDENCE_SCHEMA`` and are read with
-``tools.item_evidence.read_evidence``, as every evidence table is.
+"""Batch inference in three resumable Ray Data stages over Parquet: route, tools, reason
+(``stages``). Imports every role below it but the study and training.
 """
 
 from audiorouter.inference.parts import (

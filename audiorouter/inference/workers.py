@@ -27,7 +27,7 @@ from audiorouter.contracts import SAMPLE_RATE, AudioQAItem, ReasonerRequest
 from audiorouter.data.audio_io import Clip, encode_flac, read_item_clip
 from audiorouter.data.importers.predictions import prediction_text
 from audiorouter.inference.parts import EVIDENCE, read_decisions
-from audiorouter.tools.item_evidence import ItemEvidence, read_evidence
+from audiorouter.tool_execution.item_evidence import ItemEvidence, read_evidence
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class RouteWorker(StageWorker):
         self.max_duration_s = max_duration_s
 
     def rows_for(self, items: list[AudioQAItem]) -> dict[str, list[dict[str, Any]]]:
-        from audiorouter.router.features import featurize
+        from audiorouter.features import featurize
 
         routed = []
         for item in items:  # a bad clip is left out of the features: it gets an empty route (no tools)

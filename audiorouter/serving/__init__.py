@@ -1,5 +1,3 @@
 """Online serving: a Ray Serve application answering one audio question per request
-(``app``) and a small HTTP client (``client``).
-
-Imports ``router``, ``reasoner``, ``tools``, ``data``, ``validation`` and ``contracts``.
+(``app``) and a small HTTP client (``client``). Imports every role below it but the study.
 """

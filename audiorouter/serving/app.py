@@ -55,7 +55,7 @@ from starlette.responses import JSONResponse
 
 from audiorouter.contracts import SAMPLE_RATE, ReasonerRequest
 from audiorouter.data.importers.predictions import prediction_text
-from audiorouter.router.features import request_features
+from audiorouter.features import request_features
 from audiorouter.serving.admission import Admission, budget_bytes, retry_after, serve_limits
 from audiorouter.serving.status import StatusService
 from audiorouter.validation import AudioError, ValidationError, check_audio, check_qa, loads_json
@@ -208,7 +208,7 @@ class AnswerService:
 
     def __init__(self, router_dir: str, tools_config: Any, reasoner: Any, serve_config: Any, batch_size: int) -> None:
         from audiorouter.router.policy import RouterPolicy
-        from audiorouter.tools.runner import ToolRunner
+        from audiorouter.tool_execution.runner import ToolRunner
 
         self.policy = RouterPolicy.load(router_dir)
         self.runner = ToolRunner.from_config(tools_config)

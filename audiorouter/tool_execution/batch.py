@@ -1,50 +1,37 @@
-"""Run tools over a whole dataset with Ray Data and write the evidence table.
+"""Run tools over a whole dataset on the tool-executor pool and write the evidence table.
 
     report = run_batch("data/perception", "data/perception/evidence.parquet", ["pitch", "tempo"], cfg.tools)
 
-Ray Data reads the Parquet shards (``DIR/<split>/part-*.parquet``), a pool of
-``workers`` actors decodes each clip and runs the tools through ``ToolRunner`` (cache
-first, soft per-call timeout), and the driver writes one Parquet file with one row per
-(item, tool) (``contracts.EVIDENCE_SCHEMA``, read back with ``item_evidence.read_evidence``).
-Each worker runs ``item_evidence.ItemEvidence``: a clip that cannot be decoded gets an
-error row per tool. Ray Data shows a progress bar while it runs. Rerunning is nearly free: every
-result comes from the cache (``cached`` is true on those rows).
+The driver streams the Parquet shards (``DIR/<split>/part-*.parquet``), ``tools.batch_size``
+rows at a time, and hands their clips to a pool of ``workers`` tool-executor actors
+(``item_evidence.evidence_on_pool``, the pass the training driver makes too: cache
+first, a hard per-call limit, a tool that keeps crashing disabled, GPU actors for GPU
+tools); then it writes one Parquet file with one row per (item, tool)
+(``contracts.EVIDENCE_SCHEMA``, read back with ``item_evidence.read_evidence``). A clip
+that cannot be decoded gets an error row per tool. A progress bar counts the items.
+Rerunning is nearly free: every result comes from the cache (``cached`` is true on those
+rows) and no actor starts.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from audiorouter.config import ToolsConfig
 from audiorouter.contracts import EVIDENCE_SCHEMA
 from audiorouter.data.items import available_splits, split_files, write_table_atomic
-from audiorouter.data.ray_io import item_dataset, worker_cpu_share
-from audiorouter.tools.item_evidence import ItemEvidence
+from audiorouter.data.ray_io import worker_cpu_share
+from audiorouter.tool_execution.executor import ToolExecutorPool
+from audiorouter.tool_execution.item_evidence import ItemAudio, evidence_on_pool
 
-log = logging.getLogger(__name__)
-
-
-class EvidenceMapper:
-    """Ray Data callable class: a batch of items in, their evidence rows out."""
-
-    def __init__(self, tools: list[str], config: ToolsConfig, data_dir: str) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        self.tools = tools
-        self.evidence = ItemEvidence(config, Path(data_dir))
-
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
-        rows: list[dict[str, Any]] = []
-        for item_id, audio, path in zip(batch["id"], batch["audio"], batch["audio_path"], strict=True):
-            rows += self.evidence.rows(item_id, audio, path, self.tools)
-        return {name: [row[name] for row in rows] for name in EVIDENCE_SCHEMA.names}
+ITEM_COLUMNS = ["id", "audio", "audio_path"]
 
 
 @dataclass
@@ -76,24 +63,30 @@ def shard_paths(data_dir: str | Path, splits: list[str] | None = None) -> list[s
     return files
 
 
+def stored_items(files: Sequence[str], rows_per_read: int) -> Iterator[ItemAudio]:
+    """(id, audio, audio_path) of every row of ``files``, read ``rows_per_read`` at a time."""
+    for file in files:
+        for batch in pq.ParquetFile(file).iter_batches(batch_size=rows_per_read, columns=ITEM_COLUMNS):
+            yield from zip(*(batch.column(name).to_pylist() for name in ITEM_COLUMNS), strict=True)
+
+
 def run_batch(data_dir: str | Path, out_path: str | Path, tools: list[str], config: ToolsConfig,
               splits: list[str] | None = None, workers: int | None = None) -> BatchReport:
-    """Evidence for every item of ``splits`` (default: all) of the dataset at ``data_dir``.
+    """Evidence for every item of ``splits`` (default: all) of the dataset at ``data_dir``,
+    on ``workers`` tool-executor actors (default ``tools.num_actors``; their CPU shares
+    shrink so that all fit, with one CPU left to this driver, which decodes the clips).
     Ray must be running (``ray.init``)."""
     workers = workers or config.num_actors
+    config = replace(config, num_actors=workers, actor_num_cpus=worker_cpu_share(config.actor_num_cpus, workers))
     start = time.perf_counter()
-    worker_cpus = worker_cpu_share(config.actor_num_cpus, workers)
-    dataset = item_dataset(shard_paths(data_dir, splits), config.batch_size, columns=["id", "audio", "audio_path"])
-    evidence = dataset.map_batches(
-        EvidenceMapper, fn_constructor_kwargs={"tools": tools, "config": config, "data_dir": str(data_dir)},
-        batch_size=config.batch_size, batch_format="numpy", concurrency=workers, num_cpus=worker_cpus,
-        resources=dict(config.actor_resources),
-    )
-    tables = [pa.Table.from_batches([b]) if isinstance(b, pa.RecordBatch) else b
-              for b in evidence.iter_batches(batch_format="pyarrow", batch_size=None)]
-    table = pa.concat_tables([t.select(EVIDENCE_SCHEMA.names).cast(EVIDENCE_SCHEMA) for t in tables]) \
-        if tables else EVIDENCE_SCHEMA.empty_table()
-    table = table.sort_by([("item_id", "ascending")])
+    files = shard_paths(data_dir, splits)
+    total = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    with ToolExecutorPool(config, warm=tools, lazy=True) as pool:
+        rows = [result.to_row(item_id, cached)
+                for item_id, pairs in evidence_on_pool(pool, stored_items(files, config.batch_size), tools,
+                                                       data_dir, total)
+                for result, cached in pairs]
+    table = pa.Table.from_pylist(rows, schema=EVIDENCE_SCHEMA).sort_by([("item_id", "ascending")])
     out = write_table_atomic(table, out_path)
     seconds = time.perf_counter() - start
     ok = int(np.sum(table.column("ok").to_numpy(zero_copy_only=False))) if table.num_rows else 0

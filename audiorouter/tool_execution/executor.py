@@ -1,9 +1,11 @@
-"""Tool executors on Ray: a pool of actors that run tools on clips.
+"""Tool executors on Ray: a pool of actors that run tools on clips, the one way tools run
+across a cluster (the driver's tool pass and ``tools run`` over a dataset, see
+``item_evidence.evidence_on_pool``).
 
 * Each clip that needs work is put in the object store once (``ray.put``); every tool
   call for it passes the same reference, so the samples are shared, not copied per call.
 * One call per (clip, tool) goes to an idle actor; each actor runs one call at a time
-  in its tool process (``tool_process``), whose hard per-call limit (``timeout_s``)
+  in its tool process (``process.ToolProcess``), whose hard per-call limit (``timeout_s``)
   counts from when the call starts.
 * A tool that crashes its process (segfault, OOM kill), while warming up or during a
   call, costs that call an error result naming the tool and the cause; the actor
@@ -34,13 +36,13 @@ from ray.exceptions import GetTimeoutError, RayActorError, RayError
 from audiorouter.contracts import ToolResult
 from audiorouter.store import open_tool_cache
 from audiorouter.store.tool_cache import ToolCache
+from audiorouter.tool_execution.health import ToolHealth
+from audiorouter.tool_execution.numba_cache import ensure_warm
+from audiorouter.tool_execution.process import ToolProcess
+from audiorouter.tool_execution.runner import safe_clip_key
 from audiorouter.tools.base import TOOLS, error_result, load_tool_plugins, resolve_tools
-from audiorouter.tools.health import ToolHealth
 from audiorouter.tools.inputs import ClipLimits
-from audiorouter.tools.numba_cache import ensure_warm
 from audiorouter.tools.probe_signals import SR, quiet_noise
-from audiorouter.tools.process import ToolProcess
-from audiorouter.tools.runner import safe_clip_key
 
 log = logging.getLogger(__name__)
 MAX_FAILED_STARTS = 5  # replacement actors that may fail to start before a slot is given up
@@ -159,7 +161,7 @@ class ToolExecutorPool:
                      deadline=time.monotonic() + self.startup_timeout_s)
 
     def _group_of(self, tool: str) -> str:
-        gpu = tool in TOOLS and TOOLS[tool].uses_gpu and self.config.gpu_actors > 0
+        gpu = tool in TOOLS and TOOLS.get(tool).uses_gpu and self.config.gpu_actors > 0
         return "gpu" if gpu else "cpu"
 
     def run(self, waveform: np.ndarray, sample_rate: int, tools: list[str]) -> list[ToolResult]:
@@ -167,13 +169,18 @@ class ToolExecutorPool:
 
     def run_many(self, clips: Sequence[tuple[np.ndarray, int]], tools: list[str]) -> list[list[ToolResult]]:
         """Results per clip, one per tool in order. Never raises for bad clips or tools."""
+        return [[result for result, _ in row] for row in self.run_many_with_cache_flags(clips, tools)]
+
+    def run_many_with_cache_flags(self, clips: Sequence[tuple[np.ndarray, int]],
+                                  tools: list[str]) -> list[list[tuple[ToolResult, bool]]]:
+        """Like ``run_many``, with whether each result came from the cache."""
         results: list[list[ToolResult | None]] = [[None] * len(tools) for _ in clips]
         keys = [safe_clip_key(w, sr, self.limits) if self.cache is not None else None for w, sr in clips]
         queues: dict[str, deque[_Call]] = {"cpu": deque(), "gpu": deque()}
         cached = self._lookup(keys, tools)
         for i in range(len(clips)):
             for j, tool in enumerate(tools):
-                hit = cached.get((keys[i], tool, TOOLS[tool].version_for(self.limits))) if tool in TOOLS else None
+                hit = cached.get((keys[i], tool, TOOLS.get(tool).version_for(self.limits))) if tool in TOOLS else None
                 if hit is not None:
                     results[i][j] = hit
                 else:
@@ -184,16 +191,18 @@ class ToolExecutorPool:
         refs = {i: ray.put((clips[i][0], clips[i][1])) for i in {c.clip for c in calls}}  # once per clip
         self._drain(queues, refs, results)
         if self.cache is not None:
-            self.cache.put_many([((keys[c.clip], c.tool, TOOLS[c.tool].version_for(self.limits)), results[c.clip][c.slot])
+            self.cache.put_many([((keys[c.clip], c.tool, TOOLS.get(c.tool).version_for(self.limits)), results[c.clip][c.slot])
                                  for c in calls if keys[c.clip] is not None and c.tool in TOOLS])  # ok ones only
             self.stats.cache = self.cache.stats()
-        return results  # type: ignore[return-value]
+        computed = {(c.clip, c.slot) for c in calls}
+        return [[(result, (i, j) not in computed) for j, result in enumerate(row)]  # type: ignore[misc]
+                for i, row in enumerate(results)]
 
     def _lookup(self, keys: list[str | None], tools: list[str]) -> dict:
         """Cached results of every (clip, tool) in one batched read."""
         if self.cache is None:
             return {}
-        wanted = [(key, tool, TOOLS[tool].version_for(self.limits)) for key in keys if key is not None for tool in tools if tool in TOOLS]
+        wanted = [(key, tool, TOOLS.get(tool).version_for(self.limits)) for key in keys if key is not None for tool in tools if tool in TOOLS]
         return self.cache.get_many(wanted)
 
     def _next_call(self, queue: deque[_Call], results: list[list]) -> _Call | None:
@@ -302,3 +311,9 @@ class ToolExecutorPool:
         for slot in self._slots:
             ray.kill(slot.actor, no_restart=True)
         self._slots = []
+
+    def __enter__(self) -> ToolExecutorPool:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.shutdown()

@@ -11,9 +11,10 @@ only the window the tools analyse, ``tools.max_duration_s``, is decoded, as the 
 reads an upload), go through the same content-addressed cache, and turn a clip that
 cannot be read into an error result per tool ("bad clip: ..."), never a failed pass.
 ``ItemEvidence`` runs the tools in the calling process through a ``ToolRunner`` (the
-dataset tool pass in ``batch``, the inference tools stage, the reasoner evaluation);
-``prepare_evidence`` fills the cache with the Ray tool-executor pool before training
-and before a study's trials, so rollouts read evidence instead of computing it.
+inference tools stage's workers). ``evidence_on_pool`` is the one pass of many items
+over the Ray tool-executor pool: ``prepare_evidence`` fills the cache with it before
+training and before a study's trials, so rollouts read evidence instead of computing
+it, and ``batch.run_batch`` writes a dataset's evidence table with it.
 ``read_evidence`` reads a stored evidence table (one file, or a folder of parts) back.
 """
 
@@ -21,8 +22,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +34,13 @@ from tqdm import tqdm
 from audiorouter.config import ToolsConfig
 from audiorouter.contracts import EVIDENCE_SCHEMA, SAMPLE_RATE, AudioQAItem, ToolResult
 from audiorouter.data.audio_io import Clip, read_item_clip
+from audiorouter.tool_execution.executor import ToolExecutorPool
+from audiorouter.tool_execution.runner import ToolRunner
 from audiorouter.tools.base import error_result
-from audiorouter.tools.executor import ToolExecutorPool
 from audiorouter.tools.inputs import ClipLimits, note_window
-from audiorouter.tools.runner import ToolRunner
 
 log = logging.getLogger(__name__)
-CLIPS_PER_CALL = 16  # clips per call to the actor pool
+ItemAudio = tuple[str, bytes | None, str | None]  # an item's id, embedded audio and audio path
 
 
 def read_or_error(item_id: str, audio: bytes | None, audio_path: str | None, data_dir: str | Path | None,
@@ -83,22 +85,32 @@ class EvidencePass:
     started_actors: bool  # False when the cache answered every pair (no tool actor was started)
 
 
+def evidence_on_pool(pool: ToolExecutorPool, items: Iterable[ItemAudio], tools: list[str],
+                     data_dir: str | Path | None = None,
+                     total: int | None = None) -> Iterator[tuple[str, list[tuple[ToolResult, bool]]]]:
+    """Each item's (result, whether it came from the cache) per tool, in order, run on
+    ``pool``: ``tools.batch_size`` clips per call, each decoded here as ``ItemEvidence``
+    decodes it. A progress bar counts the items (``total`` of them, when known)."""
+    items = iter(items)
+    with tqdm(total=total, desc="tools", unit="item") as bar:
+        while chunk := list(islice(items, pool.config.batch_size)):
+            decoded = [read_or_error(item_id, audio, path, data_dir, tools, pool.limits) for item_id, audio, path in chunk]
+            ran = iter(pool.run_many_with_cache_flags(
+                [(clip.waveform, SAMPLE_RATE) for clip, _ in decoded if clip is not None], tools))
+            for (item_id, _, _), (clip, errors) in zip(chunk, decoded, strict=True):
+                yield item_id, ([(error, False) for error in errors] if clip is None
+                                else [(note_window(result, clip), cached) for result, cached in next(ran)])
+            bar.update(len(chunk))
+
+
 def prepare_evidence(config: ToolsConfig, items: Sequence[AudioQAItem], tools: list[str],
                      data_dir: str | Path | None = None) -> EvidencePass:
     """Run ``tools`` on every item with the Ray tool-executor pool (cached results are
     reused), so rollouts read evidence from the cache instead of computing it. The pool's
     actors only start if some result is not cached yet."""
-    pool = ToolExecutorPool(config, warm=tools, lazy=True)
-    results: list[ToolResult] = []
-    try:
-        for start in tqdm(range(0, len(items), CLIPS_PER_CALL), desc="tools", unit="batch"):
-            decoded = [read_or_error(i.id, i.audio, i.audio_path, data_dir, tools, pool.limits)
-                       for i in items[start : start + CLIPS_PER_CALL]]
-            ran = iter(pool.run_many([(clip.waveform, SAMPLE_RATE) for clip, _ in decoded if clip is not None], tools))
-            for clip, errors in decoded:
-                results.extend(errors if clip is None else [note_window(r, clip) for r in next(ran)])
-    finally:
-        pool.shutdown()
+    with ToolExecutorPool(config, warm=tools, lazy=True) as pool:
+        ran = evidence_on_pool(pool, ((i.id, i.audio, i.audio_path) for i in items), tools, data_dir, len(items))
+        results = [result for _, pairs in ran for result, _ in pairs]
     return EvidencePass(results, pool.disabled, len(items) * len(tools), pool.stats.computed, pool.launched)
 
 

@@ -58,7 +58,7 @@ def shared_cache_dir() -> Path:
 
 
 def _stamp_name() -> str:
-    tools = ",".join(f"{name}={cls.version}" for name, cls in sorted(TOOLS.items()))
+    tools = ",".join(f"{name}={cls.version}" for name, cls in sorted((n, TOOLS.get(n)) for n in TOOLS.names()))
     # numba keys its cache files by the source file's path: another venv needs its own warm-up
     where = importlib.util.find_spec("librosa").origin
     key = f"numba={version('numba')};librosa={version('librosa')}@{where};py={sys.version_info[:2]};{tools}"
@@ -92,7 +92,7 @@ def _warm_under_lock(folder: Path, stamp: Path) -> bool:
             return True
         log.info("compiling the tools' numba kernels once into %s (about half a minute)", folder)
         env = {k: v for k, v in os.environ.items() if k != SHARED_ENV} | {"NUMBA_CACHE_DIR": str(folder)}
-        done = subprocess.run([sys.executable, "-m", "audiorouter.tools.numba_cache"], env=env,
+        done = subprocess.run([sys.executable, "-m", "audiorouter.tool_execution.numba_cache"], env=env,
                               timeout=WARMUP_TIMEOUT_S, capture_output=True, text=True)
         if done.returncode != 0:
             log.error("kernel warm-up failed (exit %s); each tool process will compile on its own:\n%s",
@@ -148,11 +148,11 @@ def compile_kernels() -> list[str]:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     lines = []
     for tool in available_tools():
-        if TOOLS[tool].optional:  # the packaged-model extras compile no numba kernels
+        if TOOLS.get(tool).optional:  # the packaged-model extras compile no numba kernels
             continue
         for make in WARMUP.values():
             get_tool(tool).run(make(), SR)
-        lines.append(f"{tool} {TOOLS[tool].version}")
+        lines.append(f"{tool} {TOOLS.get(tool).version}")
     return lines
 
 

@@ -3,11 +3,11 @@
     process = ToolProcess(limits)
     result, crashed = process.call("tempo", waveform, 16_000, timeout_s=60.0)
 
-The child (``python -m audiorouter.tools.process``) switches numba to a private copy of
+The child (``python -m audiorouter.tool_execution.process``) switches numba to a private copy of
 the warmed kernel cache (``numba_cache.use_private_cache``) before it imports any tool,
 then answers one call at a time over a pipe. When it dies during a call, that call
 becomes an error result naming the tool and the signal, ``crashed`` is True (the caller
-counts crashes per tool, see ``tools.health``) and the next call starts a fresh child.
+counts crashes per tool, see ``health``) and the next call starts a fresh child.
 A call past its deadline kills the child: the limit is hard, unlike a thread's.
 
 Importing ``audiorouter.tools`` loads no analysis library (the built-in tools are
@@ -27,8 +27,8 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
+from audiorouter.tool_execution.numba_cache import ensure_warm, use_private_cache
 from audiorouter.tools.base import TOOLS, error_result, load_tool_plugins, run_tool
-from audiorouter.tools.numba_cache import ensure_warm, use_private_cache
 
 log = logging.getLogger(__name__)
 STARTUP_TIMEOUT_S = 600.0  # imports and the first model loads are not part of a call's deadline
@@ -95,7 +95,7 @@ class ToolProcess:
         # what this process can import, the child can (plugin modules included)
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "audiorouter.tools.process", str(to_child_r), str(from_child_w),
+            [sys.executable, "-m", "audiorouter.tool_execution.process", str(to_child_r), str(from_child_w),
              *self.plugins],
             pass_fds=(to_child_r, from_child_w), env=env,
         )
@@ -153,7 +153,7 @@ def _child_main(read_fd: int, write_fd: int, plugins: list[str]) -> None:
     _die_with_parent()
 
     use_private_cache()  # before numba is imported (by librosa, through the tools)
-    TOOLS.load_builtins()  # imports librosa and friends, now on the private cache
+    TOOLS.load()  # imports librosa and friends, now on the private cache
     load_tool_plugins(plugins)
 
     inbox, outbox = Connection(read_fd, writable=False), Connection(write_fd, readable=False)

@@ -1,11 +1,12 @@
 """Run tools on clips: cache first, then the tool in a child process, under a hard limit.
 
-``ToolRunner`` is what every in-place tool user has (Ray Data batch workers, rollout
-workers, the Serve app, the CLI, the tool-executor actors). The tools themselves run
-in a ``tools.process.ToolProcess`` child: a tool that segfaults, is OOM-killed or hangs
-past ``timeout_s`` costs that one call (an error result naming the tool and the
-cause), the next call gets a fresh child, and a tool that crashes ``max_crashes``
-times is disabled for the rest of the run (``tools.health``).
+``ToolRunner`` is what every in-place tool user has (rollout workers, the Serve app,
+the inference tools stage's workers, ``tools analyse``); runs over many items go to the
+actor pool instead (``executor``). The tools themselves run in a ``process.ToolProcess``
+child: a tool that segfaults, is OOM-killed or hangs past ``timeout_s`` costs that one
+call (an error result naming the tool and the cause), the next call gets a fresh
+child, and a tool that crashes ``max_crashes`` times is disabled for the rest of the
+run (``health``).
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from audiorouter.contracts import SAMPLE_RATE, ToolResult
 from audiorouter.data.audio_io import Clip
 from audiorouter.store import open_tool_cache
 from audiorouter.store.tool_cache import ToolCache
+from audiorouter.tool_execution.health import ToolHealth
+from audiorouter.tool_execution.process import ToolProcess
 from audiorouter.tools.base import TOOLS, error_result, load_tool_plugins
-from audiorouter.tools.health import ToolHealth
 from audiorouter.tools.inputs import ClipLimits, clip_key, note_window
-from audiorouter.tools.process import ToolProcess
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class ToolRunner:
         """The clip's cached results by tool, in one batched read."""
         if key is None or self.cache is None:
             return {}
-        found = self.cache.get_many([(key, t, TOOLS[t].version_for(self.limits)) for t in tools if t in TOOLS])
+        found = self.cache.get_many([(key, t, TOOLS.get(t).version_for(self.limits)) for t in tools if t in TOOLS])
         return {tool: result for (_, tool, _), result in found.items()}
 
     def _store(self, key: str | None, result: ToolResult) -> None:

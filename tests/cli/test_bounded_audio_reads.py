@@ -29,8 +29,8 @@ from audiorouter.data.items import iter_items, read_rejects
 from audiorouter.inference.workers import RouteWorker, item_clip
 from audiorouter.serving.app import check_upload
 from audiorouter.serving.client import encode_multipart
-from audiorouter.tools.item_evidence import ItemEvidence
-from audiorouter.tools.runner import ToolRunner
+from audiorouter.tool_execution.item_evidence import ItemEvidence
+from audiorouter.tool_execution.runner import ToolRunner
 
 WINDOW_S = 30.0  # tools.max_duration_s, the server's window, the importers' limit
 TOOL = "loudness"
@@ -104,8 +104,9 @@ def entry_points(runner, monkeypatch, capsys, tmp_path) -> dict[str, Callable[[P
         cache = tmp_path / f"features-{path.stem}"
         [decision] = RouteWorker(str(policy), str(cache), str(path.parent), WINDOW_S).rows_for([item_at(path)])[path.stem]
         assert math.isfinite(decision["log_prob"]), "routed, not left out as a bad clip"
-        [vector] = [np.load(entry) for entry in cache.rglob("*.npy")]
-        return {"window": round(math.expm1(float(vector[-1])) * SR)}  # the last feature: log(1 + seconds heard)
+        [entry] = cache.rglob("*.npz")
+        with np.load(entry) as record:  # the last log-mel statistic: log(1 + seconds heard)
+            return {"window": round(math.expm1(float(record["stats"][-1])) * SR)}
 
     def importer(path: Path) -> dict[str, Any]:
         out = tmp_path / f"imported-{path.stem}"

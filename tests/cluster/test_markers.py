@@ -17,7 +17,7 @@ WHERE = """
 import json, ray
 from audiorouter.config import load_config
 from audiorouter.reasoner.actor import start_reasoner_actors
-from audiorouter.tools.executor import ToolExecutorPool
+from audiorouter.tool_execution.executor import ToolExecutorPool
 ray.init()
 config = load_config(None, ["reasoner.actor_num_gpus=1", "reasoner.actor_num_cpus=0.5", "reasoner.actor_resources={gpu_worker: 0.01}",
                             "reasoner.memo_path=", "tools.cache_dir=", "tools.num_actors=2",

@@ -15,6 +15,7 @@ from audiorouter.config import ReasonerConfig, SynthConfig, ToolsConfig
 from audiorouter.contracts import EVIDENCE_SCHEMA
 from audiorouter.data.items import iter_items
 from audiorouter.data.synth import synthesize_dataset
+from audiorouter.features import FeatureSpec
 from audiorouter.inference import (
     ANSWERS_SCHEMA,
     DECISIONS_SCHEMA,
@@ -27,9 +28,8 @@ from audiorouter.inference import (
 )
 from audiorouter.inference.parts import part_files, write_part
 from audiorouter.router.actions import ActionSpace
-from audiorouter.router.features import FeatureSpec
 from audiorouter.router.policy import RouterNet, RouterPolicy
-from audiorouter.tools.item_evidence import read_evidence
+from audiorouter.tool_execution.item_evidence import read_evidence
 
 TOOLS = ("loudness", "segments", "tempo")
 SPLIT = "train"

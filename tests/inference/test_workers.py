@@ -15,10 +15,10 @@ from audiorouter.config import ReasonerConfig, SynthConfig, ToolsConfig
 from audiorouter.contracts import EVIDENCE_SCHEMA
 from audiorouter.data.items import iter_items
 from audiorouter.data.synth import synthesize_dataset
+from audiorouter.features import FeatureSpec
 from audiorouter.inference.parts import DECISIONS_SCHEMA, write_part
 from audiorouter.inference.workers import ReasonWorker, RouteWorker, ToolsWorker
 from audiorouter.router.actions import ActionSpace
-from audiorouter.router.features import FeatureSpec
 from audiorouter.router.policy import RouterNet, RouterPolicy
 
 
@@ -65,7 +65,7 @@ def test_tools_worker_survives_a_segfaulting_tool(tmp_path, batch):
     segfaults becomes error rows naming it and the signal, then is disabled."""
     from pathlib import Path
 
-    doubles = str(Path(__file__).resolve().parents[1] / "tools" / "tool_doubles.py")
+    doubles = str(Path(__file__).resolve().parents[1] / "tool_execution" / "tool_doubles.py")
     ids = batch.column("id").to_pylist()
     decisions = [{"item_id": i, "tools": ["segfault", "loudness"], "log_prob": -0.5} for i in ids]
     write_part(tmp_path / "decisions", decisions, DECISIONS_SCHEMA, ids)

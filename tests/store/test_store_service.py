@@ -158,7 +158,7 @@ def test_a_memoised_reasoner_on_the_service_never_recomputes_an_outcome(tmp_path
 
 
 def test_tool_results_through_the_service(tmp_path):
-    from audiorouter.tools.runner import ToolRunner
+    from audiorouter.tool_execution.runner import ToolRunner
 
     tools = ToolsConfig(cache_dir=str(tmp_path / "tools"), cache_store="service", enabled=["loudness"])
     tools.validate()

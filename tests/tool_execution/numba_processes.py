@@ -9,14 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from audiorouter.tools.numba_cache import SHARED_ENV
+from audiorouter.tool_execution.numba_cache import SHARED_ENV
 
 # Two processes compiling at once on an empty cache is the race (each compiles librosa's
 # kernels for about two minutes of a core).
 PROCESSES = 2
 
 CHILD = """
-from audiorouter.tools.numba_cache import use_private_cache
+from audiorouter.tool_execution.numba_cache import use_private_cache
 private = use_private_cache()
 import audiorouter.tools as t
 from audiorouter.tools.probe_signals import SR, drum_pattern

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from numba_processes import env_with_shared_folder, start_together
 
-from audiorouter.tools.numba_cache import SHARED_ENV, ensure_warm, shared_cache_dir
+from audiorouter.tool_execution.numba_cache import SHARED_ENV, ensure_warm, shared_cache_dir
 
 pytestmark = pytest.mark.slow
 

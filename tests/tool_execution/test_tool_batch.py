@@ -1,4 +1,5 @@
-"""The Ray Data batch job over a small dataset, and the ``tools`` CLI."""
+"""Tool passes over a small dataset on the tool-executor pool (``tools run`` and the
+driver's ``prepare_evidence``), and the ``tools`` CLI."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from audiorouter.config import ToolsConfig
 from audiorouter.contracts import EVIDENCE_SCHEMA, AudioQAItem
 from audiorouter.data.items import iter_items, write_items
 from audiorouter.data.synth import generate_family_items
-from audiorouter.tools.batch import run_batch
-from audiorouter.tools.item_evidence import prepare_evidence, read_evidence
+from audiorouter.tool_execution.batch import run_batch
+from audiorouter.tool_execution.item_evidence import prepare_evidence, read_evidence
 
 TOOLS = ["onsets", "segments"]
 
@@ -66,8 +67,8 @@ def test_cli_tools_run_and_list(ray_session, dataset, tmp_path, capsys):
 
 
 def test_the_pool_pass_over_items_reads_the_same_cache_and_reports_bad_clips(ray_session, dataset, tmp_path):
-    """prepare_evidence (the driver's and the study's tool pass, on the actor pool) decodes
-    items as run_batch does: a bad clip is an error per tool, the rest is computed once."""
+    """prepare_evidence (the driver's and the study's tool pass) runs on the same pool pass
+    as run_batch: a bad clip is an error per tool, the rest is computed once."""
     root, items = dataset
     chosen = list(iter_items(root, "test"))
     config = ToolsConfig(cache_dir=str(tmp_path / "cache"), num_actors=1, actor_num_cpus=0.5)
@@ -80,4 +81,4 @@ def test_the_pool_pass_over_items_reads_the_same_cache_and_reports_bad_clips(ray
     assert rerun.computed == 0 and not rerun.started_actors, "a pass the cache answers starts no tool actor"
     assert [(r.tool, r.ok, r.summary) for r in rerun.results] == [(r.tool, r.ok, r.summary) for r in done.results]
     again = run_batch(root, tmp_path / "e.parquet", TOOLS, config, splits=["test"], workers=1)
-    assert again.cached == again.ok == done.requested - len(TOOLS), "the in-process pass reads what the pool wrote"
+    assert again.cached == again.ok == done.requested - len(TOOLS), "the dataset pass reads what the items pass wrote"

@@ -12,8 +12,8 @@ from tool_signals import SR, tone
 
 from audiorouter.contracts import ToolResult
 from audiorouter.store.tool_cache import ToolCache
+from audiorouter.tool_execution.runner import ToolRunner
 from audiorouter.tools.inputs import ClipLimits, clip_key
-from audiorouter.tools.runner import ToolRunner
 
 
 def _writer(directory: str, worker: int, count: int) -> None:

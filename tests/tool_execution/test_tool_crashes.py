@@ -1,14 +1,14 @@
 """A tool that crashes its process costs one call, a bounded number of times, then is
 disabled; the other tools of the same clip are unaffected (no Ray here: the in-place
-runner used by Ray Data workers, rollout workers and the Serve app)."""
+runner used by rollout workers, the Serve app and the inference tools stage)."""
 
 from __future__ import annotations
 
 import numpy as np
 from tool_doubles import CRASH_DIR_ENV, PATH
 
+from audiorouter.tool_execution.runner import ToolRunner
 from audiorouter.tools.probe_signals import SR, pure_tone
-from audiorouter.tools.runner import ToolRunner
 
 
 def test_a_segfaulting_tool_becomes_an_error_result_then_is_disabled():

@@ -11,7 +11,7 @@ from tool_signals import SR, tone
 
 from audiorouter.config import ToolsConfig
 from audiorouter.store.tool_cache import ToolCache
-from audiorouter.tools.executor import ToolExecutorPool
+from audiorouter.tool_execution.executor import ToolExecutorPool
 
 TIMEOUT_S = 10.0  # a call after a kill pays a fresh tool process its first loads
 
@@ -59,9 +59,10 @@ def test_cached_results_are_not_recomputed(pool):
     clips = [(tone(hz), SR) for hz in (700.0, 800.0, 900.0)]
     first = pool.run_many(clips, ["segments", "loudness"])
     computed, hits = pool.stats.computed, pool.cache.hits
-    second = pool.run_many(clips, ["segments", "loudness"])
+    second = pool.run_many_with_cache_flags(clips, ["segments", "loudness"])
     assert pool.stats.computed == computed, "the second run computed nothing"
     assert pool.cache.hits == hits + 6
-    assert second == first
+    assert [[result for result, _ in row] for row in second] == first
+    assert all(cached for row in second for _, cached in row)
     other_process_view = ToolCache(pool.config.cache_dir)  # persisted on disk
     assert other_process_view.count() >= 6

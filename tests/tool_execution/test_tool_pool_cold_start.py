@@ -14,8 +14,8 @@ from numba_processes import env_with_shared_folder, start_together
 from tool_doubles import PATH
 
 from audiorouter.config import ToolsConfig
-from audiorouter.tools.executor import ToolExecutorPool
-from audiorouter.tools.numba_cache import SHARED_ENV
+from audiorouter.tool_execution.executor import ToolExecutorPool
+from audiorouter.tool_execution.numba_cache import SHARED_ENV
 from audiorouter.tools.probe_signals import SR, drum_pattern, note_phrase
 
 pytestmark = pytest.mark.slow

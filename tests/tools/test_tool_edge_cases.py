@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from audiorouter.tool_execution.runner import ToolRunner
 from audiorouter.tools import available_tools
 from audiorouter.tools.probe_signals import EDGE_CASES, SR
-from audiorouter.tools.runner import ToolRunner
 
 TIMEOUT_S = 600.0  # generous: the 60 s clip on 2 cores, a hang still ends
 
