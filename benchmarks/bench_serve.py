@@ -51,8 +51,8 @@ def tiny_router(directory: Path, tools: tuple[str, ...] = TOOLS) -> Path:
     """A random router, the same one every run (seeded): runs route alike and compare."""
     import torch
 
+    from audiorouter.features import FeatureSpec
     from audiorouter.router.actions import ActionSpace
-    from audiorouter.router.features import FeatureSpec
     from audiorouter.router.policy import RouterNet, RouterPolicy
 
     torch.manual_seed(0)

@@ -33,10 +33,11 @@ import ray
 
 from audiorouter.cluster.session import start_ray
 from audiorouter.config import load_config
+from audiorouter.features import featurize
 from audiorouter.reasoner.actor import ACTOR_PREFIX
-from audiorouter.router.features import featurize
 from audiorouter.study.context import StudyContext, save_router_features
 from audiorouter.study.dataset import ensure_study_data, load_items
+from audiorouter.study.methods import data_sizes
 from audiorouter.study.runner import StudyRun
 from audiorouter.study.trials import run_trial, trial_specs
 
@@ -70,7 +71,7 @@ def shared_case(cfg) -> dict:
     run.sweep()
     wall = time.perf_counter() - start
     results, failed = run.collect()
-    for handle in run.reasoner_handles:  # named actors: the next case must start its own (own memo)
+    for handle in run.hosted.handles:  # named actors: the next case must start its own (own memo)
         ray.kill(handle)
     deadline = time.monotonic() + 60
     while any(n.startswith(ACTOR_PREFIX) for n in ray.util.list_named_actors()) and time.monotonic() < deadline:  # names free once the actors are dead
@@ -82,7 +83,7 @@ def shared_case(cfg) -> dict:
 
 
 def naive_case(cfg, scratch: Path) -> dict:
-    data = ensure_study_data(cfg.study, progress=False)
+    data = ensure_study_data(cfg.study, progress=False, **data_sizes(cfg.study))
     lone = replace(cfg, tools=replace(cfg.tools, cache_dir=""), reasoner=replace(cfg.reasoner, memo_path=""),
                    run=replace(cfg.run, use_actors=False))
     specs = trial_specs(cfg.study)
@@ -107,7 +108,7 @@ def main() -> None:
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-study-"))
     cfg = config(scratch, args)
-    ensure_study_data(cfg.study, progress=False)  # generated once, for every case, not timed
+    ensure_study_data(cfg.study, progress=False, **data_sizes(cfg.study))  # generated once, for every case, not timed
     start_ray()  # started once, before every case, not timed
     shared = shared_case(cfg)
     per_trial = shared_case(config(scratch, args, "process_per_trial", reuse=False))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from audiorouter.features import FeatureSpec
 from audiorouter.router.actions import ActionSpace
-from audiorouter.router.features import FeatureSpec
 from audiorouter.router.policy import RouterNet, RouterPolicy
 
 TOOLS = ("loudness", "segments", "tempo")

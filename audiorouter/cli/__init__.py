@@ -1,4 +1,3 @@
-"""The ``audiorouter`` command line: one entry point (``main``), one module per command
-group. The top layer: it may import every role. Commands import their role's modules
-inside the handler, so ``audiorouter --help`` or ``config show`` never loads torch or Ray.
+"""The ``audiorouter`` command line, one module per command group; the top layer, it may
+import every role (inside handlers, so ``--help`` never loads torch or Ray).
 """

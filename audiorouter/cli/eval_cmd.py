@@ -39,7 +39,11 @@ def run_eval(args: argparse.Namespace) -> int:
     from audiorouter.data.items import iter_items
     from audiorouter.data.synth.staleness import stale_suite_reason
     from audiorouter.evaluation.evaluate import EvalSettings, evaluate_router, oracle_subsets, reasoner_label
-    from audiorouter.outcomes.pipeline import PipelineOutcomeSource, PipelineSourceSpec
+    from audiorouter.outcomes.pipeline import (
+        PipelineOutcomeSource,
+        PipelineSourceSpec,
+        host_configured_reasoner,
+    )
     from audiorouter.outcomes.state_check import check_shared_state
     from audiorouter.router.policy import RouterPolicy, policy_dir
     from audiorouter.tracking.mlflow_tracker import Tracker
@@ -53,10 +57,9 @@ def run_eval(args: argparse.Namespace) -> int:
     if reason := stale_suite_reason(cfg.data.dir, cfg.run.eval_split):
         raise SystemExit(reason)
     out = Path(args.out or Path(cfg.run.out_dir) / f"eval-{cfg.run.eval_split}")
-    hosted = start_reasoner(cfg)
-    spec = PipelineSourceSpec(cfg.data.dir, (cfg.run.eval_split,), tuple(i.id for i in items), cfg.tools,
-                              cfg.reasoner, use_actors=cfg.run.use_actors)
-    source = PipelineOutcomeSource(spec)
+    hosted = host_configured_reasoner(cfg)
+    source = PipelineOutcomeSource(PipelineSourceSpec.from_config(cfg, cfg.data.dir, (cfg.run.eval_split,),
+                                                                  [i.id for i in items], local_memo=True))
     tools = list(policy.actions.tools)
     settings = EvalSettings(resamples=args.resamples, seed=cfg.train.seed,
                             feature_cache_dir=cfg.router.feature_cache_dir or None)
@@ -76,17 +79,6 @@ def run_eval(args: argparse.Namespace) -> int:
     print(f"\nwrote {out}/ ({', '.join(p.name for p in files)} and the report files); "
           f"MLflow run {tracker.run_id} in {tracker.uri}")
     return 0
-
-
-def start_reasoner(cfg):
-    """The reasoner on Ray (``reasoner.hosting``) when ``run.use_actors``, else None."""
-    if not cfg.run.use_actors:
-        return None
-    from audiorouter.cluster.session import start_ray
-    from audiorouter.reasoner.hosting import host_reasoner
-
-    start_ray()
-    return host_reasoner(cfg.reasoner)
 
 
 def write_predictions(items, routed, source, out: Path) -> list[Path]:

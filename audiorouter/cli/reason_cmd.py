@@ -1,11 +1,11 @@
 """``audiorouter reason eval DATA``: the configured reasoner's accuracy per task family,
-with no evidence, the matching tool's evidence and every tool's evidence (JSON)."""
+with no evidence, the matching tool's evidence and every tool's evidence (JSON), asked
+through the outcome pipeline (tool cache, memo, the reasoner hosted as configured)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from audiorouter.cli.common import add_leaf, load_checked
 from audiorouter.data.items import split_files
@@ -19,7 +19,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("data", help="dataset directory (<split>/part-*.parquet)")
     evaluate.add_argument("--split", default="test")
     evaluate.add_argument("--conditions", default="none,matching,all", help="comma-separated: none, matching, all")
-    evaluate.add_argument("--evidence-cache", type=Path, help="JSON file of tool results to reuse and extend")
     evaluate.set_defaults(handler=evaluate_reasoner)
 
 
@@ -33,6 +32,6 @@ def evaluate_reasoner(args: argparse.Namespace) -> int:
     if reason := stale_suite_reason(args.data, args.split):
         raise SystemExit(reason)
     conditions = tuple(c.strip() for c in args.conditions.split(",") if c.strip())
-    report = evaluate(config.reasoner, args.data, args.split, conditions, args.evidence_cache, config.tools)
+    report = evaluate(config, args.data, args.split, conditions)
     print(json.dumps(report, indent=1))
     return 0

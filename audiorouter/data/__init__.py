@@ -1,6 +1,4 @@
-"""Audio-QA data: the stored items (``items``: Parquet shards per split, the reject log),
-audio decoding (``audio_io``), the built-in perception suite (``synth/``), importers of
-public benchmarks and the write-back of predictions for their scripts (``importers/``).
-
+"""Audio-QA data: stored items (``items``), audio decoding (``audio_io``), the built-in
+suite (``synth``), importers of public benchmarks (``importers``), training-item selection.
 Imports ``config``, ``contracts`` and ``validation`` only.
 """

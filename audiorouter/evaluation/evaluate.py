@@ -35,10 +35,10 @@ from audiorouter.evaluation.report import (
     score,
 )
 from audiorouter.evaluation.stats import paired_bootstrap, random_matched
+from audiorouter.features import featurize
 from audiorouter.outcomes.base import OutcomeSource
 from audiorouter.outcomes.table import OutcomeTable, Subset, build_outcome_table, candidate_subsets
 from audiorouter.router.actions import ActionSpace
-from audiorouter.router.features import featurize
 from audiorouter.router.policy import RouterPolicy
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ it makes one batched reasoner call for all its (item, tool subset) pairs plus th
 no-evidence baselines it has not seen yet:
 
 * Evidence comes from the content-addressed tool cache, which the driver fills with the
-  tool-executor pool before training (``tools.item_evidence.prepare_evidence``); a result missing from the
+  tool-executor pool before training (``tool_execution.item_evidence.prepare_evidence``); a result missing from the
   cache is computed in place by the same tool code, so nothing is ever skipped.
 * Outcomes come from the named reasoner actors (``reasoner-0``, ...), which
   memoise on disk; the source also keeps the outcomes it has seen in memory
@@ -21,19 +21,22 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from ray.exceptions import RayError
 
-from audiorouter.config import ReasonerConfig, ToolsConfig
-from audiorouter.contracts import ReasonerOutcome, ReasonerRequest, ToolResult
-from audiorouter.data.audio_io import decode_audio
+from audiorouter.cluster.session import start_ray
+from audiorouter.config import Config, ReasonerConfig, ToolsConfig
+from audiorouter.contracts import AudioQAItem, ReasonerOutcome, ReasonerRequest, ToolResult
+from audiorouter.data.audio_io import decode_item_audio
 from audiorouter.data.items import iter_items
 from audiorouter.outcomes.base import Outcome, OutcomeSource
+from audiorouter.reasoner.hosting import HostedReasoner, answer_hosted, host_reasoner
 from audiorouter.reasoner.memo import build_reasoner
 from audiorouter.store import open_outcome_memo, open_tool_cache
-from audiorouter.tools.runner import ToolRunner
+from audiorouter.tool_execution.runner import ToolRunner
 
 log = logging.getLogger(__name__)
 RETRIES = 5
@@ -62,6 +65,26 @@ class PipelineSourceSpec:
     disabled_tools: dict[str, str] = field(default_factory=dict)  # disabled before training (by the pool)
     counters: Counter = field(default_factory=Counter)
 
+    @classmethod
+    def from_config(cls, cfg: Config, data_dir: str, splits: tuple[str, ...], item_ids: Sequence[str],
+                    disabled_tools: dict[str, str] | None = None, local_memo: bool | None = None):
+        """The spec of a run's config: its tools, its reasoner, and how it reaches the
+        reasoner (``run.use_actors``: hosted on Ray as ``reasoner.hosting`` says)."""
+        return cls(str(data_dir), tuple(splits), tuple(item_ids), cfg.tools, cfg.reasoner,
+                   use_actors=cfg.run.use_actors,
+                   local_memo=cfg.run.local_memo if local_memo is None else local_memo,
+                   disabled_tools=dict(disabled_tools or {}))
+
+
+def host_configured_reasoner(cfg: Config) -> HostedReasoner | None:
+    """Start the reasoner the sources of ``cfg`` ask: on Ray (joined or started), as
+    ``reasoner.hosting`` says, when ``run.use_actors`` (the caller keeps the handle and
+    stops it), else None (each source answers in its own process)."""
+    if not cfg.run.use_actors:
+        return None
+    start_ray()
+    return host_reasoner(cfg.reasoner)
+
 
 class PipelineOutcomeSource(OutcomeSource):
     def __init__(self, spec: PipelineSourceSpec) -> None:
@@ -84,16 +107,21 @@ class PipelineOutcomeSource(OutcomeSource):
     def items(self) -> dict[str, LoadedItem]:
         if self._items is None:
             wanted = set(self.spec.item_ids)
-            self._items = {}
-            for split in self.spec.splits:
-                for item in iter_items(self.spec.data_dir, split):
-                    if item.id in wanted:
-                        wave, sr = decode_audio(item.audio)
-                        self._items[item.id] = LoadedItem(wave, sr, item.question, item.choices, item.answer)
+            found = (item for split in self.spec.splits for item in iter_items(self.spec.data_dir, split)
+                     if item.id in wanted)
+            self.use_items(found)
             missing = wanted - set(self._items)
             if missing:
                 raise KeyError(f"{len(missing)} training items not found under {self.spec.data_dir}: {sorted(missing)[:3]}")
         return self._items
+
+    def use_items(self, items: Iterable[AudioQAItem]) -> None:
+        """Answer about these items, already read, instead of those loaded before: a caller
+        that streams a split hands the source one chunk at a time, so memory holds one chunk."""
+        self._items = {}
+        for item in items:
+            wave, sr = decode_item_audio(item.audio, item.audio_path, self.spec.data_dir, f"item {item.id}")
+            self._items[item.id] = LoadedItem(wave, sr, item.question, item.choices, item.answer)
 
     def runner(self):
         if self._runner is None:
@@ -120,10 +148,6 @@ class PipelineOutcomeSource(OutcomeSource):
             if self._reasoner is None:
                 self._reasoner = build_reasoner(self.spec.reasoner)
             return self._reasoner.answer(requests)
-        from ray.exceptions import RayError
-
-        from audiorouter.reasoner.hosting import answer_hosted
-
         hosting = self.spec.reasoner.hosting
         for attempt in range(RETRIES):
             try:
@@ -162,6 +186,15 @@ class PipelineOutcomeSource(OutcomeSource):
             return [self._seen[p][::-1] for p in pairs]
         outcomes = self.ask([self.request(item_id, subset) for item_id, subset in pairs])
         return [(o.chosen_index, bool(o.correct)) for o in outcomes]
+
+    def no_evidence_scores(self, item_ids: Sequence[str]) -> list[list[float]]:
+        """The reasoner's score of each choice of each item without evidence (what a head
+        that reads the reasoner learns from); raises naming an item it could not answer."""
+        outcomes = self.ask([self.request(item_id, ()) for item_id in item_ids])
+        for item_id, outcome in zip(item_ids, outcomes, strict=True):
+            if outcome.error:
+                raise RuntimeError(f"the reasoner could not answer item {item_id}: {outcome.error}")
+        return [list(outcome.scores) for outcome in outcomes]
 
     def tool_ms(self, item_ids: list[str], tools: list[str]) -> np.ndarray:
         """Compute time per (item, tool), from the results this source already ran (cached

@@ -1,13 +1,6 @@
-"""The frozen reasoner: one interface, back-ends chosen by config, memoised outcomes.
-
-    reasoner = build_reasoner(config.reasoner)
-    outcomes = reasoner.answer(requests)  # list[ReasonerRequest] -> list[ReasonerOutcome]
-
-Back-ends register by name (``registry``): ``reference`` (CPU default, reference/),
-``cascade`` (text LM + coarse audio description, cascade.py), ``lalm`` (audio-language
-models, lalm.py). Evidence is rendered in one place (evidence.py). Hosting on Ray:
-actor.py (actors) and serve.py (a Serve deployment), chosen in hosting.py.
-Imports ``store``, ``config``, ``validation``, ``packaged_files`` and ``contracts``.
+"""The frozen reasoner: one interface (``base``), back-ends registered by name
+(``registry``), memoised outcomes (``memo``), hosting on Ray (``hosting``).
+Imports ``store``, ``config``, ``registry``, ``validation``, ``packaged_files`` and ``contracts``.
 """
 
 from audiorouter.reasoner.base import Answer, Reasoner, build_backend
@@ -16,13 +9,13 @@ from audiorouter.reasoner.memo import MemoisedReasoner, build_reasoner
 from audiorouter.reasoner.registry import (
     REASONERS,
     check_backend,
-    known_backends,
-    reasoner_class,
+    get_reasoner,
+    reasoner_names,
     register_reasoner,
 )
 
 __all__ = [
     "REASONERS", "Answer", "MemoisedReasoner", "Reasoner",
-    "build_backend", "build_reasoner", "check_backend", "count_tokens", "evidence_fingerprint", "known_backends",
-    "reasoner_class", "register_reasoner", "render_evidence",
+    "build_backend", "build_reasoner", "check_backend", "count_tokens", "evidence_fingerprint", "get_reasoner",
+    "reasoner_names", "register_reasoner", "render_evidence",
 ]

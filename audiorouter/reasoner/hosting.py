@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import ray
 from ray import serve
 
 from audiorouter.config import ReasonerConfig
@@ -33,6 +34,15 @@ class HostedReasoner:
     hosting: str
     handles: list = field(default_factory=list)
     app: Any = None
+
+    def stats(self) -> dict[str, int] | None:
+        """Requests the hosted reasoner got and how many its model answered (the rest came
+        from the memo), summed over the actors; None under Serve, whose replicas a caller
+        cannot address one by one (the memo's rows still count the model's answers)."""
+        if self.hosting != "actors":
+            return None
+        counts = ray.get([handle.stats.remote() for handle in self.handles])
+        return {key: sum(c[key] for c in counts) for key in ("requested", "answered_by_model")}
 
     def stop(self) -> None:
         if self.hosting == "serve" and self.app is not None:

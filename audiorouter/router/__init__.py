@@ -1,11 +1,10 @@
-"""The router policy: frozen item features (``features``), action spaces over tool
-subsets (``actions``) and the torch network with its save/load (``policy``).
+"""The router policy: action spaces over tool subsets (``actions``) and the torch network
+with its save/load (``policy``), reading the router's item features (``features``).
 
-Imports ``data`` and ``contracts`` only.
+Imports ``features``, ``data`` and ``contracts``.
 """
 
 from audiorouter.router.actions import ActionSpace
-from audiorouter.router.features import FeatureSpec, ItemFeatures, featurize
 from audiorouter.router.policy import RouterNet, RouterPolicy
 
-__all__ = ["ActionSpace", "FeatureSpec", "ItemFeatures", "RouterNet", "RouterPolicy", "featurize"]
+__all__ = ["ActionSpace", "RouterNet", "RouterPolicy"]

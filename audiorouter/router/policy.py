@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from audiorouter.contracts import RoutingDecision
+from audiorouter.features import FeatureSpec
 from audiorouter.router.actions import ActionSpace
-from audiorouter.router.features import FeatureSpec
 
 
 def mlp(in_dim: int, hidden_sizes: Sequence[int], out_dim: int, out_gain: float = 1.0) -> nn.Sequential:

@@ -1,16 +1,6 @@
-"""Where outcomes and tool results are kept: a SQLite file per machine, or one service per cluster.
-
-    memo = open_outcome_memo(config.reasoner)   # OutcomeMemo or ServiceOutcomeMemo, or None
-    cache = open_tool_cache(config.tools)       # ToolCache or ServiceToolCache, or None
-    seed_outcome_memo(config.reasoner)          # shards kept in the repository, into the files
-    seed_tool_cache(config.tools)
-
-``reasoner.memo_store`` and ``tools.cache_store`` choose: "sqlite" (the default: every
-process opens the file at ``memo_path`` / ``cache_dir``; one machine) or "service" (one
-named actor on the head node owns that file and serves every node; see ``service``).
-
-The package depends on nothing of audiorouter but ``contracts`` and ``state_files``: the reasoner and the
-tools import down into it (``outcome_memo``, ``tool_cache``, ``sqlite_files``).
+"""Where outcomes and tool results are kept: a SQLite file per machine, or one service per
+cluster (``reasoner.memo_store``, ``tools.cache_store``; see ``service``).
+Imports nothing of the package but ``contracts`` and ``state_files``.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from audiorouter.config import Config
+from audiorouter.features import FeatureSpec, ItemFeatures
 from audiorouter.outcomes.pipeline import PipelineOutcomeSource, PipelineSourceSpec
-from audiorouter.router.features import FeatureSpec, ItemFeatures
 from audiorouter.study.dataset import StudyData
 
 ROUTER_FEATURES = "router_features.npz"
@@ -55,11 +55,8 @@ class StudyContext:
         return features.select(item_ids)
 
     def outcome_source(self, item_ids: list[str], splits: tuple[str, ...]) -> PipelineOutcomeSource:
-        cfg = self.config
-        spec = PipelineSourceSpec(str(self.data.data_dir), splits, tuple(item_ids), cfg.tools, cfg.reasoner,
-                                  use_actors=cfg.run.use_actors, local_memo=True,
-                                  disabled_tools=dict(self.disabled_tools))
-        return PipelineOutcomeSource(spec)
+        return PipelineOutcomeSource(PipelineSourceSpec.from_config(
+            self.config, str(self.data.data_dir), splits, item_ids, self.disabled_tools, local_memo=True))
 
 
 def save_router_features(features: ItemFeatures, study_dir: str | Path) -> Path:

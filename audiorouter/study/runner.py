@@ -19,7 +19,7 @@ the trials read against its own working directory once) and ``provenance`` (what
 study's numbers depend on: config, seeds, items, code and package versions).
 
 Imports: cluster, config, evaluation, rl, router, store, reasoner, tools, outcomes,
-the harness modules beside it, study.methods.head_features.
+the harness modules beside it, study.methods.head_inputs.
 """
 
 from __future__ import annotations
@@ -31,39 +31,34 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-import ray
-
 from audiorouter.cluster.session import start_ray
-from audiorouter.config import Config, ConfigError, ReasonerConfig
+from audiorouter.config import Config, ReasonerConfig
 from audiorouter.evaluation.evaluate import reasoner_label
 from audiorouter.evaluation.report import baseline_choices
+from audiorouter.features import featurize
+from audiorouter.outcomes.pipeline import host_configured_reasoner
 from audiorouter.outcomes.state_check import check_shared_state
 from audiorouter.outcomes.table import OutcomeTable, Subset, build_outcome_table, candidate_subsets
-from audiorouter.reasoner.actor import start_reasoner_actors
 from audiorouter.reasoner.registry import check_backend
 from audiorouter.rl.registry import check_train
 from audiorouter.router.actions import ActionSpace
-from audiorouter.router.features import featurize
 from audiorouter.run_lock import RunFolderLock
 from audiorouter.store import open_outcome_memo, seed_outcome_memo, seed_tool_cache
 from audiorouter.study.analysis import analyse
 from audiorouter.study.context import StudyContext, save_router_features
 from audiorouter.study.dataset import StudyData, ensure_study_data, load_items
 from audiorouter.study.kept_results import RESULT_FILE, kept_dataset_record, restore_kept_results
-from audiorouter.study.methods.head_features import prepare_internalisation
+from audiorouter.study.methods import check_study, data_sizes, get_method, max_tool_training_size
+from audiorouter.study.methods.head_inputs import prepare_internalisation
 from audiorouter.study.methods.tool_features import save_tool_fields
 from audiorouter.study.pieces import PieceLedger, read_pieces, render_pieces
 from audiorouter.study.report import write_study_outputs
-from audiorouter.study.results import (
-    INTERNALISE_METHODS,
-    TOOLS_SUPERVISED,
-    TrialResult,
-)
+from audiorouter.study.results import TrialResult
 from audiorouter.study.sweep import run_sweep
 from audiorouter.study.tracking import log_study
 from audiorouter.study.trials import load_result, trial_specs
+from audiorouter.tool_execution.item_evidence import mean_latency_s, prepare_evidence
 from audiorouter.tools import load_tool_plugins, resolve_tools
-from audiorouter.tools.item_evidence import mean_latency_s, prepare_evidence
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +82,7 @@ class StudyRun:
     def __init__(self, config: Config) -> None:
         check_backend(config.reasoner)  # the registries' names, before any work starts
         check_train(config.train)
-        if config.reasoner.hosting != "actors":  # checked before any work: the report counts the actors' calls
-            raise ConfigError(f"the study hosts the reasoner on named actors and counts their calls; "
-                             f"reasoner.hosting={config.reasoner.hosting!r} is not supported there (use actors)")
+        check_study(config)
         self.config = with_absolute_paths(config)  # trials run in their own folders
         self.dir = Path(self.config.run.out_dir) / self.config.study.name
         self.counts: dict[str, int] = {}
@@ -121,7 +114,7 @@ class StudyRun:
         self.dir.mkdir(parents=True, exist_ok=True)
         # items made afresh follow the kept results' record: the same items on every machine
         recorded = kept_dataset_record(study.keep_dir).get("manifest") if study.keep_dir else None
-        self.data = ensure_study_data(study, cfg.data.synth.workers, recorded=recorded)
+        self.data = ensure_study_data(study, cfg.data.synth.workers, recorded=recorded, **data_sizes(study))
         if self.ledger:
             self.ledger.set_dataset(self.data.lineage)
         if study.keep_dir:  # finished trials of earlier machines
@@ -132,9 +125,9 @@ class StudyRun:
         load_tool_plugins(cfg.tools.plugins)
         tools = resolve_tools(cfg.tools.enabled or None)
         # the training items of every method that reads tool outputs of them (routers: the pool)
-        training_ids = self.data.training_union(study.max_tool_training_size)
+        training_ids = self.data.training_union(max_tool_training_size(study))
         # tools-supervised reads tool outputs of its validation items too
-        validation_ids = self.data.validation_ids if TOOLS_SUPERVISED in study.methods else []
+        validation_ids = self.data.validation_ids if any(get_method(m).tool_fields for m in study.methods) else []
         scored_ids = [i for ids in self.data.eval_splits.values() for i in ids]  # test and OOD splits
         evidence_items = load_items(self.data.data_dir,
                                     (*self.data.training_splits, "validation", *self.data.eval_splits),
@@ -144,8 +137,8 @@ class StudyRun:
         self.context = StudyContext(cfg, self.data, tools, str(self.dir), latency, disabled)
         self.router_features(evidence_items)
         del evidence_items
-        self.reasoner_handles = start_reasoner_actors(cfg.reasoner)  # the driver keeps them alive
-        if any(m in INTERNALISE_METHODS for m in study.methods):
+        self.hosted = host_configured_reasoner(cfg)  # the driver keeps the actors (or the Serve app) alive
+        if any(get_method(m).head_inputs for m in study.methods):
             prepare_internalisation(self.context)
         (self.dir / "provenance.json").write_text(json.dumps(provenance(cfg, self.data), indent=1))
 
@@ -242,7 +235,7 @@ class StudyRun:
     def tool_pass(self, items, tools: list[str]) -> tuple[dict[str, float], dict[str, str]]:
         evidence = prepare_evidence(self.config.tools, items, tools, self.data.data_dir)
         self.counts |= {"tool_runs_requested_by_pass": evidence.requested, "tool_runs_made_by_pass": evidence.computed}
-        if TOOLS_SUPERVISED in self.config.study.methods:
+        if any(get_method(m).tool_fields for m in self.config.study.methods):
             save_tool_fields([item.id for item in items], evidence.results, tools, self.dir)
         return mean_latency_s(evidence.results), evidence.disabled
 
@@ -260,9 +253,10 @@ class StudyRun:
         counts["tool_results_read_by_trials"] = int(sum(s.get("tool_cache_hits", 0) + s.get("tool_cache_misses", 0)
                                                         for s in sources))
         counts["tool_runs_made_by_trials"] = int(sum(s.get("tool_cache_misses", 0) for s in sources))
-        stats = ray.get([h.stats.remote() for h in self.reasoner_handles])
-        counts["reasoner_requests_received"] = sum(s["requested"] for s in stats)
-        counts["reasoner_answers_computed"] = sum(s["answered_by_model"] for s in stats)
+        stats = self.hosted.stats() if self.hosted is not None else None
+        if stats is not None:  # hosted on actors (under Serve, the memo rows count the model's answers)
+            counts["reasoner_requests_received"] = stats["requested"]
+            counts["reasoner_answers_computed"] = stats["answered_by_model"]
         counts["memo_rows_after"] = memo_rows(self.config.reasoner)
         return counts
 

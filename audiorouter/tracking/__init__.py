@@ -1,5 +1,3 @@
-"""Experiment tracking with MLflow, from the driver only (``mlflow_tracker.Tracker``;
-``store_file`` checks the local store's file without importing MLflow).
-
+"""Experiment tracking with MLflow, from drivers only (``mlflow_tracker.Tracker``).
 Imports nothing of the package but ``config`` and ``state_files``.
 """

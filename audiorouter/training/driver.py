@@ -32,18 +32,17 @@ from audiorouter.evaluation.evaluate import (
 )
 from audiorouter.evaluation.plots import learning_curve
 from audiorouter.evaluation.report import EvaluationReport
-from audiorouter.outcomes.pipeline import PipelineOutcomeSource, PipelineSourceSpec
+from audiorouter.features import FeatureSpec, featurize
+from audiorouter.outcomes.pipeline import PipelineOutcomeSource, PipelineSourceSpec, host_configured_reasoner
 from audiorouter.outcomes.state_check import check_shared_state
-from audiorouter.reasoner.hosting import host_reasoner
 from audiorouter.reasoner.registry import check_backend
 from audiorouter.rl.registry import check_train
 from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
 from audiorouter.rl.trainer import RouterTrainer
-from audiorouter.router.features import FeatureSpec, featurize
 from audiorouter.run_lock import RunFolderLock
 from audiorouter.state_files import StateFileError, read_json_file
+from audiorouter.tool_execution.item_evidence import mean_latency_s, prepare_evidence
 from audiorouter.tools import load_tool_plugins, resolve_tools
-from audiorouter.tools.item_evidence import mean_latency_s, prepare_evidence
 from audiorouter.tracking.mlflow_tracker import Tracker
 
 log = logging.getLogger(__name__)
@@ -99,10 +98,7 @@ class TrainingRun:
             evidence = prepare_evidence(cfg.tools, self.train_items + self.eval_items, self.tools, cfg.data.dir)
             latency, self.disabled_tools = mean_latency_s(evidence.results), evidence.disabled
             self.drop_disabled_tools()
-        self.hosted = None
-        if cfg.run.use_actors:
-            # Named actors live only while a handle does: the driver keeps them.
-            self.hosted = host_reasoner(cfg.reasoner)
+        self.hosted = host_configured_reasoner(cfg)  # named actors live while a handle does: the driver keeps it
         self.cost = ToolCost(cfg.train.tool_cost_weight, latency)
         self.feature_spec = FeatureSpec(n_mels=cfg.router.n_mels)
         features = featurize(self.train_items, self.feature_spec, cfg.router.feature_cache_dir or None)
@@ -210,10 +206,8 @@ class TrainingRun:
 
     def outcome_source(self, item_ids: list[str], splits: tuple[str, ...]) -> PipelineOutcomeSource:
         cfg = self.config
-        spec = PipelineSourceSpec(cfg.data.dir, splits, tuple(item_ids), cfg.tools, cfg.reasoner,
-                                  use_actors=cfg.run.use_actors, local_memo=cfg.run.local_memo,
-                                  disabled_tools=dict(self.disabled_tools))
-        return PipelineOutcomeSource(spec)
+        return PipelineOutcomeSource(PipelineSourceSpec.from_config(cfg, cfg.data.dir, splits, item_ids,
+                                                                    self.disabled_tools))
 
     def record(self, metrics: dict) -> None:
         flat = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}

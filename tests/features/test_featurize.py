@@ -1,4 +1,4 @@
-"""Router features: the packaged MiniLM question encoder, log-mel statistics, the cache."""
+"""The router's features: the packaged MiniLM question encoder, log-mel statistics, the cache."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from audiorouter.data.synth import generate_family_items
-from audiorouter.router import features as features_mod
-from audiorouter.router.features import QUESTION_DIM, FeatureSpec, featurize, waveform_features
+from audiorouter.features import QUESTION_DIM, FeatureSpec, featurize
+from audiorouter.features import compute as features_mod
+from audiorouter.features.audio import waveform_features
 
 SPEC = FeatureSpec(n_mels=16)
 
@@ -45,7 +46,7 @@ def test_cached_features_are_read_not_recomputed(items, cached, monkeypatch):
     def refuse(texts):
         raise AssertionError("the cache should have served these")
 
-    monkeypatch.setattr(features_mod, "encode_questions", refuse)
+    monkeypatch.setattr(features_mod, "encode_texts", refuse)
     again = featurize(items, SPEC, cache_dir=cache)
     np.testing.assert_array_equal(again.matrix(), first.matrix())
 
@@ -53,8 +54,8 @@ def test_cached_features_are_read_not_recomputed(items, cached, monkeypatch):
 def test_an_edited_item_is_recomputed(items, cached, monkeypatch):
     cache, _ = cached
     calls = []
-    real = features_mod.encode_questions
-    monkeypatch.setattr(features_mod, "encode_questions", lambda texts: calls.append(texts) or real(texts))
+    real = features_mod.encode_texts
+    monkeypatch.setattr(features_mod, "encode_texts", lambda texts: calls.append(texts) or real(texts))
     edited = dataclasses.replace(items[0], question=items[0].question + " Answer briefly.")
     featurize([edited, items[1]], SPEC, cache_dir=cache)
     assert calls == [[edited.question]]
@@ -92,7 +93,7 @@ def test_bad_clips_raise_or_are_left_out_on_request(items):
 
 def test_online_requests_get_the_same_vectors_as_their_items(items):
     from audiorouter.data.audio_io import decode_audio, to_mono_16k
-    from audiorouter.router.features import request_features
+    from audiorouter.features import request_features
 
     waveforms = [to_mono_16k(*decode_audio(item.audio)) for item in items[:3]]
     vectors = request_features(waveforms, [item.question for item in items[:3]], SPEC)

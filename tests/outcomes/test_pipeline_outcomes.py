@@ -67,7 +67,7 @@ def test_a_tool_crashing_in_a_rollout_worker_is_an_error_result_and_is_reported(
     from audiorouter.outcomes.pipeline import LoadedItem
     from audiorouter.tools.probe_signals import SR, pure_tone
 
-    doubles = str(Path(__file__).resolve().parents[1] / "tools" / "tool_doubles.py")
+    doubles = str(Path(__file__).resolve().parents[1] / "tool_execution" / "tool_doubles.py")
     tools = ToolsConfig(cache_dir="", plugins=[doubles], max_crashes=1)
     spec = PipelineSourceSpec("unused", ("test",), ("a",), tools, ReasonerConfig(), use_actors=False,
                               disabled_tools={"sound_tags": "crashed 3 times; last: ..."})

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from audiorouter.features import ItemFeatures
 from audiorouter.rl.rewards import OutcomeRewardSource
-from audiorouter.router.features import ItemFeatures
 from audiorouter.testing.standin import ToolMatchingStandIn
 
 TOOLS = ("a", "b", "c")

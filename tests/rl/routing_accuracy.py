@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from audiorouter.features import ItemFeatures
 from audiorouter.rl.rewards import RewardSource
-from audiorouter.router.features import ItemFeatures
 from audiorouter.router.policy import RouterPolicy
 
 

@@ -20,9 +20,9 @@ from routing_accuracy import routing_accuracy
 
 from audiorouter.config import RouterConfig, TrainConfig
 from audiorouter.data.synth import generate_family_items
+from audiorouter.features import FeatureSpec, featurize
 from audiorouter.rl.rewards import OutcomeRewardSource, RewardInfo, RewardSource, ToolCost
 from audiorouter.rl.trainer import RouterTrainer
-from audiorouter.router.features import FeatureSpec, featurize
 from audiorouter.state_files import StateFileError
 from audiorouter.testing.standin import ToolMatchingStandIn
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from audiorouter.features import FeatureSpec
 from audiorouter.router.actions import ActionSpace
-from audiorouter.router.features import FeatureSpec
 from audiorouter.router.policy import RouterNet, RouterPolicy, feature_stats
 
 TOOLS = ("pitch", "onsets", "tempo")

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 import numpy as np
 import soundfile as sf
 
+from audiorouter.features import FeatureSpec
 from audiorouter.router.actions import ActionSpace
-from audiorouter.router.features import FeatureSpec
 from audiorouter.router.policy import RouterNet, RouterPolicy
 
 TOOLS = ("loudness", "segments", "tempo")

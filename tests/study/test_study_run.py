@@ -24,6 +24,7 @@ import yaml
 from audiorouter.config import load_config
 from audiorouter.data.synth.voices import voices_unavailable_reason
 from audiorouter.study.dataset import ensure_study_data
+from audiorouter.study.methods import data_sizes
 from audiorouter.study.pieces import read_pieces
 from audiorouter.study.runner import with_absolute_paths
 
@@ -197,7 +198,7 @@ def test_each_run_is_a_piece_in_the_cost_ledger_beside_the_kept_results(study):
 
 def test_training_sets_are_nested_per_seed(study):
     config = with_absolute_paths(load_config(study["config"]), study["root"])
-    data = ensure_study_data(config.study, progress=False)
+    data = ensure_study_data(config.study, progress=False, **data_sizes(config.study))
     for seed in (0, 1):
         small, large = data.training_ids(4, seed), data.training_ids(8, seed)
         assert large[:4] == small and len(set(large)) == 8

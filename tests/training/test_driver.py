@@ -125,7 +125,7 @@ def test_rollouts_can_ask_the_reasoner_serve_deployment(finished_run):
 def test_a_tool_that_keeps_crashing_is_disabled_and_the_run_says_so(tmp_path_factory, finished_run):
     from pathlib import Path
 
-    doubles = Path(__file__).resolve().parents[1] / "tools" / "tool_doubles.py"
+    doubles = Path(__file__).resolve().parents[1] / "tool_execution" / "tool_doubles.py"
     root = tmp_path_factory.mktemp("crash")
     config = tiny_config(root, name="crash", iterations=1, inputs=finished_run[0])  # only segfault is computed
     config.tools.enabled = ["tempo", "loudness", "segments", "segfault"]

@@ -1,7 +1,5 @@
-"""Importers for local copies of public audio-QA benchmarks (MMAU, MMAR).
-
-Each writes ``OUT/<split>/part-*.parquet`` and logs unusable records, with the reason,
-to ``OUT/rejects.jsonl``; see ``common.import_records`` for the shared core.
+"""Importers for local copies of public audio-QA benchmarks (MMAU, MMAR); unusable records
+go, with the reason, to ``OUT/rejects.jsonl`` (``common.import_records``).
 """
 
 from audiorouter.data.importers.common import (

@@ -1,35 +1,6 @@
-"""The ``reference`` reasoner: a deterministic, transparent stand-in for a frozen LALM.
-
-No capable audio-language model runs offline on this machine, so the embedded default
-reasoner is a small program whose every rule is written here. Its numbers are always
-reported as "reference reasoner", never as an LALM's.
-
-Rules, in the order it applies them:
-
-1. **Understand the question** (questions.py): the kind of quantity asked (note,
-   interval, direction, sweep, chord, tempo, duration, moment, count, louder, brighter)
-   is read from the choices and the question text, never from labels or metadata.
-   Anything else is "unknown" and answered by a guess.
-2. **Hear** (hearing.py): one coarse measurement of the waveform for that kind plus a
-   perceptual error of documented size (``hearing.EARS``), seeded by the clip and the
-   question, so the same input always gives the same answer. Each choice gets a hearing
-   score (closer to the percept is better).
-3. **Read the evidence** (reading.py): the rendered evidence block, as text, exactly as
-   a language model receives it. Each ``- tool: summary`` line offers at most one
-   value: the first match of the kind's (loose) patterns. A value supports the choice
-   nearest to it if it is within the kind's tolerance (``questions.TOLERANCE``: 1
-   semitone, 8 % of a tempo, 30 % of a duration, 0.4 s of a moment, 1 count); a value
-   near no choice is inconclusive and ignored.
-4. **Decide**: no supported choice: answer by hearing. Otherwise the choice supported
-   by the most lines wins. **Competing evidence** (lines supporting different choices
-   equally often) leaves it undecided between them, and it falls back on its own
-   hearing among the tied choices: this is how feeding every tool misleads it, because
-   loose patterns let unrelated lines (a spectral centroid in Hz, a count of beats, a
-   "brightest:" verdict) compete with the one line that answers the question.
-
-Scores: hearing score plus 10 per supporting line, so ``argmax(scores)`` is the answer.
-It answers thousands of requests per second: a clip's percept is computed once per
-question (cached by content) and reading evidence is a few regular expressions.
+"""The ``reference`` reasoner: a deterministic, transparent stand-in for a frozen LALM
+(its rules: ``ReferenceReasoner``). Its numbers are always reported as "reference
+reasoner". Imports the reasoner's ``base`` and ``registry`` and ``contracts``.
 """
 
 from __future__ import annotations
@@ -71,6 +42,38 @@ def decide(hearing: list[float], votes: Counter) -> tuple[int, list[float]]:
 
 @register_reasoner
 class ReferenceReasoner(Reasoner):
+    """No capable audio-language model runs offline on this machine, so the embedded default
+    reasoner is a small program whose every rule is written here. Its numbers are always
+    reported as "reference reasoner", never as an LALM's.
+
+    Rules, in the order it applies them:
+
+    1. **Understand the question** (questions.py): the kind of quantity asked (note,
+       interval, direction, sweep, chord, tempo, duration, moment, count, louder, brighter)
+       is read from the choices and the question text, never from labels or metadata.
+       Anything else is "unknown" and answered by a guess.
+    2. **Hear** (hearing.py): one coarse measurement of the waveform for that kind plus a
+       perceptual error of documented size (``hearing.EARS``), seeded by the clip and the
+       question, so the same input always gives the same answer. Each choice gets a hearing
+       score (closer to the percept is better).
+    3. **Read the evidence** (reading.py): the rendered evidence block, as text, exactly as
+       a language model receives it. Each ``- tool: summary`` line offers at most one
+       value: the first match of the kind's (loose) patterns. A value supports the choice
+       nearest to it if it is within the kind's tolerance (``questions.TOLERANCE``: 1
+       semitone, 8 % of a tempo, 30 % of a duration, 0.4 s of a moment, 1 count); a value
+       near no choice is inconclusive and ignored.
+    4. **Decide**: no supported choice: answer by hearing. Otherwise the choice supported
+       by the most lines wins. **Competing evidence** (lines supporting different choices
+       equally often) leaves it undecided between them, and it falls back on its own
+       hearing among the tied choices: this is how feeding every tool misleads it, because
+       loose patterns let unrelated lines (a spectral centroid in Hz, a count of beats, a
+       "brightest:" verdict) compete with the one line that answers the question.
+
+    Scores: hearing score plus 10 per supporting line, so ``argmax(scores)`` is the answer.
+    It answers thousands of requests per second: a clip's percept is computed once per
+    question (cached by content) and reading evidence is a few regular expressions.
+    """
+
     name = "reference"
     version = "1"
 

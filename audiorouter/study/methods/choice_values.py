@@ -1,8 +1,8 @@
 """The numeric side of a choice for the heads (methods/internalise.py): each choice's
-parsed value (head_features.parse_choice_value) as features the head can compare with
+parsed value (features.values.parse_choice_value) as features the head can compare with
 what it hears: z-scores per unit, ranks within the item, Gaussian bumps, pitch class.
 
-Imports: study.methods.head_features.
+Imports: features.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from audiorouter.study.methods.head_features import ChoiceValue
+from audiorouter.features.values import ChoiceValue
 
 _RBF_CENTRES = np.linspace(-3, 3, 16)  # bumps on the log z, 0.4 apart
 _RBF_WIDTH = 0.3

@@ -1,6 +1,6 @@
 """Internalisation baselines: small models that learn the perception from labelled items.
 
-    features = compute_head_features(train + val + test, cache_dir="runs/item_features")
+    features = featurize(train + val + test, HEAD_SPEC, cache_dir="runs/features")
     fitted = fit_internaliser("pretrained", train, val, features, seed=0)
     picks = fitted.predict(test)            # chosen choice index per item
     fitted.info                             # chosen config, steps, val accuracy, the grid
@@ -8,7 +8,7 @@
 Kinds (``KINDS``):
 
 * ``pretrained`` -- the audio input is frozen: YAMNet embedding stats, log-mel stats and
-  the coarse log-mel profile (head_features), standardised and projected onto their
+  the coarse log-mel profile (features.ItemFeatures), standardised and projected onto their
   top principal components (fitted on the training items);
 * ``scratch`` -- the audio input is a small temporal CNN over the log-mel matrix,
   trained end to end with the head;
@@ -52,13 +52,13 @@ drawn once, with a fixed seed, from width x depth x dropout x learning rate x we
 decay (``WIDE``); ``SCRATCH_GRID`` 4 (the CNN costs more). One CPU thread,
 deterministic for a seed.
 
-A study trial (``train_and_score``; ``KIND`` maps the study's method to the head kind)
-reads the features the driver prepared (head_features.prepare_internalisation), fits on
+A study trial (``train_and_score``; the registry, ``study.methods``, names each
+method's head kind) reads the features the driver prepared (head_inputs.prepare_internalisation), fits on
 the trial's training items, with early stopping and the grid chosen on the fixed
 validation split (not counted in ``train_size``: it gives the baselines their best
 chance), and scores the test split.
 
-Imports: contracts, study.context, study.dataset, study.methods (.head_features,
+Imports: contracts, features, study.context, study.dataset, study.methods (.head_inputs,
 .choice_values, .head_model, .threads, .tool_features).
 """
 
@@ -78,18 +78,17 @@ import torch
 from torch import nn
 
 from audiorouter.contracts import AudioQAItem
+from audiorouter.features import ItemFeatures
 from audiorouter.study.context import StudyContext, TrialSpec
 from audiorouter.study.dataset import load_items
 from audiorouter.study.methods.choice_values import NUMERIC_DIM, unit_stats, value_features
-from audiorouter.study.methods.head_features import HeadFeatures, load_prepared
+from audiorouter.study.methods.head_inputs import load_prepared
 from audiorouter.study.methods.head_model import ChoiceScorer, HeadBatch, HeadConfig, MelEncoder
 from audiorouter.study.methods.threads import one_thread
 from audiorouter.study.methods.tool_features import Fields, ToolVectoriser, load_tool_fields
 
 KINDS = ("pretrained", "scratch", "reasoner", "no-audio", "tools")
 PCA_ROWS = 2048  # training items the audio principal directions are fitted on, at most
-KIND = {"internalise-pretrained": "pretrained", "internalise-scratch": "scratch", "internalise-reasoner": "reasoner",
-        "internalise-no-audio": "no-audio", "tools-supervised": "tools"}  # study method -> head kind
 
 
 @dataclass(frozen=True)
@@ -128,12 +127,12 @@ class FittedInternaliser:
     kind: str
     model: nn.Module
     inputs: _Inputs
-    features: HeadFeatures
+    features: ItemFeatures
     reasoner_scores: dict[str, list[float]] | None
     tool_fields: dict[str, Fields] | None = None
     info: dict = field(default_factory=dict)
 
-    def predict(self, items: Sequence[AudioQAItem], features: HeadFeatures | None = None,
+    def predict(self, items: Sequence[AudioQAItem], features: ItemFeatures | None = None,
                 reasoner_scores: dict[str, list[float]] | None = None,
                 tool_fields: dict[str, Fields] | None = None) -> list[int]:
         """The chosen choice index per item (features, reasoner scores and tool fields
@@ -148,7 +147,7 @@ class FittedInternaliser:
 
 
 def fit_internaliser(
-    kind: str, train_items: Sequence[AudioQAItem], val_items: Sequence[AudioQAItem], features: HeadFeatures,
+    kind: str, train_items: Sequence[AudioQAItem], val_items: Sequence[AudioQAItem], features: ItemFeatures,
     seed: int, reasoner_scores: dict[str, list[float]] | None = None,
     grid: Sequence[HeadConfig] | None = None, budget: TrainBudget | None = None,
     tool_fields: dict[str, Fields] | None = None,
@@ -193,7 +192,7 @@ def fit_internaliser(
     return FittedInternaliser(kind, best.model, inputs, features, reasoner_scores, fields, info)
 
 
-def _untrained(kind: str, val_items: Sequence[AudioQAItem], features: HeadFeatures, seed: int,
+def _untrained(kind: str, val_items: Sequence[AudioQAItem], features: ItemFeatures, seed: int,
                reasoner_scores: dict[str, list[float]] | None, config: HeadConfig, budget: TrainBudget,
                tool_fields: dict[str, Fields] | None) -> FittedInternaliser:
     with one_thread():
@@ -210,16 +209,17 @@ def _untrained(kind: str, val_items: Sequence[AudioQAItem], features: HeadFeatur
 
 
 
-def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[dict[str, list[bool]], dict]:
-    """A head trial: fit on the trial's training items (the validation split picks the
-    config and the stopping point), keep ``model.pt`` and ``fit.json``, score every
-    evaluation split (the test split and the out-of-distribution ones)."""
-    features, scores = load_prepared(ctx, scores=spec.method == "internalise-reasoner")
-    fields = load_tool_fields(ctx.study_dir) if KIND[spec.method] == "tools" else None
+def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path,
+                    kind: str) -> tuple[dict[str, list[bool]], dict]:
+    """A trial of the head ``kind`` (``KINDS``): fit on the trial's training items (the validation
+    split picks the config and the stopping point), keep ``model.pt`` and ``fit.json``, score
+    every evaluation split (the test split and the out-of-distribution ones)."""
+    features, scores = load_prepared(ctx, scores=kind == "reasoner")
+    fields = load_tool_fields(ctx.study_dir) if kind == "tools" else None
     data = ctx.data
     train = load_items(data.data_dir, data.training_splits, data.training_ids(spec.train_size, spec.seed), audio=False)
     val = load_items(data.data_dir, ("validation",), data.validation_ids, audio=False)
-    fitted = fit_internaliser(KIND[spec.method], train, val, features, spec.seed, reasoner_scores=scores,
+    fitted = fit_internaliser(kind, train, val, features, spec.seed, reasoner_scores=scores,
                               tool_fields=fields)
     torch.save(fitted.model.state_dict(), folder / "model.pt")
     (folder / "fit.json").write_text(json.dumps(fitted.info, indent=1))
@@ -245,7 +245,7 @@ class _Inputs:
     vectoriser: ToolVectoriser | None = None  # kind "tools": the tool fields seen in training
 
     @classmethod
-    def fit(cls, kind: str, items: Sequence[AudioQAItem], features: HeadFeatures,
+    def fit(cls, kind: str, items: Sequence[AudioQAItem], features: ItemFeatures,
             budget: TrainBudget, tool_fields: dict[str, Fields] | None = None) -> _Inputs:
         rows = features.rows([item.id for item in items])
         vectoriser = None
@@ -273,7 +273,7 @@ class _Inputs:
     def numeric_dim(self) -> int:
         return NUMERIC_DIM + (2 if self.kind == "reasoner" else 0)
 
-    def encode(self, items: Sequence[AudioQAItem], features: HeadFeatures,
+    def encode(self, items: Sequence[AudioQAItem], features: ItemFeatures,
                reasoner_scores: dict[str, list[float]] | None, tool_fields: dict[str, Fields] | None = None) -> HeadBatch:
         rows = features.rows([item.id for item in items])
         if self.kind == "tools":

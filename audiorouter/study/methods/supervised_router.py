@@ -63,9 +63,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from audiorouter.features import FeatureSpec, ItemFeatures
 from audiorouter.outcomes.table import OutcomeTable, Subset, build_outcome_table, candidate_subsets
 from audiorouter.router.actions import ActionSpace
-from audiorouter.router.features import FeatureSpec, ItemFeatures
 from audiorouter.router.policy import RouterNet, RouterPolicy, feature_stats
 from audiorouter.study.context import StudyContext, TrialSpec
 from audiorouter.study.methods.router import save_and_score, untrained_router

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import pickle
 
 import numpy as np
 
@@ -12,10 +11,12 @@ from audiorouter.config import load_config
 from audiorouter.contracts import AudioQAItem
 from audiorouter.data.audio_io import encode_flac
 from audiorouter.data.items import write_items
+from audiorouter.features import ItemFeatures
+from audiorouter.outcomes.pipeline import PipelineOutcomeSource
 from audiorouter.study.context import StudyContext
 from audiorouter.study.dataset import StudyData
-from audiorouter.study.methods import head_features
-from audiorouter.study.methods.head_features import FEATURES_FILE, SCORES_FILE, prepare_internalisation
+from audiorouter.study.methods import head_inputs
+from audiorouter.study.methods.head_inputs import FEATURES_FILE, SCORES_FILE, prepare_internalisation
 
 SR = 16000
 
@@ -47,13 +48,15 @@ def test_a_grown_grid_prepares_only_its_new_items(tmp_path, monkeypatch):
     for split, indices in SPLITS.items():
         write_items([tone(i) for i in indices], items, split)
     computed, asked = [], []
-    real = head_features.compute_head_features
-    monkeypatch.setattr(head_features, "compute_head_features",
-                        lambda chunk, **kw: computed.append([i.id for i in chunk]) or real(chunk, **kw))
-    monkeypatch.setattr(head_features, "no_evidence_scores",  # the reasoner actors, isolated here
-                        lambda ctx, chunk: asked.append([i.id for i in chunk]) or {i.id: [0.0, -1.0] for i in chunk})
+    real = head_inputs.featurize
+    monkeypatch.setattr(head_inputs, "featurize",
+                        lambda chunk, *args: computed.append([i.id for i in chunk]) or real(chunk, *args))
+    scores = PipelineOutcomeSource.no_evidence_scores  # the real outcome pipeline, the reference reasoner here
+    monkeypatch.setattr(PipelineOutcomeSource, "no_evidence_scores",
+                        lambda source, ids: asked.append(list(ids)) or scores(source, ids))
+    local = ["run.use_actors=false", "reasoner.memo_path=", f"tools.cache_dir={tmp_path / 'tool_cache'}"]
     cfg = load_config(overrides=["study.methods=[router-ppo,internalise-pretrained,internalise-reasoner]",
-                                 "study.internalise_sizes=[2]"])
+                                 "study.internalise_sizes=[2]", *local])
     run = tmp_path / "run"
     run.mkdir()
     prepare_internalisation(StudyContext(cfg, study_data(items, grown=False), [], str(run)))
@@ -67,9 +70,10 @@ def test_a_grown_grid_prepares_only_its_new_items(tmp_path, monkeypatch):
 
     grown = load_config(overrides=["study.methods=[router-ppo,internalise-pretrained,internalise-reasoner]",
                                    "study.internalise_sizes=[2]",
-                                   "study.method_sizes={internalise-pretrained: [2, 8]}"])
+                                   "study.method_sizes={internalise-pretrained: [2, 8]}", *local])
     prepare_internalisation(StudyContext(grown, study_data(items, grown=True), [], str(run)))
     assert computed == [["tone-10", "tone-11"]] and asked == []
-    features = pickle.loads((run / FEATURES_FILE).read_bytes())
+    features = ItemFeatures.load(run / FEATURES_FILE)
     assert sorted(features.item_ids) == [f"tone-{i:02d}" for i in range(12)]
-    assert len(json.loads((run / SCORES_FILE).read_text())) == 6
+    held = json.loads((run / SCORES_FILE).read_text())
+    assert len(held) == 6 and all(len(scores) == 2 for scores in held.values())  # one score per choice

@@ -1,29 +1,23 @@
-"""Internalisation baselines: choice values, cached item features, the choice scorer.
+"""Internalisation baselines: choice value features and the choice scorer.
 
-Most tests build ``HeadFeatures`` by hand (random embeddings, one column that carries the
-answer), so no model is loaded; the ones that load MiniLM and YAMNet are marked slow.
+The tests build the heads' ``ItemFeatures`` by hand (random embeddings, one column that carries the
+answer), so no model is loaded. The features themselves are tested in tests/features.
 """
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
+from feature_helpers import choice_item, text_vector
 
 from audiorouter.contracts import AudioQAItem
-from audiorouter.study.methods import head_features
+from audiorouter.features import HEAD_SPEC, ItemFeatures
+from audiorouter.features.spec import YAMNET_DIM
+from audiorouter.features.values import ChoiceValue
 from audiorouter.study.methods.choice_values import value_features
-from audiorouter.study.methods.head_features import (
-    YAMNET_DIM,
-    ChoiceValue,
-    HeadFeatures,
-    HeadFeatureSpec,
-    compute_head_features,
-    parse_choice_value,
-)
 from audiorouter.study.methods.internalise import (
     GRID,
     WIDE,
@@ -33,22 +27,12 @@ from audiorouter.study.methods.internalise import (
     sampled_grid,
 )
 
-SPEC = HeadFeatureSpec()
+SPEC = HEAD_SPEC
 FAST = TrainBudget(max_epochs=1, min_steps=300, patience=4, growths=0, audio_components=32, text_components=16)
 ONE = [HeadConfig(hidden=64, lr=1e-2, weight_decay=1e-4, dropout=0.0)]
 
 
-def _item(item_id: str, choices: list[str], answer: int) -> AudioQAItem:
-    return AudioQAItem(id=item_id, question="How long is the sound?", choices=choices, answer=choices[answer],
-                       task="syn", category="test", sub_category="test", difficulty="easy", source="test")
-
-
-def _text_vector(text: str) -> np.ndarray:
-    v = np.random.default_rng(zlib.crc32(text.encode())).normal(size=384).astype(np.float32)
-    return v / np.linalg.norm(v)
-
-
-def synthetic(n: int, seed: int, choice_counts=(4,)) -> tuple[list[AudioQAItem], HeadFeatures]:
+def synthetic(n: int, seed: int, choice_counts=(4,)) -> tuple[list[AudioQAItem], ItemFeatures]:
     """Items whose answer is the choice stating the value in embedding column 0 (a
     handful of other columns are noise, the rest constant); answer positions uniform."""
     rng = np.random.default_rng(seed)
@@ -57,24 +41,20 @@ def synthetic(n: int, seed: int, choice_counts=(4,)) -> tuple[list[AudioQAItem],
         count = choice_counts[i % len(choice_counts)]
         values = rng.choice(np.arange(1, 10), size=count, replace=False)
         answer = int(rng.integers(count))
-        items.append(_item(f"syn-{seed}-{i}", [f"{v} s" for v in values], answer))
+        items.append(choice_item(f"syn-{seed}-{i}", [f"{v} s" for v in values], answer))
         embedding[i, 0] = values[answer]
         embedding[i, 1:6] = rng.normal(size=5)
-    texts = {t for item in items for t in (item.question, *item.choices)}
-    features = HeadFeatures(
-        SPEC, [item.id for item in items], embedding,
-        stats=np.zeros((n, SPEC.stats.audio_dim), np.float32),
+    features = ItemFeatures(
+        [item.id for item in items], np.stack([text_vector(item.question) for item in items]),
+        np.zeros((n, SPEC.audio_dim), np.float32), embedding=embedding,
         mel=np.zeros((n, SPEC.matrix_mels, SPEC.matrix_frames), np.float16),
         questions=[item.question for item in items], choices=[item.choices for item in items],
-        text_vectors={t: _text_vector(t) for t in texts})
+        choice_vectors=[np.stack([text_vector(c) for c in item.choices]) for item in items], spec=SPEC)
     return items, features
 
 
-def merged(*parts: HeadFeatures) -> HeadFeatures:
-    return HeadFeatures(SPEC, [i for p in parts for i in p.item_ids],
-                        *(np.concatenate([getattr(p, n) for p in parts]) for n in ("embedding", "stats", "mel")),
-                        [q for p in parts for q in p.questions], [c for p in parts for c in p.choices],
-                        {t: v for p in parts for t, v in p.text_vectors.items()})
+def merged(*parts: ItemFeatures) -> ItemFeatures:
+    return ItemFeatures.concat(parts)
 
 
 def accuracy(picks: list[int], items: list[AudioQAItem]) -> float:
@@ -90,24 +70,6 @@ def splits():
 # ------------------------------------------------------------------ choice values
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("65 BPM", ChoiceValue(65.0, "bpm")), ("2.1 s", ChoiceValue(2.1, "s")),
-    ("-14 LUFS", ChoiceValue(-14.0, "lufs")), ("−3 dB", ChoiceValue(-3.0, "db")),
-    ("250 ms", ChoiceValue(0.25, "s")), ("1.5 kHz", ChoiceValue(1500.0, "hz")),
-    ("3", ChoiceValue(3.0, "")), ("3 knocks", ChoiceValue(3.0, "knocks")),
-    ("G#4", ChoiceValue(68.0, "note")), ("A4", ChoiceValue(69.0, "note")), ("Bb3", ChoiceValue(58.0, "note")),
-    ("C-1", ChoiceValue(0.0, "note")), ("perfect fifth (7 semitones)", ChoiceValue(7.0, "semitone")),
-    ("minor second (1 semitone)", ChoiceValue(1.0, "semitone")),
-    ("the first sound", None), ("major", None), ("three", None),
-])
-def test_parse_choice_value(text, expected):
-    parsed = parse_choice_value(text)
-    if expected is None:
-        assert parsed is None
-    else:
-        assert parsed.unit == expected.unit and parsed.value == pytest.approx(expected.value)
-
-
 def test_value_features_rank_and_scale_within_an_item():
     values = [ChoiceValue(120.0, "bpm"), ChoiceValue(60.0, "bpm"), None, ChoiceValue(90.0, "bpm")]
     out = value_features([values], {"bpm": (90.0, 30.0, 4.5, 0.3)})[0]
@@ -118,50 +80,6 @@ def test_value_features_rank_and_scale_within_an_item():
     unseen = value_features([[ChoiceValue(3.0, "hz")], [None, ChoiceValue(1.0, "hz")]], {})
     assert unseen.shape == (2, 2, out.shape[1]) and unseen[0, 0, 0] == 1 and unseen[0, 0, 1] == 0  # no z-score
     assert not unseen[0, 1].any() and not unseen[1, 1, 6:9].any()  # padding; one value: no rank
-
-
-# ------------------------------------------------------------------------ caching
-
-
-def test_item_features_are_cached_per_item_and_choices(tmp_path, monkeypatch):
-    calls = []
-
-    def fake_audio(item, spec):
-        calls.append(item.id)
-        return {"embedding": np.full(2 * YAMNET_DIM, len(item.id), np.float32),
-                "stats": np.ones(spec.stats.audio_dim, np.float32),
-                "mel": np.zeros((spec.matrix_mels, spec.matrix_frames), np.float16)}
-
-    monkeypatch.setattr(head_features, "_audio_record", fake_audio)
-    monkeypatch.setattr(head_features, "encode_questions", lambda ts: np.stack([_text_vector(t) for t in ts]))
-    items = [_item("a", ["1 s", "2 s"], 0), _item("bb", ["G4", "A4", "B4"], 2)]
-    first = compute_head_features(items, cache_dir=tmp_path)
-    second = compute_head_features(items, cache_dir=tmp_path)
-    assert calls == ["a", "bb"] and second.cost["cached"] == 2 and second.cost["computed"] == 0
-    np.testing.assert_array_equal(first.embedding, second.embedding)
-    np.testing.assert_array_equal(second.text_vectors["A4"], _text_vector("A4"))
-    assert second.values[1][2] == ChoiceValue(71.0, "note")
-    assert second.audio_vectors(second.rows(["bb"])).shape == (1, SPEC.audio_dim)
-    compute_head_features([replace(items[0], choices=["1 s", "3 s"])], cache_dir=tmp_path)
-    assert calls == ["a", "bb", "a"]  # other choices: a new entry
-    with pytest.raises(KeyError, match="no features"):
-        second.rows(["missing"])
-
-
-@pytest.mark.slow
-def test_real_item_features_are_computed_once(tmp_path):
-    from audiorouter.data.synth import generate_family_items
-
-    items = generate_family_items("tempo", 2, seed=3) + generate_family_items("note_name", 1, seed=3)
-    first = compute_head_features(items, cache_dir=tmp_path)
-    second = compute_head_features(items, cache_dir=tmp_path)
-    assert first.cost["computed"] == 3 and second.cost["cached"] == 3
-    np.testing.assert_array_equal(first.embedding, second.embedding)
-    np.testing.assert_array_equal(first.mel, second.mel)
-    assert first.embedding.shape == (3, 2 * YAMNET_DIM) and first.embedding[:, :YAMNET_DIM].max() > 0
-    assert first.mel.shape == (3, SPEC.matrix_mels, SPEC.matrix_frames)
-    assert first.values[0][0].unit == "bpm" and first.values[2][0].unit == "note"
-    assert np.linalg.norm(first.text_vectors[items[0].question]) == pytest.approx(1.0, abs=1e-4)
 
 
 # ----------------------------------------------------------------------- learning

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
+from audiorouter.features import ItemFeatures
 from audiorouter.outcomes.table import OutcomeTable, build_outcome_table
 from audiorouter.router.actions import ActionSpace
-from audiorouter.router.features import ItemFeatures
 from audiorouter.router.policy import RouterPolicy
 from audiorouter.study.methods.supervised_router import (
     SupervisedSettings,
