@@ -2,6 +2,7 @@
 # make test  - set up, then run the test suite
 # make setup - create .venv and install everything (quick when nothing changed)
 # make study - the scaling study (configs/study.yaml; rerun to continue it)
+# make docs  - the documentation site (mkdocs.yml, docs/) into site/, strictly
 
 PYTHON ?= python3
 VENV := .venv
@@ -11,7 +12,7 @@ CONFIG ?= configs/quickstart.yaml
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup system-packages demo test study bench clean
+.PHONY: setup system-packages demo test study bench docs clean
 
 setup: $(STAMP)
 
@@ -30,7 +31,7 @@ $(STAMP): Makefile pyproject.toml requirements.lock requirements-nodeps.lock
 	$(VENV)/bin/uv pip sync --quiet --python $(PY) --require-hashes --compile-bytecode requirements.lock requirements-nodeps.lock
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
 	$(PY) -m compileall -q -j 0 audiorouter >/dev/null
-	$(PY) -m audiorouter.tools.numba_cache --ensure || echo "numba warm-up failed: each tool process will compile for itself (slower)"
+	$(PY) -m audiorouter.tool_execution.numba_cache --ensure || echo "numba warm-up failed: each tool process will compile for itself (slower)"
 	touch $(STAMP)
 
 # Debian packages: the speech families need espeak-ng, the study's real-instruments split
@@ -53,6 +54,7 @@ test: setup
 	$(VENV)/bin/ruff check audiorouter tests benchmarks ray_jobs
 	$(VENV)/bin/lint-imports  # the layers and no import cycles (pyproject.toml)
 	$(VENV)/bin/vulture  # no unused code (pyproject.toml, vulture_whitelist.py)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict  # a broken link or anchor, or a page outside the nav, fails (not --quiet: it hides the warnings strict counts)
 	$(PY) -X faulthandler -m pytest -q  # faulthandler stays on through interpreter exit: a native crash there prints every thread's stack
 
 study: setup
@@ -60,6 +62,9 @@ study: setup
 
 bench: setup
 	$(PY) benchmarks/bench_synth.py
+
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 clean:
 	rm -rf $(VENV) data/perception .pytest_cache

@@ -6,7 +6,7 @@
 #   LALM_KINDS=qwen2_audio bash benchmarks/gpu_checks.sh # one benchmark only
 #
 # Wheels under .whl/ (the project's pins of what that machine's python lacks, see
-# DEVELOPERS.md) are installed into /tmp/site first and put ahead on PYTHONPATH.
+# docs/development.md) are installed into /tmp/site first and put ahead on PYTHONPATH.
 set -uo pipefail
 out=${OUT:-gpu_out}
 mkdir -p "$out"

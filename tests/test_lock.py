@@ -2,7 +2,7 @@
 
 ``requirements.lock`` is ``uv pip compile pyproject.toml --extra test`` (every package,
 transitive ones too, pinned with hashes); ``requirements-nodeps.lock`` pins the
-packages installed without their dependencies (``requirements-nodeps.in``). DEVELOPERS.md
+packages installed without their dependencies (``requirements-nodeps.in``). docs/development.md
 says how to regenerate them; these checks fail when someone edits one side only.
 """
 

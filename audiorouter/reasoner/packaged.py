@@ -32,7 +32,7 @@ class PackagedModel:
     sha256: str | None = None  # of the joined file; checked when the parts are joined
     filename: str = "model.gguf"  # name of the joined file
     # answering defaults for score_target/calibration "auto": the best measured on the
-    # built-in suite's validation split (README, "Real language models")
+    # built-in suite's validation split (docs/reasoners.md, "Real language models")
     score_target: str = "letter"
     calibration: str = "none"
 

@@ -68,7 +68,7 @@ class StoreService:
         return self.store.count() if self.kind == "tool_results" else len(self.store)
 
     def info(self) -> dict[str, Any]:
-        """Where it runs and what it serves (for clients' checks, tests and the README's guide)."""
+        """Where it runs and what it serves (for clients' checks, tests and the cluster guide, docs/cluster.md)."""
         import ray
 
         return {"kind": self.kind, "path": self.path, "pid": os.getpid(),
