@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from audiorouter.study.methods.catalog import (
     Scored,
+    TrainAndScore,
     check_study,
     data_sizes,
     get_method,
@@ -37,39 +38,36 @@ def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> Scored:
 # ------------------------------------------------------------------ the methods, in report order
 
 
-@register_method("router-ppo", reference=True, pool=True, tools=True)
-def router_ppo_trial(spec: TrialSpec, ctx: StudyContext, folder: Path) -> Scored:
-    from audiorouter.study.methods import router
+def router_entry(algorithm: str) -> TrainAndScore:
+    """An RL router's entry: ``router`` trains it with the learner ``algorithm``."""
 
-    return router.train_and_score(spec, ctx, folder, algorithm="ppo")
+    def train(spec: TrialSpec, ctx: StudyContext, folder: Path) -> Scored:
+        from audiorouter.study.methods import router
 
+        return router.train_and_score(spec, ctx, folder, algorithm=algorithm)
 
-@register_method("router-group-relative", reference=True, pool=True, tools=True)
-def router_group_relative_trial(spec: TrialSpec, ctx: StudyContext, folder: Path) -> Scored:
-    from audiorouter.study.methods import router
-
-    return router.train_and_score(spec, ctx, folder, algorithm="group_relative")
+    return train
 
 
-@register_method("internalise-pretrained", grid="internalise", head_inputs=True)
-def internalise_pretrained_trial(spec: TrialSpec, ctx: StudyContext, folder: Path) -> Scored:
-    return _head(spec, ctx, folder, "pretrained")
+def head_entry(kind: str) -> TrainAndScore:
+    """An internalisation head's entry: ``internalise`` fits the head of ``kind``."""
+
+    def train(spec: TrialSpec, ctx: StudyContext, folder: Path) -> Scored:
+        from audiorouter.study.methods import internalise
+
+        return internalise.train_and_score(spec, ctx, folder, kind)
+
+    return train
 
 
-@register_method("internalise-scratch", grid="internalise", head_inputs=True)
-def internalise_scratch_trial(spec: TrialSpec, ctx: StudyContext, folder: Path) -> Scored:
-    return _head(spec, ctx, folder, "scratch")
-
-
-@register_method("internalise-reasoner", grid="internalise", head_inputs=True, reasoner_scores=True)
-def internalise_reasoner_trial(spec: TrialSpec, ctx: StudyContext, folder: Path) -> Scored:
-    return _head(spec, ctx, folder, "reasoner")
-
-
+register_method("router-ppo", reference=True, pool=True, tools=True)(router_entry("ppo"))
+register_method("router-group-relative", reference=True, pool=True, tools=True)(router_entry("group_relative"))
+register_method("internalise-pretrained", grid="internalise", head_inputs=True)(head_entry("pretrained"))
+register_method("internalise-scratch", grid="internalise", head_inputs=True)(head_entry("scratch"))
+register_method("internalise-reasoner", grid="internalise", head_inputs=True, reasoner_scores=True)(
+    head_entry("reasoner"))
 # the control: the same head without audio (what text alone teaches)
-@register_method("internalise-no-audio", grid="internalise", head_inputs=True)
-def internalise_no_audio_trial(spec: TrialSpec, ctx: StudyContext, folder: Path) -> Scored:
-    return _head(spec, ctx, folder, "no-audio")
+register_method("internalise-no-audio", grid="internalise", head_inputs=True)(head_entry("no-audio"))
 
 
 # fine-tunes the reasoner itself; untrained, it is the reasoner: the no-tools line
@@ -88,14 +86,4 @@ def supervised_router_trial(spec: TrialSpec, ctx: StudyContext, folder: Path) ->
 
 
 # a head over every tool's parsed output, on the router's sizes: routing vs having tools
-@register_method("tools-supervised", tools=True, tool_fields=True, head_inputs=True)
-def tools_supervised_trial(spec: TrialSpec, ctx: StudyContext, folder: Path) -> Scored:
-    return _head(spec, ctx, folder, "tools")
-
-
-def _head(spec: TrialSpec, ctx: StudyContext, folder: Path, kind: str) -> Scored:
-    from audiorouter.study.methods import internalise
-
-    return internalise.train_and_score(spec, ctx, folder, kind)
-
-
+register_method("tools-supervised", tools=True, tool_fields=True, head_inputs=True)(head_entry("tools"))
