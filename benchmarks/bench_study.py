@@ -37,7 +37,7 @@ from audiorouter.features import featurize
 from audiorouter.reasoner.actor import ACTOR_PREFIX
 from audiorouter.study.context import StudyContext, save_router_features
 from audiorouter.study.dataset import ensure_study_data, load_items
-from audiorouter.study.methods import data_sizes
+from audiorouter.study.methods.catalog import data_sizes
 from audiorouter.study.runner import StudyRun
 from audiorouter.study.trials import run_trial, trial_specs
 

@@ -10,7 +10,7 @@ from audiorouter.data.items import split_files
 from audiorouter.data.synth import family_names, synthesize_dataset
 from audiorouter.data.synth.staleness import stale_suite_reason
 from audiorouter.study.dataset import ensure_study_data
-from audiorouter.study.methods import data_sizes
+from audiorouter.study.methods.catalog import data_sizes
 
 
 def rewrite_first_id(data_dir, split: str, new_id: str) -> None:

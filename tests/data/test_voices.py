@@ -16,7 +16,7 @@ from audiorouter.data.synth.base import family_names, get_family
 from audiorouter.data.synth.instruments import SR, rms
 from audiorouter.data.synth.voices import ROOM, room, voices_unavailable_reason
 from audiorouter.study import dataset
-from audiorouter.study.methods import data_sizes
+from audiorouter.study.methods.catalog import data_sizes
 from audiorouter.tools.accuracy import FAMILY_TOOL, is_correct
 from audiorouter.tools.base import run_tool
 

@@ -8,7 +8,7 @@ from audiorouter.config import StudyConfig, SynthConfig
 from audiorouter.data.items import iter_items, write_items
 from audiorouter.data.synth import synthesize_dataset
 from audiorouter.study.dataset import MANIFEST, ensure_study_data, load_items
-from audiorouter.study.methods import data_sizes
+from audiorouter.study.methods.catalog import data_sizes
 
 
 def test_items_in_one_split_only_and_missing_ones(tmp_path):

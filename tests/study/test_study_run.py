@@ -24,7 +24,7 @@ import yaml
 from audiorouter.config import load_config
 from audiorouter.data.synth.voices import voices_unavailable_reason
 from audiorouter.study.dataset import ensure_study_data
-from audiorouter.study.methods import data_sizes
+from audiorouter.study.methods.catalog import data_sizes
 from audiorouter.study.pieces import read_pieces
 from audiorouter.study.runner import with_absolute_paths
 

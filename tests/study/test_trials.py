@@ -10,7 +10,7 @@ import pytest
 from audiorouter.config import Config, ConfigError, ReasonerConfig
 from audiorouter.config.study import StudyConfig
 from audiorouter.state_files import StateFileError
-from audiorouter.study.methods import (
+from audiorouter.study.methods.catalog import (
     check_study,
     get_method,
     max_tool_training_size,
