@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
 
 from audiorouter.config import ConfigError, SynthConfig
 from audiorouter.contracts import SPLITS
@@ -143,3 +148,25 @@ def test_item_id_changes_with_the_item_content(monkeypatch):
 
     monkeypatch.setattr(type(family), "make", other_question)
     assert make_item("tempo", 4, seed=2).id != before.id
+
+
+_IDS_AND_AUDIO = """
+import hashlib, json, sys
+from audiorouter.data.synth import make_item
+items = [make_item(f, i, seed=102) for f in json.loads(sys.argv[1]) for i in range(4)]
+print(json.dumps([[item.id, hashlib.sha256(item.audio).hexdigest()] for item in items]))
+"""
+
+
+def test_items_do_not_depend_on_the_cpus_vector_instructions():
+    """Item ids hash the truth, so a truth float numpy computes with the CPU's vector
+    instructions (SVML power on AVX-512) made other ids on other machines and a kept study
+    could not be restored there. The items made with numpy's dispatched SIMD levels turned
+    off are the same; a machine without such levels has nothing to compare (skip)."""
+    levels = [name for name in __cpu_dispatch__ if __cpu_features__.get(name)]
+    if not levels:
+        pytest.skip("numpy dispatches no SIMD level above its baseline on this CPU")
+    runs = [subprocess.run([sys.executable, "-c", _IDS_AND_AUDIO, json.dumps(AVAILABLE)], check=True,
+                           capture_output=True, text=True, env=os.environ | extra).stdout
+            for extra in ({}, {"NPY_DISABLE_CPU_FEATURES": " ".join(levels)})]
+    assert json.loads(runs[0]) == json.loads(runs[1])

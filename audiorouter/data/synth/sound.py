@@ -211,6 +211,10 @@ class SweepDirection(TaskFamily):
         start_midi = rng.uniform(55, 72)
         start, length = rng.uniform(0.2, 0.5), rng.uniform(0.8, 2.0)
         f0 = midi_to_hz(start_midi) * 2 ** (np.linspace(0, span, seconds(length)) / 12)
+        # The truth (part of the item id) from scalar arithmetic, not from f0: numpy's array
+        # power is SVML on AVX-512 CPUs and differs from libm in the last bit, which made
+        # other ids on other machines. These equal f0[0], f0[-1] off AVX-512.
+        start_hz, end_hz = midi_to_hz(start_midi), midi_to_hz(start_midi) * 2.0 ** (span / 12)
         track = np.zeros(seconds(start + length + 0.3))
         place(track, self.voices.tone(f0, length, pick_timbre(rng, SUSTAINED), rng), start)
         return SynthClip(
@@ -219,7 +223,7 @@ class SweepDirection(TaskFamily):
             choices=binary_choices(rng, ("rising", "falling")),
             answer=direction,
             sub_category="pitch_contour",
-            meta=dict(direction=direction, start_hz=float(f0[0]), end_hz=float(f0[-1]),
+            meta=dict(direction=direction, start_hz=start_hz, end_hz=end_hz,
                       start_s=start, end_s=start + length,
                       knobs=dict(snr_db=SNR_DB[level], span_semitones=abs(span))),
         )
