@@ -95,11 +95,14 @@ class PipelineOutcomeSource(OutcomeSource):
         # (item, subset) -> (correct, chosen index): small, so it can cover a whole run
         self._seen: dict[tuple[str, tuple[str, ...]], tuple[bool, int]] = {}
         self._elapsed_ms: dict[tuple[str, str], float] = {}  # (item, tool) -> its result's compute time
+        # distinct (item, evidence tools) requests asked: what the requests cost a run with an empty memo
+        self._asked: set[tuple[str, tuple[str, ...]]] = set()
         self.counters: Counter = Counter()
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state.update(_items=None, _runner=None, _reasoner=None, _seen={}, _elapsed_ms={}, counters=Counter())
+        state.update(_items=None, _runner=None, _reasoner=None, _seen={}, _elapsed_ms={}, _asked=set(),
+                     counters=Counter())
         return state
 
     # ------------------------------------------------------------------ lazily opened
@@ -144,6 +147,9 @@ class PipelineOutcomeSource(OutcomeSource):
     def ask(self, requests: list[ReasonerRequest]) -> list[ReasonerOutcome]:
         """The reasoner's outcomes: named actors (retried while one restarts) or local."""
         self.counters["reasoner_requests"] += len(requests)
+        asked = {(r.item_id, tuple(sorted(e.tool for e in r.evidence))) for r in requests}
+        self.counters["distinct_requests"] += len(asked - self._asked)
+        self._asked |= asked
         if not self.spec.use_actors:
             if self._reasoner is None:
                 self._reasoner = build_reasoner(self.spec.reasoner)
@@ -210,6 +216,7 @@ class PipelineOutcomeSource(OutcomeSource):
     def tool_results(self, item_id: str, tools: Sequence[str]) -> list[ToolResult]:
         item = self.items()[item_id]
         results = self.runner().run(item.waveform, item.sample_rate, list(tools)) if tools else []
+        self.counters["distinct_tool_runs"] += sum((item_id, r.tool) not in self._elapsed_ms for r in results)
         self._elapsed_ms.update({(item_id, r.tool): r.elapsed_ms for r in results})
         return results
 

@@ -78,3 +78,30 @@ def test_a_tool_crashing_in_a_rollout_worker_is_an_error_result_and_is_reported(
     assert set(source.disabled_tools()) == {"segfault", "sound_tags"}
     assert source.stats()["tools_disabled"] == 2 and source.stats()["tool_crashes"] == 1
     source.runner().close()
+
+
+def test_it_counts_the_distinct_requests_and_tool_runs_it_caused():
+    """The study's calls axis: a request asked again (the local memo off) costs a run that
+    starts with an empty memo nothing more, nor does a tool result run again."""
+    from audiorouter.contracts import ToolResult
+    from audiorouter.outcomes.pipeline import LoadedItem
+
+    spec = PipelineSourceSpec("unused", ("test",), ("a", "b"), ToolsConfig(), ReasonerConfig(), use_actors=False,
+                              local_memo=False)
+    source = PipelineOutcomeSource(spec)
+    source.items = lambda: {i: LoadedItem(None, 16_000, "q?", ["x", "y"], "x") for i in ("a", "b")}
+
+    class Runner:
+        def run(self, waveform, sample_rate, tools):
+            return [ToolResult(t, "1", True, "s", elapsed_ms=1.0) for t in tools]
+
+    class Reasoner:
+        def answer(self, requests):
+            return [ReasonerOutcome(r.item_id, 0, [1.0, 0.0], True, "", 0.0) for r in requests]
+
+    source.runner, source._reasoner = Runner, Reasoner()
+    source.outcomes(["a", "b"], [("pitch",), ("pitch", "tempo")])  # and each item without evidence
+    source.outcomes(["a"], [("pitch",)])
+    stats = source.stats()
+    assert stats["reasoner_requests"] == 6 and stats["distinct_requests"] == 4
+    assert stats["distinct_tool_runs"] == 3

@@ -30,7 +30,9 @@ from audiorouter.study.runner import with_absolute_paths
 
 pytestmark = pytest.mark.slow
 
-METHODS = ["router-ppo", "supervised-router", "internalise-pretrained", "tools-supervised"]
+METHODS = ["router-ppo", "supervised-router", "table-router", "lookup-router", "internalise-pretrained",
+           "tools-supervised"]
+TRIALS = 6 * 6 - 2  # every method x (untrained, 2 sizes) x 2 seeds; lookup-router has no untrained point
 
 
 def study_config(root: Path) -> Path:
@@ -98,10 +100,10 @@ def study(tmp_path_factory):
 
 
 def test_interrupted_sweep_resumes_without_retraining(study):
-    assert 0 < len(study["finished_before"]) < 24, study["first_log"][-3000:]
+    assert 0 < len(study["finished_before"]) < TRIALS, study["first_log"][-3000:]
     assert "restoring the sweep" in study["second"].stdout + study["second"].stderr
     after = results(study["dir"])
-    assert len(after) == 24  # 4 methods x (untrained, 2 sizes) x 2 seeds
+    assert len(after) == TRIALS
     for path, mtime in study["finished_before"].items():
         assert after[path] == mtime, f"{path} was trained again"
 
@@ -111,7 +113,8 @@ def test_report_has_every_method_and_constant_line(study):
     assert report["reasoner"] == "reference reasoner"
     assert {c["method"] for c in report["curves"]} == set(METHODS)
     for curve in report["curves"]:
-        assert [p["train_size"] for p in curve["points"]] == [4, 8] and curve["untrained"]["seeds"] == [0, 1]
+        assert [p["train_size"] for p in curve["points"]] == [4, 8]
+        assert curve["untrained"] is None if curve["method"] == "lookup-router" else curve["untrained"]["seeds"] == [0, 1]
         assert all(len(p["seeds"]) == 2 for p in curve["points"])
     assert {c["method"] for c in report["constants"]} == {"no-tools", "all-tools", "best-single-tool",
                                                           "oracle-routing"}
@@ -163,9 +166,9 @@ def test_no_item_evidence_pair_reaches_the_reasoner_twice(study):
 def test_a_new_run_folder_restores_the_kept_results_and_trains_nothing(study):
     """study.keep_dir: every finished trial's result is kept; a run elsewhere (another
     machine's run folder) restores them all and trains no trial again."""
-    assert len(study["kept_before"]) == 24
+    assert len(study["kept_before"]) == TRIALS
     third = json.loads((study["moved_dir"] / "study_run.json").read_text())["sharing"]
-    assert third["trial_results_restored"] == 24
+    assert third["trial_results_restored"] == TRIALS
     assert results(study["root"] / "kept") == study["kept_before"]  # no trial ran, so none was kept anew
     assert json.loads((study["root"] / "kept" / "dataset.json").read_text())["lineage"] == json.loads(
         (study["dir"] / "provenance.json").read_text())["dataset"]["lineage"]
@@ -186,7 +189,7 @@ def test_each_run_is_a_piece_in_the_cost_ledger_beside_the_kept_results(study):
     if first["status"] == "incomplete":  # too few trials for a report: one clear line
         assert "study incomplete: " in study["first_log"]
     assert second["status"] == third["status"] == "finished" and second["missing_trials"] == 0
-    assert first["trials_finished"] + second["trials_finished"] == 24
+    assert first["trials_finished"] + second["trials_finished"] == TRIALS
     assert third["trials_finished"] == 0 and third["model_answers"] == 0  # restored, nothing computed
     lineage = json.loads((study["dir"] / "provenance.json").read_text())["dataset"]["lineage"]
     assert all(r["dataset"] == lineage for r in (first, second, third))
@@ -205,3 +208,20 @@ def test_training_sets_are_nested_per_seed(study):
         assert {data.tasks[i] for i in small} == {"tempo", "loudness_compare"}  # round-robin over families
     assert data.training_ids(8, 0) != data.training_ids(8, 1)
     assert not set(data.test_ids) & set(data.orders[0])
+
+
+def test_every_trial_records_what_its_training_cost(study):
+    """The calls axis: distinct (item, evidence) reasoner requests and tool results a
+    trial's training caused. The table-trained routers ask every allowed subset of their
+    items (2 tools, at most 2 per call: 4 subsets); PPO asks at most that."""
+    for path in (study["dir"] / "trials").rglob("result.json"):
+        trial = json.loads(path.read_text())
+        method, size, cost = trial["method"], trial["train_size"], trial["info"]["training_cost"]
+        if method == "tools-supervised":  # both tools' results of its items and of the 6 validation items
+            assert cost == {"reasoner_calls": 0, "tool_runs": 2 * (size + 6)}, path
+        elif size == 0 or method == "internalise-pretrained":
+            assert cost == {"reasoner_calls": 0, "tool_runs": 0}, path
+        elif method == "router-ppo":  # each item without evidence, and what its episodes chose
+            assert size <= cost["reasoner_calls"] <= 4 * size and cost["tool_runs"] <= 2 * size, path
+        else:
+            assert cost == {"reasoner_calls": 4 * size, "tool_runs": 2 * size}, path

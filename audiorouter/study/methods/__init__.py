@@ -85,5 +85,21 @@ def supervised_router_trial(spec: TrialSpec, ctx: StudyContext, folder: Path) ->
     return supervised_router.train_and_score(spec, ctx, folder)
 
 
+# supervised routing with the RL objective on the whole outcome table of its items
+@register_method("table-router", pool=True, tools=True)
+def table_router_trial(spec: TrialSpec, ctx: StudyContext, folder: Path) -> Scored:
+    from audiorouter.study.methods import table_router
+
+    return table_router.train_and_score(spec, ctx, folder)
+
+
+# no network: each task group's best subset, groups told apart by the question; N=0 is the no-tools line
+@register_method("lookup-router", pool=True, tools=True, untrained_point=False)
+def lookup_router_trial(spec: TrialSpec, ctx: StudyContext, folder: Path) -> Scored:
+    from audiorouter.study.methods import lookup_router
+
+    return lookup_router.train_and_score(spec, ctx, folder)
+
+
 # a head over every tool's parsed output, on the router's sizes: routing vs having tools
 register_method("tools-supervised", tools=True, tool_fields=True, head_inputs=True)(head_entry("tools"))

@@ -76,6 +76,19 @@ def lora_reasoner_problem(reasoner: ReasonerConfig) -> str | None:
     return None
 
 
+def training_cost(reasoner_calls: float, tool_runs: float) -> dict[str, int]:
+    """A trial's ``info["training_cost"]``, the study's calls axis: the reasoner requests its
+    training caused (distinct (item, evidence) pairs: what they cost with an empty memo;
+    the study's shared memo may have answered some) and the tool results it read
+    (distinct (item, tool) pairs)."""
+    return {"reasoner_calls": int(reasoner_calls), "tool_runs": int(tool_runs)}
+
+
+def source_training_cost(stats: dict[str, float]) -> dict[str, int]:
+    """``training_cost`` from an outcome source's counters (``PipelineOutcomeSource.stats``)."""
+    return training_cost(stats.get("distinct_requests", 0), stats.get("distinct_tool_runs", 0))
+
+
 # ------------------------------------------------------------------ sizes and checks
 
 

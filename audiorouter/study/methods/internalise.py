@@ -81,6 +81,7 @@ from audiorouter.contracts import AudioQAItem
 from audiorouter.features import ItemFeatures
 from audiorouter.study.context import StudyContext, TrialSpec
 from audiorouter.study.dataset import load_items
+from audiorouter.study.methods.catalog import training_cost
 from audiorouter.study.methods.choice_values import NUMERIC_DIM, unit_stats, value_features
 from audiorouter.study.methods.head_inputs import load_prepared
 from audiorouter.study.methods.head_model import ChoiceScorer, HeadBatch, HeadConfig, MelEncoder
@@ -229,7 +230,9 @@ def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path,
         correct[split] = [item.choices[pick] == item.answer
                           for item, pick in zip(items, fitted.predict(items), strict=True)]
     # labelled items it chose its config and stopping point on (the study reports N with them too)
-    return correct, {"fit": fitted.info, "validation_items": len(val)}
+    labelled = len(train) + len(val)  # both are read: the validation items pick the config
+    cost = training_cost(labelled if kind == "reasoner" else 0, labelled * len(ctx.tools) if kind == "tools" else 0)
+    return correct, {"fit": fitted.info, "validation_items": len(val), "training_cost": cost}
 
 @dataclass
 class _Inputs:

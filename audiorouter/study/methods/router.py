@@ -30,7 +30,7 @@ from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
 from audiorouter.router.actions import ActionSpace
 from audiorouter.router.policy import RouterNet, RouterPolicy, feature_stats
 from audiorouter.study.context import StudyContext, TrialSpec
-from audiorouter.study.methods.catalog import max_router_size
+from audiorouter.study.methods.catalog import max_router_size, source_training_cost, training_cost
 
 
 def rl_iterations(ctx: StudyContext, size: int) -> int:
@@ -55,7 +55,10 @@ def train_rl_router(spec: TrialSpec, ctx: StudyContext, algorithm: str) -> tuple
     finally:
         trainer.stop()
     last = history[-1]
+    # the env runner asks its own copy of the source: its counters come back as each iteration's growth
+    grown = {k: sum(m.source_stats.get(k, 0.0) for m in history) for k in ("distinct_requests", "distinct_tool_runs")}
     info = {"iterations": train.iterations, "episodes": sum(m.episodes for m in history),
+            "training_cost": source_training_cost(grown),
             "final_train_accuracy": last.accuracy, "final_mean_tools": last.mean_tools,
             "source": outcomes.stats()}
     return policy, info
@@ -80,7 +83,7 @@ def untrained_router(ctx: StudyContext, seed: int) -> tuple[RouterPolicy, dict]:
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         net = RouterNet(len(mean), actions.num_logits, hidden, mean, std).eval()
-    return RouterPolicy(net, actions, ctx.feature_spec, hidden), {"untrained": True}
+    return RouterPolicy(net, actions, ctx.feature_spec, hidden), {"untrained": True, "training_cost": training_cost(0, 0)}
 
 
 def save_and_score(policy: RouterPolicy, info: dict, ctx: StudyContext,

@@ -46,16 +46,15 @@ whose outcome the choice decides. When no training item is helped at all, none i
 A study trial (``train_and_score``) builds the outcome table of its training items from
 the pool and ends like every router trial (router.save_and_score).
 
-Imports: outcomes, router, study.context, study.methods.router, study.methods.threads.
+Imports: outcomes, router, study.context, study.methods.router, study.methods.routing_tables.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -64,12 +63,18 @@ import torch
 from torch import nn
 
 from audiorouter.features import FeatureSpec, ItemFeatures
-from audiorouter.outcomes.table import OutcomeTable, Subset, build_outcome_table, candidate_subsets
+from audiorouter.outcomes.table import OutcomeTable, Subset
 from audiorouter.router.actions import ActionSpace
 from audiorouter.router.policy import RouterNet, RouterPolicy, feature_stats
 from audiorouter.study.context import StudyContext, TrialSpec
 from audiorouter.study.methods.router import save_and_score, untrained_router
-from audiorouter.study.methods.threads import one_thread
+from audiorouter.study.methods.routing_tables import (
+    feature_matrix,
+    require_columns,
+    seeded_one_thread,
+    subset_name,
+    training_table,
+)
 
 
 @dataclass(frozen=True)
@@ -102,10 +107,6 @@ class OracleLabels:
         return {subset_name(s): n for s, n in sorted(Counter(chosen).items(), key=lambda kv: (len(kv[0]), kv[0]))}
 
 
-def subset_name(subset: Subset) -> str:
-    return "+".join(subset) if subset else "none"
-
-
 def oracle_labels(table: OutcomeTable, actions: ActionSpace) -> OracleLabels:
     """Per item of ``table``, the oracle's subset over ``actions.subsets`` and its action."""
     require_columns(table, actions)
@@ -115,18 +116,6 @@ def oracle_labels(table: OutcomeTable, actions: ActionSpace) -> OracleLabels:
     shape = (len(subsets),) if actions.kind == "subsets" else (len(subsets), len(actions.tools))
     targets = np.array([actions.to_action(s) for s in subsets], dtype=np.int64).reshape(shape)
     return OracleLabels(list(table.item_ids), subsets, targets, helped)
-
-
-def require_columns(table: OutcomeTable, actions: ActionSpace) -> None:
-    """A ValueError naming every subset of ``actions`` that ``table`` has no column for."""
-    present = set(table.subsets)
-    missing = [s for s in actions.subsets if tuple(sorted(s)) not in present]
-    if missing:
-        raise ValueError(
-            f"the outcome table has no column for subsets {missing} of the {actions.kind!r} action space over "
-            f"{list(actions.tools)}; build it over every subset in actions.subsets "
-            f"(e.g. candidate_subsets(tools, actions.subsets))"
-        )
 
 
 def fit_supervised_router(
@@ -144,14 +133,14 @@ def fit_supervised_router(
     labels = oracle_labels(table, actions)
     if not labels.item_ids:
         raise ValueError("supervised router: the outcome table holds no training items")
-    x = _matrix(features, labels.item_ids, "training")
+    x = feature_matrix(features, labels.item_ids, "training")
     if feature_spec is not None and feature_spec.dim != x.shape[1]:
         raise ValueError(f"feature_spec describes {feature_spec.dim} features; the training matrix has {x.shape[1]}")
     keep = labels.helped if settings.drop_no_help and labels.helped.any() else np.ones(len(x), bool)
     train = _Batch.of(x[keep], labels.actions[keep])
     val = _Validation.of(*validation, actions, settings) if validation else None
     mean, std = feature_stats(x)
-    with _seeded_one_thread(seed):
+    with seeded_one_thread(seed):
         net = RouterNet(x.shape[1], actions.num_logits, hidden_sizes, mean, std)
         epochs, best_epoch = _train(net, train, val, actions, settings, seed)
         net.eval()
@@ -179,15 +168,10 @@ def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> tuple[d
 
 def train_supervised_router(spec: TrialSpec, ctx: StudyContext) -> tuple[RouterPolicy, dict]:
     cfg = ctx.config
-    ids = ctx.data.training_ids(spec.train_size, spec.seed)
-    actions = ActionSpace(tuple(ctx.tools), cfg.router.action_space, cfg.router.max_tools_per_call)
-    outcomes = ctx.outcome_source(ids, ("pool",))
-    # columns are sorted tool tuples (OutcomeTable.column sorts), actions list tools in their own order
-    table = build_outcome_table(outcomes, ids, [ctx.data.tasks[i] for i in ids],
-                                candidate_subsets(ctx.tools, list(actions.subsets)), progress=False)
-    policy, info = fit_supervised_router(ctx.router_features(ids), table, actions, tuple(cfg.router.hidden_sizes),
-                                         spec.seed, feature_spec=ctx.feature_spec)
-    return policy, info | {"source": outcomes.stats()}
+    table, actions, info = training_table(spec, ctx)
+    policy, fitted = fit_supervised_router(ctx.router_features(list(table.item_ids)), table, actions,
+                                           tuple(cfg.router.hidden_sizes), spec.seed, feature_spec=ctx.feature_spec)
+    return policy, fitted | info
 
 
 # ----------------------------------------------------------------------- training
@@ -218,7 +202,7 @@ class _Validation:
     def of(cls, features: ItemFeatures, table: OutcomeTable, actions: ActionSpace,
            settings: SupervisedSettings) -> _Validation:
         labels = oracle_labels(table, actions)
-        x = _matrix(features, labels.item_ids, "validation")
+        x = feature_matrix(features, labels.item_ids, "validation")
         keep = labels.helped if settings.drop_no_help and labels.helped.any() else np.ones(len(x), bool)
         return cls(x, table, _Batch.of(x[keep], labels.actions[keep]))
 
@@ -273,19 +257,3 @@ def _train(net: RouterNet, train: _Batch, val: _Validation | None, actions: Acti
         return epoch, epoch
     net.load_state_dict(best[2])
     return epoch, best[1]
-
-
-def _matrix(features: ItemFeatures, item_ids: list[str], what: str) -> np.ndarray:
-    known = set(features.item_ids)
-    missing = [i for i in item_ids if i not in known]
-    if missing:
-        raise ValueError(f"no router features for {len(missing)} {what} items, e.g. {missing[:3]}")
-    return features.select(item_ids).matrix()
-
-
-@contextlib.contextmanager
-def _seeded_one_thread(seed: int) -> Iterator[None]:
-    """Seed torch for the block without touching the caller's RNG; one CPU thread."""
-    with one_thread(), torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
