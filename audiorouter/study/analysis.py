@@ -28,7 +28,10 @@ Definitions (stated again in ``study.json`` and ``study.md``):
   both N are interpolated inside their grids in >= 97.5% of resamples, otherwise a
   one-sided bound (study.bootstrap).
 
-Imports: evaluation.stats, study.methods (their names), study.results, study.targets, study.bootstrap.
+* **C_method(a)** — the training reasoner calls at N_method(a) (study.costs), and the
+  ratio C_method(a) / C_ref(a) with the bootstrap's N bounds mapped through each C(N).
+
+Imports: evaluation.stats, study.costs, study.methods (their names), study.results, study.targets, study.bootstrap.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ from audiorouter.study.bootstrap import (
     resample,
     summarise_ratio,
 )
+from audiorouter.study.costs import NOT_RECORDED, calls_at, mean_calls
 from audiorouter.study.methods import method_names
 from audiorouter.study.results import TrialResult
 from audiorouter.study.targets import GAP, Line, Target, study_targets, training_free_line
@@ -64,6 +68,10 @@ BAND = ("95% percentile band of the mean accuracy over a bootstrap of seeds and 
         "none without resamples")
 PLATEAU = "reference router's mean accuracy at its largest training size"
 LINE = "training-free line: the best of no tools, all tools and the best single tool (no labelled items)"
+CALLS = ("reasoner calls a trial's training consumed: distinct (item, evidence) requests, what they cost with an "
+         "empty memo (N x subsets for the table-trained routers, what its episodes chose for an RL router, one "
+         "per training and validation item for a head that reads the reasoner, none for the model-free heads); "
+         "C(a) is read at N(a), log-linearly between sizes, from the mean over seeds")
 BOOTSTRAP_RULE = ("bootstrap: test items drawn once per resample for every method (paired), each method's "
                   "seeds drawn as whole trajectories; per resample N is exact inside the grid, <= N_min when "
                   "reached at the smallest size, > N_max when not reached, so the ratio is an interval; "
@@ -80,6 +88,7 @@ class CurvePoint:
     high: float | None
     seeds: list[int]
     accuracies: list[float]  # per seed, same order as ``seeds``
+    calls: float | None = None  # mean reasoner calls its training consumed (study.costs); None: not recorded
 
 
 @dataclass
@@ -96,6 +105,12 @@ class Curve:
     @property
     def means(self) -> list[float]:
         return [p.mean for p in self.points]
+
+    @property
+    def calls(self) -> list[float] | None:
+        """Training calls per size; None unless every size recorded them."""
+        calls = [p.calls for p in self.points]
+        return None if any(c is None for c in calls) else calls
 
 
 @dataclass
@@ -118,6 +133,17 @@ class ItemsToTarget:
 
 
 @dataclass
+class CallsToTarget:
+    """C_method(a): the training reasoner calls at N_method(a) (study.costs)."""
+
+    method: str
+    target: float
+    calls: float | None  # None: not reached by N_max, or not recorded
+    status: str  # as N(a)'s; or NOT_RECORDED
+    calls_at_max: float | None  # calls at N_max (a lower bound when not reached)
+
+
+@dataclass
 class RatioEstimate:
     method: str
     target: Target
@@ -128,6 +154,9 @@ class RatioEstimate:
     interval: RatioInterval | None = None  # the bootstrap's 95% statement; None without resamples
     # the same ratio with each side's validation items counted in its N (same kind)
     ratio_counting_validation: float | None = None
+    # C_method(a) / C_ref(a), the same kind (C grows with N); None where either side's calls are not recorded
+    calls_ratio: float | None = None
+    calls_interval: RatioInterval | None = None
 
 
 @dataclass
@@ -155,9 +184,10 @@ class StudyAnalysis:
     items_to_target: list[ItemsToTarget]
     ratios: list[RatioEstimate]  # only for targets the line does not meet
     families: list[FamilyAnalysis]
+    calls_to_target: list[CallsToTarget] = field(default_factory=list)  # beside items_to_target
     split: str = "test"  # the split every number was scored on ("test", or an out-of-distribution one)
     definitions: dict[str, str] = field(default_factory=lambda: {"band": BAND, "plateau": PLATEAU, "line": LINE,
-                                                                 "bootstrap": BOOTSTRAP_RULE})
+                                                                 "bootstrap": BOOTSTRAP_RULE, "calls": CALLS})
 
     def curve(self, method: str) -> Curve:
         return next(c for c in self.curves if c.method == method)
@@ -181,6 +211,7 @@ class _Learned:
     correct: list[np.ndarray]
     validation_items: int = 0
     untrained: tuple[list[int], np.ndarray] | None = None  # (seeds, (seeds, items) outcomes) at N=0
+    calls: list[float | None] = field(default_factory=list)  # per size: mean training calls (study.costs)
 
 
 def analyse(results: Sequence[TrialResult], reasoner: str, ref_method: str = "router-ppo",
@@ -200,15 +231,18 @@ def analyse(results: Sequence[TrialResult], reasoner: str, ref_method: str = "ro
     by_name = {c.method: c.accuracy for c in lines}
     goals = study_targets(by_name, ref_curve.means[-1], targets, gap_fractions, plateau_fraction, ref_method)
     reach = [items_needed_for(c, g.accuracy) for g in goals for c in curves]
+    spent = [calls_needed_for(c, r) for c, r in zip(curves * len(goals), reach, strict=True)]
     ratios = [_ratio(c, ref_curve, g) for g in goals if g.met_without_training is None
               for c in curves if c.method != ref_method]
     if draws is not None:
+        by_method = {c.method: c for c in curves}
         for r in ratios:
             r.interval = _ratio_interval(r, draws, learned, ref_method)
+            r.calls_interval = _ratio_interval(r, draws, learned, ref_method, by_method)
     families = [_family(name, tasks == name, learned, constants, ref_method, plateau_fraction, gap_fractions)
                 for name in sorted(set(tasks.tolist()))]
     return StudyAnalysis(reasoner, ref_method, len(tasks), resamples, seed, curves, lines,
-                         training_free_line(by_name), goals, reach, ratios, families, split)
+                         training_free_line(by_name), goals, reach, ratios, families, spent, split)
 
 
 def items_needed_for(curve: Curve, target: float) -> ItemsToTarget:
@@ -218,6 +252,17 @@ def items_needed_for(curve: Curve, target: float) -> ItemsToTarget:
     met = curve.untrained is not None and curve.untrained.mean >= target
     return ItemsToTarget(curve.method, float(target), value if math.isfinite(value) else None, str(status[0]),
                          curve.sizes[-1], met)
+
+
+def calls_needed_for(curve: Curve, reach: ItemsToTarget) -> CallsToTarget:
+    """C(a) at N(a) (study.costs): reached at the smallest size, it is at most the smallest
+    size's calls; not reached, at least the largest size's."""
+    calls = curve.calls
+    if calls is None:
+        return CallsToTarget(curve.method, reach.target, None, NOT_RECORDED, None)
+    at_max = float(calls[-1])
+    value = None if reach.items is None else float(calls_at(reach.items, curve.sizes, calls)[0])
+    return CallsToTarget(curve.method, reach.target, value, reach.status, at_max)
 
 
 def _split(results: Sequence[TrialResult], ref_method: str):
@@ -266,7 +311,8 @@ def _learned(method: str, trials: list[TrialResult]) -> _Learned:
     runs = [sorted(by_size[n], key=lambda t: t.seed) for n in sizes]
     return _Learned(method, sizes, [[t.seed for t in r] for r in runs],
                     [np.array([t.correct for t in r], dtype=float) for r in runs],
-                    max(int(t.info.get("validation_items", 0)) for t in trials), untrained)
+                    max(int(t.info.get("validation_items", 0)) for t in trials), untrained,
+                    [mean_calls(r) for r in runs])
 
 
 def _curve(data: _Learned, mask: np.ndarray, draws: Resamples | None) -> Curve:
@@ -275,9 +321,10 @@ def _curve(data: _Learned, mask: np.ndarray, draws: Resamples | None) -> Curve:
     if draws is not None and mask.all():
         lows, highs = band(draws.curves[data.method])
     points = []
-    for size, seeds, correct, low, high in zip(data.sizes, data.seeds, data.correct, lows, highs, strict=True):
+    for size, seeds, correct, low, high, calls in zip(data.sizes, data.seeds, data.correct, lows, highs, data.calls,
+                                                      strict=True):
         acc = correct[:, mask].mean(axis=1)
-        points.append(CurvePoint(size, float(acc.mean()), low, high, list(seeds), acc.tolist()))
+        points.append(CurvePoint(size, float(acc.mean()), low, high, list(seeds), acc.tolist(), calls))
     return Curve(data.method, points, data.validation_items, _untrained_point(data, mask))
 
 
@@ -304,15 +351,32 @@ def _ratio(curve: Curve, ref_curve: Curve, target: Target) -> RatioEstimate:
         n = n_method.items if n_method.items is not None else n_method.n_max
         ratio = n / n_ref.items
         counted = (n + curve.validation_items) / (n_ref.items + ref_curve.validation_items)
-    return RatioEstimate(curve.method, target, n_method, n_ref, ratio, kind, ratio_counting_validation=counted)
+    calls_ratio = None
+    if ratio is not None and curve.calls is not None and ref_curve.calls is not None:
+        c_ref = calls_at(n_ref.items, ref_curve.sizes, ref_curve.calls)[0]
+        c = calls_at(n, curve.sizes, curve.calls)[0]
+        calls_ratio = float(c / c_ref) if c_ref > 0 else None
+    return RatioEstimate(curve.method, target, n_method, n_ref, ratio, kind, ratio_counting_validation=counted,
+                         calls_ratio=calls_ratio)
 
 
-def _ratio_interval(r: RatioEstimate, draws: Resamples, learned: dict[str, _Learned], ref: str) -> RatioInterval:
+def _ratio_interval(r: RatioEstimate, draws: Resamples, learned: dict[str, _Learned], ref: str,
+                    calls_of: dict[str, Curve] | None = None) -> RatioInterval | None:
+    """The bootstrap's statement on N_method / N_ref; with ``calls_of`` (the curves), on
+    C_method / C_ref instead: each resample's N bounds mapped through C(N) (None when
+    either side's calls are not recorded, or the reference's cost none)."""
     goal = draws.target_values(r.target, ref)
     n_m, status_m = items_needed(draws.curves[r.method], np.array(learned[r.method].sizes), goal)
     n_r, status_r = items_needed(draws.curves[ref], np.array(learned[ref].sizes), goal)
-    low, high = ratio_bounds(n_bounds(n_m, status_m, learned[r.method].sizes),
-                             n_bounds(n_r, status_r, learned[ref].sizes))
+    bounds_m = n_bounds(n_m, status_m, learned[r.method].sizes)
+    bounds_r = n_bounds(n_r, status_r, learned[ref].sizes)
+    if calls_of is not None:
+        if r.calls_ratio is None:
+            return None
+        method, reference = calls_of[r.method], calls_of[ref]
+        bounds_m = tuple(calls_at(b, method.sizes, method.calls) for b in bounds_m)
+        bounds_r = tuple(calls_at(b, reference.sizes, reference.calls) for b in bounds_r)
+    low, high = ratio_bounds(bounds_m, bounds_r)
     return summarise_ratio(low, high, (status_m == REACHED) & (status_r == REACHED), np.isfinite(n_m),
                            np.isfinite(n_r))
 

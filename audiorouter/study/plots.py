@@ -1,5 +1,6 @@
 """Figures of the scaling study: accuracy against labelled training items (log x),
-with each learned method's band over seeds, constant lines and accuracy targets."""
+with each learned method's band over seeds, constant lines and accuracy targets; and
+against the reasoner calls training consumed (the calls axis, study.costs)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,30 @@ def curves_figure(analysis: StudyAnalysis, path: str | Path) -> Path:
             ax.plot(reach.items, reach.target, marker="x", color=colours[reach.method], markersize=6)
     ax.set(xscale="log", xlabel="labelled training items (log scale)", ylabel="test accuracy", ylim=(0, 1),
            title=f"accuracy vs training items ({analysis.reasoner}, {analysis.items} test items)")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def calls_figure(analysis: StudyAnalysis, path: str | Path) -> Path:
+    """Accuracy against the reasoner calls training consumed (log x): the methods whose
+    every size recorded a positive count; the others are named in the title."""
+    colours = _colours(analysis)
+    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    shown = [c for c in analysis.curves if c.calls is not None and min(c.calls) > 0]
+    for curve in shown:
+        ax.plot(curve.calls, curve.means, marker="o", markersize=3, color=colours[curve.method], label=curve.method)
+    for line in analysis.constants:
+        ax.axhline(line.accuracy, color=colours[line.method], linestyle="--", linewidth=1.0,
+                   label=f"{line.method} (no training)")
+    free = [c.method for c in analysis.curves if c.calls is not None and max(c.calls) == 0]
+    unknown = [c.method for c in analysis.curves if c.calls is None]
+    notes = ([f"no calls: {', '.join(free)}"] if free else []) + ([f"not recorded: {', '.join(unknown)}"]
+                                                                   if unknown else [])
+    ax.set(xscale="log" if shown else "linear", xlabel="reasoner calls consumed in training (log scale)",
+           ylabel="test accuracy", ylim=(0, 1))
+    ax.set_title(f"accuracy vs training reasoner calls ({analysis.reasoner})"
+                 + ("\n" + "; ".join(notes) if notes else ""), fontsize=9)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return _save(fig, path)

@@ -1,6 +1,7 @@
 """The scaling study's outputs: ``study.json`` (everything), ``study.md`` (tables to
 paste into a paper, each headed with the reasoner that produced its numbers),
-``curves.png`` and ``per_family.png``."""
+``curves.png`` (against labelled items), ``calls.png`` (against training reasoner
+calls) and ``per_family.png``."""
 
 from __future__ import annotations
 
@@ -9,20 +10,21 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from audiorouter.study.analysis import Curve, ItemsToTarget, RatioEstimate, StudyAnalysis
-from audiorouter.study.bootstrap import LOWER, TWO_SIDED, UPPER
-from audiorouter.study.plots import curves_figure, per_family_figure
+from audiorouter.study.analysis import CallsToTarget, Curve, ItemsToTarget, RatioEstimate, StudyAnalysis
+from audiorouter.study.bootstrap import LOWER, TWO_SIDED, UPPER, RatioInterval
+from audiorouter.study.costs import NOT_RECORDED
+from audiorouter.study.plots import calls_figure, curves_figure, per_family_figure
 
 
 def write_study_outputs(analysis: StudyAnalysis, out_dir: str | Path, appendix: Sequence[str] = ()) -> list[Path]:
-    """Write the four outputs into ``out_dir`` (created if missing); returns their paths.
+    """Write the five outputs into ``out_dir`` (created if missing); returns their paths.
     ``appendix``: markdown lines that end study.md (the study's cost)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "study.json").write_text(json.dumps(analysis.to_dict(), indent=2))
     (out / "study.md").write_text(render_markdown(analysis) + ("\n" + "\n".join(appendix) if appendix else ""))
     return [out / "study.json", out / "study.md", curves_figure(analysis, out / "curves.png"),
-            per_family_figure(analysis, out / "per_family.png")]
+            calls_figure(analysis, out / "calls.png"), per_family_figure(analysis, out / "per_family.png")]
 
 
 def render_markdown(analysis: StudyAnalysis) -> str:
@@ -58,6 +60,7 @@ def render_markdown(analysis: StudyAnalysis) -> str:
         cells = [_items(r) if t.met_without_training is None else f"{_items(r)}; met without training"
                  for t, r in zip(a.targets, [r for r in a.items_to_target if r.method == curve.method], strict=True)]
         lines.append(f"| {curve.method} | " + " | ".join(cells) + " |")
+    lines += _calls_tables(a, sizes)
     lines += ["", f"## Data-efficiency ratio N_method(a) / N_{ref}(a) ({a.reasoner})", "",
               f"| method | target a | N_method | N_{ref} | ratio (mean curves) | 95% statement (bootstrap) | "
               f"both inside their grids | undefined | reached in resamples (method / {ref}) | "
@@ -66,12 +69,65 @@ def render_markdown(analysis: StudyAnalysis) -> str:
     lines += [f"| {r.method} | {r.target.text} | {_items(r.n_method)} | "
               f"{_items(r.n_ref)} | {_ratio(r)} | {_interval(r)} | {_share(r, 'inside')} | "
               f"{_share(r, 'undefined')} | {_shares(r)} | {_counted(r)} |" for r in a.ratios]
+    lines += _calls_ratio_table(a)
     met = [t.text for t in a.targets if t.met_without_training]
     if met:
         lines += ["", f"No ratio for {', '.join(met)}: the training-free line already meets "
                   f"{'it' if len(met) == 1 else 'them'}."]
     lines += ["", *_family_tables(a)]
     return "\n".join(lines) + "\n"
+
+
+def _calls_tables(a: StudyAnalysis, sizes: list[int]) -> list[str]:
+    """What each size's training cost in reasoner calls, and the calls to each target."""
+    lines = ["", f"## Training reasoner calls per size ({a.reasoner}; mean over seeds)", "",
+             f"Calls: {a.definitions['calls']}.", "", *_accuracy_head([n for n in sizes if n], False)]
+    for curve in a.curves:
+        by_size = {p.train_size: p.calls for p in curve.points}
+        cells = [("–" if n not in by_size else NOT_RECORDED if by_size[n] is None else f"{by_size[n]:,.0f}")
+                 for n in sizes if n]
+        lines.append(f"| {curve.method} | " + " | ".join(cells) + " |")
+    lines += ["", f"## Training reasoner calls to reach each target ({a.reasoner})", "",
+              "| method | " + " | ".join(t.text for t in a.targets) + " |", "|---" * (len(a.targets) + 1) + "|"]
+    for curve in a.curves:
+        spent = [c for c in a.calls_to_target if c.method == curve.method]
+        lines.append(f"| {curve.method} | " + " | ".join(_calls(c) for c in spent) + " |")
+    return lines
+
+
+def _calls_ratio_table(a: StudyAnalysis) -> list[str]:
+    ref = a.ref_method
+    rows = [r for r in a.ratios if r.calls_ratio is not None]
+    lines = ["", f"## Calls ratio C_method(a) / C_{ref}(a) ({a.reasoner})", ""]
+    if not rows:
+        return [*lines, f"No calls ratio: {ref}'s or every other method's training calls are not recorded."]
+    lines += ["| method | target a | ratio (mean curves) | 95% statement (bootstrap) | items ratio, for comparison |",
+              "|---|---|---|---|---|"]
+    free = {c.method for c in a.curves if c.calls is not None and max(c.calls) == 0}
+    lines += [f"| {r.method} | {r.target.text} | "
+              + ("0 (no calls) | – |" if r.method in free else
+                 f"{_bound(r.kind)}{r.calls_ratio:.3g} | {_statement(r.calls_interval, '.3g')} |")
+              + f" {_ratio(r)} |" for r in rows]
+    unrecorded = [c.method for c in a.curves if c.calls is None]
+    if unrecorded:
+        lines += ["", f"Not recorded: {', '.join(unrecorded)} (results kept before trials counted their calls)."]
+    return lines
+
+
+def _calls(c: CallsToTarget) -> str:
+    if c.status == NOT_RECORDED:
+        return NOT_RECORDED
+    if c.calls_at_max == 0:
+        return "not reached (no calls)" if c.calls is None else "0 (no calls)"
+    if c.calls is None:
+        return f"not reached (≥ {c.calls_at_max:,.0f} spent at N_max)"
+    if c.status == "reached at the smallest size":
+        return f"≤ {c.calls:,.0f} (reached at the smallest size)"
+    return f"{c.calls:,.0f}"
+
+
+def _bound(kind: str) -> str:
+    return {"lower bound": "≥ ", "upper bound": "≤ ", "indeterminate": "≈ "}.get(kind, "")
 
 
 def _validation_rule(a: StudyAnalysis) -> str:
@@ -86,8 +142,7 @@ def _validation_rule(a: StudyAnalysis) -> str:
 def _counted(r: RatioEstimate) -> str:
     if r.ratio_counting_validation is None:
         return "–"
-    prefix = {"lower bound": "≥ ", "upper bound": "≤ ", "indeterminate": "≈ "}.get(r.kind, "")
-    return f"{prefix}{r.ratio_counting_validation:.2f}"
+    return f"{_bound(r.kind)}{r.ratio_counting_validation:.2f}"
 
 
 def _accuracy_head(sizes: list[int], family: bool) -> list[str]:
@@ -145,25 +200,28 @@ def _ratio(r: RatioEstimate) -> str:
         return f"undefined ({r.n_ref.method} not reached by N_max={r.n_ref.n_max})"
     if r.n_method.items is None:
         return f"not reached by N_max={r.n_method.n_max} (ratio ≥ {r.ratio:.2f})"
-    return {"lower bound": "≥ ", "upper bound": "≤ ", "indeterminate": "≈ "}.get(r.kind, "") + f"{r.ratio:.2f}" + (
+    return _bound(r.kind) + f"{r.ratio:.2f}" + (
         " (both reached at their smallest size)" if r.kind == "indeterminate" else "")
 
 
 def _interval(r: RatioEstimate) -> str:
-    i = r.interval
+    return _statement(r.interval)
+
+
+def _statement(i: RatioInterval | None, digits: str = ".2f") -> str:
     if i is None:
         return "–"
     if i.form == TWO_SIDED:
-        return f"[{_value(i.low)}, {_value(i.high)}]"
+        return f"[{_value(i.low, digits)}, {_value(i.high, digits)}]"
     if i.form == LOWER:
-        return f"≥ {_value(i.low)} (one-sided; {i.behind:.1%} of resamples)"
+        return f"≥ {_value(i.low, digits)} (one-sided; {i.behind:.1%} of resamples)"
     if i.form == UPPER:
-        return f"≤ {_value(i.high)} (one-sided; {i.behind:.1%} of resamples)"
+        return f"≤ {_value(i.high, digits)} (one-sided; {i.behind:.1%} of resamples)"
     return "no bound"
 
 
-def _value(v: float) -> str:
-    return "∞" if math.isinf(v) else f"{v:.2f}"
+def _value(v: float, digits: str = ".2f") -> str:
+    return "∞" if math.isinf(v) else format(v, digits)
 
 
 def _share(r: RatioEstimate, name: str) -> str:

@@ -143,7 +143,7 @@ def test_per_family_curves_and_ratio(study):
 
 def test_outputs_are_written(study, tmp_path):
     paths = write_study_outputs(study, tmp_path / "out")
-    assert sorted(p.name for p in paths) == ["curves.png", "per_family.png", "study.json", "study.md"]
+    assert sorted(p.name for p in paths) == ["calls.png", "curves.png", "per_family.png", "study.json", "study.md"]
     assert all(p.exists() and p.stat().st_size > 0 for p in paths)
     assert json.loads((tmp_path / "out" / "study.json").read_text()) == study.to_dict()
     text = (tmp_path / "out" / "study.md").read_text()
@@ -189,3 +189,39 @@ def test_untrained_points_sit_beside_their_curves(trials):
     text = render_markdown(study)
     assert "| method | N=0 | N=8 | N=32 | N=64 |" in text and "| router-ppo | 0.700 [" in text
     assert "16; met untrained (N=0)" in text
+
+
+def with_calls(trials: list[TrialResult], per_item: dict[str, int]) -> list[TrialResult]:
+    """Each learned trial records per_item[method] reasoner calls per training item."""
+    return [replace(t, info={"training_cost": {"reasoner_calls": per_item[t.method] * t.train_size, "tool_runs": 0}})
+            if t.method in per_item else t for t in trials]
+
+
+def test_calls_to_target_follow_items_to_target(trials):
+    """router-ppo: 8 calls per item, reaching 0.6 at N=16 (128 calls); supervised-router:
+    37 per item, at most its smallest size's 296; internalise-scratch costs none."""
+    study = analyse(with_calls(trials, {"router-ppo": 8, "supervised-router": 37, "internalise-scratch": 0}), LABEL,
+                    targets=(0.6, 0.9), resamples=200, seed=1)
+    assert [p.calls for p in study.curve("router-ppo").points] == [64, 256]
+    spent = {(c.method, c.target): c for c in study.calls_to_target}
+    assert spent[("router-ppo", 0.6)].calls == pytest.approx(128)  # log-linear between (8, 64) and (32, 256)
+    assert spent[("supervised-router", 0.6)].calls == pytest.approx(296) and spent[("supervised-router", 0.6)].status == AT_SMALLEST
+    assert spent[("internalise-scratch", 0.6)].calls is None and spent[("internalise-scratch", 0.6)].calls_at_max == 0
+    assert spent[("router-ppo", 0.9)].calls is None and spent[("router-ppo", 0.9)].calls_at_max == 256
+    ratio = study.ratio("supervised-router", "0.600")
+    assert ratio.kind == "upper bound" and ratio.calls_ratio == pytest.approx(296 / 128)
+    assert ratio.calls_interval is not None and study.ratio("internalise-scratch", "0.600").calls_ratio == 0
+    text = render_markdown(study)
+    assert "## Training reasoner calls to reach each target" in text
+    assert "| supervised-router | ≤ 296 (reached at the smallest size) |" in text
+    assert "| supervised-router | a = 0.600 | ≤ 2.31 | " in text and "| internalise-scratch | a = 0.600 | 0 (no calls) |" in text
+    assert "Not recorded" not in text
+
+
+def test_calls_a_trial_did_not_record_are_said_to_be_unknown(trials):
+    study = analyse(with_calls(trials, {"supervised-router": 37}), LABEL, targets=(0.6,), resamples=0)
+    assert study.curve("router-ppo").calls is None
+    assert {c.method: c.status for c in study.calls_to_target}["router-ppo"] == "not recorded"
+    assert all(r.calls_ratio is None for r in study.ratios)
+    assert "No calls ratio: router-ppo's or every other method's training calls are not recorded." in render_markdown(
+        study)
