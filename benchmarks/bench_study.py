@@ -92,7 +92,7 @@ def naive_case(cfg, scratch: Path) -> dict:
         folder = scratch / "naive" / str(k)
         folder.mkdir(parents=True)
         context = StudyContext(lone, data, TOOLS, str(folder))
-        ids = sorted(set(data.training_ids(spec.train_size, spec.seed)) | set(data.test_ids))
+        ids = sorted(set(data.training_ids(spec.train_size, spec.seed, pool=True)) | set(data.test_ids))
         items = load_items(data.data_dir, ("pool", "train", "test"), ids)
         save_router_features(featurize(items, context.feature_spec, None), folder)
         run_trial(spec, context)

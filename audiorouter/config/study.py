@@ -54,6 +54,10 @@ class StudyConfig:
     # largest router size), so the tool pass covers those items only; larger internalisation
     # sets continue the same nested order beyond them.
     router_pool: int = 0
+    # true: each seed's router methods draw from a pool of their own (study.dataset: a split of
+    # pool items made for this, interleaved over seeds), so the seeds' intervals include which
+    # items a pool holds; false: every seed orders the same first router_pool items
+    seed_pools: bool = False
     # RL budget rule: every router trial samples episodes_per_item episodes per training item
     # (iterations = ceil(episodes_per_item * size / train.train_batch_size)), at least min_iterations
     episodes_per_item: int = 32

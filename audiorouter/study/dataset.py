@@ -21,6 +21,11 @@ Every earlier item and the first items of every seed's order stay as they were, 
 results computed before (kept trials, the memo) still hold; the manifest records each
 appended split with its fingerprint (the dataset's lineage, ``study.lineage``).
 
+With ``study.seed_pools`` each seed's router methods draw from a pool of their own
+instead: pool items made for them as appended splits of kind "seed-pools" (``SEED_POOLS``,
+their own generator seed), family index i going to seed i mod seeds; ``router_orders``
+holds each seed's nested order over its pool, and ``training_ids(..., pool=True)`` reads it.
+
 ``load_items`` reads items by id, with or without their audio: internalisation trials
 need every training item's question, choices and answer but never the audio (its
 features are computed once); router trials need neither. Reading without the audio
@@ -59,6 +64,8 @@ from audiorouter.state_files import read_json_file, write_text_atomic
 log = logging.getLogger(__name__)
 MANIFEST = "study_items.json"
 TRAINING_SPLITS = ("pool", "train")  # then the appended ones, in the manifest's "extensions"
+SEED_POOLS = "seed-pools"  # the kind (and split name) of appended pool items for study.seed_pools
+SEED_POOL_GENERATOR = 90  # their generator seed: study.synth_seed + 90, apart from every other split's
 NO_AUDIO = [name for name in ITEM_SCHEMA.names if name != "audio"]
 OOD_TRANSFORMS = {"reworded": reword}  # out-of-distribution split -> (item, generator seed) -> its item
 OOD_VOICES = {"instruments": "soundfont"}  # out-of-distribution split -> what its items are played on
@@ -78,22 +85,30 @@ class StudyData:
     ood_ids: dict[str, list[str]] = field(default_factory=dict)  # out-of-distribution split -> its ids
     training_splits: tuple[str, ...] = TRAINING_SPLITS  # the stages of the nested orders, in order
     manifest: dict = field(default_factory=dict)  # how the items were made (plan, appended splits)
+    # seed -> the router methods' nested order: the first router_pool items of ``orders``, or
+    # with study.seed_pools the seed's own pool (``seed_pool_orders``)
+    router_orders: dict[int, list[str]] = field(default_factory=dict)
+    pool_splits: tuple[str, ...] = ("pool",)  # the splits that hold the router pools
 
     @property
     def eval_splits(self) -> dict[str, list[str]]:
         """Every split each trial is scored on: the test split first, then the OOD splits."""
         return {"test": self.test_ids, **self.ood_ids}
 
-    def training_ids(self, size: int, seed: int) -> list[str]:
-        order = self.orders[seed]
+    def training_ids(self, size: int, seed: int, pool: bool = False) -> list[str]:
+        """The first ``size`` items of seed ``seed``'s order; ``pool``: of its router order
+        (the methods that train inside the router pool)."""
+        order = (self.router_orders if pool else self.orders)[seed]
         if size > len(order):
-            raise ValueError(f"training size {size} exceeds the {len(order)} training items of the study")
+            where = "router pool" if pool else "training items of the study"
+            raise ValueError(f"training size {size} exceeds the {len(order)} {where}")
         return order[:size]
 
-    def training_union(self, size: int) -> list[str]:
-        """Every item of some seed's first ``size`` training items (e.g. what the tool pass
-        covers for the methods that read tool outputs of their training items)."""
-        return sorted({i for order in self.orders.values() for i in order[:size]})
+    def training_union(self, size: int, pool: bool = False) -> list[str]:
+        """Every item of some seed's first ``size`` training items (``pool``: of its router
+        order), e.g. what the tool pass covers for the methods that read their tool outputs."""
+        orders = self.router_orders if pool else self.orders
+        return sorted({i for order in orders.values() for i in order[:size]})
 
 
 def plan(study: StudyConfig, families: list[str], train_items: int, pool_items: int) -> dict:
@@ -132,11 +147,12 @@ def voiced_split(name: str, families: list[str]) -> dict | None:
 
 
 def ensure_study_data(study: StudyConfig, workers: int = 2, progress: bool = True, recorded: dict | None = None,
-                      *, train_items: int, pool_items: int) -> StudyData:
+                      *, train_items: int, pool_items: int, seed_pool_items: int = 0) -> StudyData:
     """The study's items, generated where ``study.data_dir`` lacks them. ``recorded`` is
     the manifest of the items kept results were computed on (``kept_results``): items
     generated afresh follow it (its plan, then each appended split in turn), so every
-    machine makes the same items in the same nested orders, with the same lineage."""
+    machine makes the same items in the same nested orders, with the same lineage. With
+    study.seed_pools, ``seed_pool_items`` per seed are appended as seed-pool splits."""
     families = resolve_families(study.families or None)
     wanted = plan(study, families, train_items, pool_items)
     root = Path(study.data_dir)
@@ -150,6 +166,8 @@ def ensure_study_data(study: StudyConfig, workers: int = 2, progress: bool = Tru
         manifest = generate_as_recorded(root, wanted, recorded, workers, progress)
     if more := training_items_missing(root, manifest, wanted):
         manifest = append_training_split(root, manifest, more, workers, progress)
+    if study.seed_pools and (more := seed_pool_items_missing(manifest, study, len(families), seed_pool_items)):
+        manifest = append_training_split(root, manifest, more, workers, progress, SEED_POOLS)
     return load_study_data(root, manifest, study)
 
 
@@ -163,7 +181,8 @@ def generate_as_recorded(root: Path, wanted: dict, recorded: dict | None, worker
     manifest = {"plan": first, "fingerprint": generate(root, first["splits"], first, workers, progress)}
     write_text_atomic(root / MANIFEST, json.dumps(manifest, indent=1))
     for extension in recorded.get("extensions", []) if follow else []:
-        manifest = append_training_split(root, manifest, extension["range"], workers, progress)
+        manifest = append_training_split(root, manifest, extension["range"], workers, progress,
+                                         extension.get("kind", "train"))
     if follow and manifest != recorded:
         log.warning("the study's items made again differ from those the kept results were computed on "
                     "(the generator changed?): those results are run again")
@@ -179,9 +198,24 @@ def training_items_missing(root: Path, manifest: dict, wanted: dict) -> list[int
         raise ValueError(f"{root} holds the items of another study plan ({held}); "
                          f"this config needs {wanted}: set study.data_dir to a new folder")
     seed, _, end = wanted["splits"]["train"]
-    extensions = manifest.get("extensions", [])
+    extensions = appended(manifest)
     have = extensions[-1]["range"][2] if extensions else held["splits"]["train"][2]
     return [seed, have, end] if end > have else None
+
+
+def seed_pool_items_missing(manifest: dict, study: StudyConfig, families: int, pool_items: int) -> list[int] | None:
+    """(generator seed, first index, end index) per family of the pool items study.seed_pools
+    needs beyond those made for it: ``pool_items`` per seed, family index i going to seed
+    i mod study.seeds (``seed_pool_orders``); None when they are there."""
+    end = study.seeds * math.ceil(pool_items / families)
+    made = appended(manifest, SEED_POOLS)
+    have = made[-1]["range"][2] if made else 0
+    return [study.synth_seed + SEED_POOL_GENERATOR, have, end] if end > have else None
+
+
+def appended(manifest: dict, kind: str = "train") -> list[dict]:
+    """The manifest's appended splits of one kind: training items ("train") or seed pools."""
+    return [e for e in manifest.get("extensions", []) if e.get("kind", "train") == kind]
 
 
 def _without_training_end(wanted: dict) -> dict:
@@ -189,17 +223,22 @@ def _without_training_end(wanted: dict) -> dict:
     return dict(wanted, splits=splits)
 
 
-def append_training_split(root: Path, manifest: dict, extent: list[int], workers: int, progress: bool) -> dict:
-    """Generate the training items of ``extent`` as the next appended split; the manifest
-    that records it (written last: an interrupted append is made again from scratch)."""
+def append_training_split(root: Path, manifest: dict, extent: list[int], workers: int, progress: bool,
+                          kind: str = "train") -> dict:
+    """Generate the items of ``extent`` as the next appended split of ``kind`` (training
+    items, or pool items for study.seed_pools); the manifest that records it (written last:
+    an interrupted append is made again from scratch)."""
     extensions = manifest.get("extensions", [])
-    split = f"train-{len(extensions) + 2}"
+    count = len(appended(manifest, kind))
+    split = f"train-{count + 2}" if kind == "train" else f"{SEED_POOLS}-{count + 1}"
     shutil.rmtree(root / split, ignore_errors=True)  # what an interrupted append left
     per_family = extent[2] - extent[1]
-    log.info("the study's grid needs more training items: %d per family (generator indices %d..%d) appended "
-             "as the split %r; the items made before stay as they are", per_family, extent[1], extent[2] - 1, split)
+    log.info("the study needs more %s items: %d per family (generator seed %d, indices %d..%d) appended as the "
+             "split %r; the items made before stay as they are", "training" if kind == "train" else "seed-pool",
+             per_family, extent[0], extent[1], extent[2] - 1, split)
     fingerprint = generate(root, {split: extent}, manifest["plan"], workers, progress)
-    manifest = dict(manifest, extensions=[*extensions, {"split": split, "range": extent, "fingerprint": fingerprint}])
+    record = {"split": split, "range": extent, "fingerprint": fingerprint} | ({} if kind == "train" else {"kind": kind})
+    manifest = dict(manifest, extensions=[*extensions, record])
     write_text_atomic(root / MANIFEST, json.dumps(manifest, indent=1))
     return manifest
 
@@ -226,17 +265,33 @@ def generate(root: Path, splits: dict[str, list[int]], wanted: dict, workers: in
 def load_study_data(root: Path, manifest: dict, study: StudyConfig) -> StudyData:
     tasks: dict[str, str] = {}
     ids: dict[str, list[str]] = {}
-    extensions = manifest.get("extensions", [])
-    training = (*TRAINING_SPLITS, *(e["split"] for e in extensions))
-    for split in (*manifest["plan"]["splits"], *training[len(TRAINING_SPLITS):]):
+    training = (*TRAINING_SPLITS, *(e["split"] for e in appended(manifest)))
+    pools = tuple(e["split"] for e in appended(manifest, SEED_POOLS))
+    for split in (*manifest["plan"]["splits"], *training[len(TRAINING_SPLITS):], *pools):
         table = read_table(root, split, columns=["id", "task"]).to_pydict() if split_files(root, split) else {}
         tasks.update(zip(table.get("id", []), table.get("task", []), strict=True))
         ids[split] = sorted(table.get("id", []))  # zero-padded indices: sorted = generator order per family
     families = manifest["plan"]["families"]
     orders = {seed: nested_order([ids[s] for s in training], tasks, families, seed) for seed in range(study.seeds)}
-    lineage = [manifest["fingerprint"], *(e["fingerprint"] for e in extensions)]
+    if study.seed_pools and pools:
+        router_orders = seed_pool_orders([ids[s] for s in pools], tasks, families, study.seeds)
+    else:  # every seed's router sets are prefixes of its order inside the shared pool
+        router_orders, pools = {seed: order[:len(ids["pool"])] for seed, order in orders.items()}, ("pool",)
+    lineage = [manifest["fingerprint"], *(e["fingerprint"] for e in manifest.get("extensions", []))]
     return StudyData(root, families, orders, ids["validation"], ids["test"], tasks, lineage,
-                     len(ids["pool"]), {name: ids[name] for name in OOD_SPLITS if name in ids}, training, manifest)
+                     len(ids["pool"]), {name: ids[name] for name in OOD_SPLITS if name in ids}, training, manifest,
+                     router_orders, pools)
+
+
+def seed_pool_orders(stages: list[list[str]], tasks: dict[str, str], families: list[str],
+                     seeds: int) -> dict[int, list[str]]:
+    """Each seed's router order over its own pool: of every seed-pool split (a stage), the
+    items whose family generator index i has i mod ``seeds`` == seed, in ``nested_order``."""
+    def index(item_id: str) -> int:
+        return int(item_id.split("-")[2])  # "<family>-s<generator seed>-<index>-<digest>"
+
+    return {seed: nested_order([[i for i in stage if index(i) % seeds == seed] for stage in stages], tasks,
+                               families, seed) for seed in range(seeds)}
 
 
 def nested_order(stages: list[list[str]], tasks: dict[str, str], families: list[str], seed: int) -> list[str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from audiorouter.study.analysis import CallsToTarget, Curve, ItemsToTarget, RatioEstimate, StudyAnalysis
 from audiorouter.study.bootstrap import LOWER, TWO_SIDED, UPPER, RatioInterval
 from audiorouter.study.costs import NOT_RECORDED
+from audiorouter.study.methods import get_method, method_names
 from audiorouter.study.plots import calls_figure, curves_figure, per_family_figure
 
 
@@ -59,14 +60,14 @@ def render_markdown(analysis: StudyAnalysis) -> str:
     for curve in a.curves:
         cells = [_items(r) if t.met_without_training is None else f"{_items(r)}; met without training"
                  for t, r in zip(a.targets, [r for r in a.items_to_target if r.method == curve.method], strict=True)]
-        lines.append(f"| {curve.method} | " + " | ".join(cells) + " |")
+        lines.append(f"| {_name(curve.method)} | " + " | ".join(cells) + " |")
     lines += _calls_tables(a, sizes)
     lines += ["", f"## Data-efficiency ratio N_method(a) / N_{ref}(a) ({a.reasoner})", "",
               f"| method | target a | N_method | N_{ref} | ratio (mean curves) | 95% statement (bootstrap) | "
               f"both inside their grids | undefined | reached in resamples (method / {ref}) | "
               "ratio counting validation items |",
               "|---|---|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {r.method} | {r.target.text} | {_items(r.n_method)} | "
+    lines += [f"| {_name(r.method)} | {r.target.text} | {_items(r.n_method)} | "
               f"{_items(r.n_ref)} | {_ratio(r)} | {_interval(r)} | {_share(r, 'inside')} | "
               f"{_share(r, 'undefined')} | {_shares(r)} | {_counted(r)} |" for r in a.ratios]
     lines += _calls_ratio_table(a)
@@ -86,12 +87,12 @@ def _calls_tables(a: StudyAnalysis, sizes: list[int]) -> list[str]:
         by_size = {p.train_size: p.calls for p in curve.points}
         cells = [("–" if n not in by_size else NOT_RECORDED if by_size[n] is None else f"{by_size[n]:,.0f}")
                  for n in sizes if n]
-        lines.append(f"| {curve.method} | " + " | ".join(cells) + " |")
+        lines.append(f"| {_name(curve.method)} | " + " | ".join(cells) + " |")
     lines += ["", f"## Training reasoner calls to reach each target ({a.reasoner})", "",
               "| method | " + " | ".join(t.text for t in a.targets) + " |", "|---" * (len(a.targets) + 1) + "|"]
     for curve in a.curves:
         spent = [c for c in a.calls_to_target if c.method == curve.method]
-        lines.append(f"| {curve.method} | " + " | ".join(_calls(c) for c in spent) + " |")
+        lines.append(f"| {_name(curve.method)} | " + " | ".join(_calls(c) for c in spent) + " |")
     return lines
 
 
@@ -104,7 +105,7 @@ def _calls_ratio_table(a: StudyAnalysis) -> list[str]:
     lines += ["| method | target a | ratio (mean curves) | 95% statement (bootstrap) | items ratio, for comparison |",
               "|---|---|---|---|---|"]
     free = {c.method for c in a.curves if c.calls is not None and max(c.calls) == 0}
-    lines += [f"| {r.method} | {r.target.text} | "
+    lines += [f"| {_name(r.method)} | {r.target.text} | "
               + ("0 (no calls) | – |" if r.method in free else
                  f"{_bound(r.kind)}{r.calls_ratio:.3g} | {_statement(r.calls_interval, '.3g')} |")
               + f" {_ratio(r)} |" for r in rows]
@@ -124,6 +125,12 @@ def _calls(c: CallsToTarget) -> str:
     if c.status == "reached at the smallest size":
         return f"≤ {c.calls:,.0f} (reached at the smallest size)"
     return f"{c.calls:,.0f}"
+
+
+def _name(method: str) -> str:
+    """A method as every table names it: with its note (e.g. supervised-router's label rule)."""
+    note = get_method(method).note if method in method_names() else ""
+    return f"{method} ({note})" if note else method
 
 
 def _bound(kind: str) -> str:
@@ -156,7 +163,7 @@ def _sizes(curves: list[Curve]) -> list[int]:
 
 def _accuracy_row(curve: Curve, sizes: list[int], family: str | None = None) -> str:
     by_size = {p.train_size: p for p in curve.points} | ({0: curve.untrained} if curve.untrained else {})
-    cells = [curve.method] + [_point(by_size[n]) if n in by_size else "–" for n in sizes]
+    cells = [_name(curve.method)] + [_point(by_size[n]) if n in by_size else "–" for n in sizes]
     return "| " + " | ".join(([family] if family is not None else []) + cells) + " |"
 
 
@@ -172,7 +179,7 @@ def _family_tables(a: StudyAnalysis) -> list[str]:
         if f.target.met_without_training:
             lines.append(f"| {f.family} | {f.items} | {f.target.accuracy:.3f} ({f.target.label}) | – | – | – | "
                          f"met without training by {f.target.met_without_training} |")
-        lines += [f"| {f.family} | {f.items} | {f.target.accuracy:.3f} ({f.target.label}) | {r.method} | "
+        lines += [f"| {f.family} | {f.items} | {f.target.accuracy:.3f} ({f.target.label}) | {_name(r.method)} | "
                   f"{_items(r.n_method)} | {_items(r.n_ref)} | {_ratio(r)} |" for r in f.ratios]
     return lines
 

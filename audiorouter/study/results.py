@@ -30,6 +30,8 @@ class TrialResult:
     wall_s: float = 0.0  # the trial's own time (shared caches make later trials cheaper)
     info: dict = field(default_factory=dict)  # method-specific: chosen hyper-parameters, tools per item, ...
     ood: dict[str, dict] = field(default_factory=dict)  # split -> {"item_ids", "tasks", "correct"}
+    # what it trained on (study.trials.training_digest); "" in results kept before it was recorded
+    training_digest: str = ""
 
     def __post_init__(self) -> None:
         if not len(self.item_ids) == len(self.tasks) == len(self.correct):

@@ -56,7 +56,7 @@ from audiorouter.study.report import write_study_outputs
 from audiorouter.study.results import TrialResult
 from audiorouter.study.sweep import run_sweep
 from audiorouter.study.tracking import log_study
-from audiorouter.study.trials import load_result, trial_specs
+from audiorouter.study.trials import finished_result, trial_specs
 from audiorouter.tool_execution.item_evidence import mean_latency_s, prepare_evidence
 from audiorouter.tools import load_tool_plugins, resolve_tools
 
@@ -124,13 +124,15 @@ class StudyRun:
         self.counts["memo_rows_before"] = memo_rows(cfg.reasoner)
         load_tool_plugins(cfg.tools.plugins)
         tools = resolve_tools(cfg.tools.enabled or None)
-        # the training items of every method that reads tool outputs of them (routers: the pool)
-        training_ids = self.data.training_union(max_tool_training_size(study))
+        # the training items of every method that reads tool outputs of them (routers: their pools)
+        training_ids = sorted({*self.data.training_union(max_tool_training_size(study, pool=True), pool=True),
+                               *self.data.training_union(max_tool_training_size(study, pool=False))})
         # tools-supervised reads tool outputs of its validation items too
         validation_ids = self.data.validation_ids if any(get_method(m).tool_fields for m in study.methods) else []
         scored_ids = [i for ids in self.data.eval_splits.values() for i in ids]  # test and OOD splits
         evidence_items = load_items(self.data.data_dir,
-                                    (*self.data.training_splits, "validation", *self.data.eval_splits),
+                                    tuple(dict.fromkeys((*self.data.training_splits, *self.data.pool_splits,
+                                                         "validation", *self.data.eval_splits))),
                                     training_ids + validation_ids + scored_ids)
         latency, disabled = self.tool_pass(evidence_items, tools)
         tools = [t for t in tools if t not in disabled]
@@ -173,7 +175,7 @@ class StudyRun:
         trial has one). Finished trials stay out of the grid: Tune would start, report and
         checkpoint each again (about 12 s a trial on 2 cores) only to read its result."""
         self.specs = trial_specs(self.config.study)
-        todo = [s for s in self.specs if load_result(self.context.trial_dir(s), self.data.eval_splits) is None]
+        todo = [s for s in self.specs if finished_result(s, self.context) is None]
         log.info("study %s: %d trials (%s), %d of them finished before", self.config.study.name, len(self.specs),
                  ", ".join(sorted({s.method for s in self.specs})), len(self.specs) - len(todo))
         return run_sweep(todo, self.context, self.specs) if todo else None
@@ -181,7 +183,7 @@ class StudyRun:
     def collect(self) -> tuple[list[TrialResult], list[str]]:
         results, failed = [], []
         for spec in self.specs:
-            result = load_result(self.context.trial_dir(spec), self.data.eval_splits)
+            result = finished_result(spec, self.context)
             (results.append(result) if result is not None else failed.append(spec.key))
         if failed:
             log.warning("%d trials have no result (see Tune's error files under %s/tune): %s", len(failed),

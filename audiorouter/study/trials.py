@@ -14,9 +14,11 @@ Imports: study.context, study.kept_results, study.methods, study.results.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from audiorouter.state_files import read_json_file, write_text_atomic
@@ -41,10 +43,13 @@ def sizes_with_untrained(study, method: str) -> list[int]:
     return ([0] if untrained else []) + sizes_for(study, method)
 
 
-def load_result(folder: Path, splits: dict[str, list[str]]) -> TrialResult | None:
-    """The finished trial's result, or None when there is none or it was scored on other
+def load_result(folder: Path, splits: dict[str, list[str]], digest: str = "", require_digest: bool = False
+                ) -> TrialResult | None:
+    """The finished trial's result, or None when there is none, when it was scored on other
     items than ``splits`` (split -> item ids; the study's splits changed since, e.g. an
-    out-of-distribution split was added): such a trial is trained again."""
+    out-of-distribution split was added), or trained on other items than ``digest`` says
+    (``training_digest``; a result without one counts unless ``require_digest``): such a
+    trial is trained again."""
     path = folder / RESULT_FILE
     if not path.exists():
         return None
@@ -55,7 +60,29 @@ def load_result(folder: Path, splits: dict[str, list[str]]) -> TrialResult | Non
         log.warning("trial result %s was scored on other items than the study's splits now (%s, not %s): "
                     "the trial runs again", path, ", ".join(sorted(scored)), ", ".join(sorted(splits)))
         return None
+    if (result.training_digest and digest and result.training_digest != digest) or (
+            not result.training_digest and require_digest):
+        log.warning("trial result %s was trained on other items than this study's trial trains on (its pool "
+                    "changed, e.g. study.seed_pools): the trial runs again", path)
+        return None
     return result
+
+
+def training_digest(spec: TrialSpec, ctx: StudyContext) -> str:
+    """What ``spec`` trains on: its training items and, for a method that trains inside the
+    router pool, the splits that hold the pools (an untrained router reads the pools'
+    features); 16 hex digits."""
+    data, pool = ctx.data, get_method(spec.method).pool
+    text = json.dumps([list(data.pool_splits) if pool else [], data.training_ids(spec.train_size, spec.seed, pool)])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def finished_result(spec: TrialSpec, ctx: StudyContext) -> TrialResult | None:
+    """``spec``'s result if it finished on the items it would train and be scored on now.
+    With study.seed_pools, a router result without a training digest (kept from a study
+    whose seeds shared one pool) is not one."""
+    required = ctx.config.study.seed_pools and get_method(spec.method).pool
+    return load_result(ctx.trial_dir(spec), ctx.data.eval_splits, training_digest(spec, ctx), required)
 
 
 def scored_result(spec: TrialSpec, ctx: StudyContext, correct: dict[str, list[bool]], wall_s: float,
@@ -76,14 +103,15 @@ def scored_result(spec: TrialSpec, ctx: StudyContext, correct: dict[str, list[bo
 
 def run_trial(spec: TrialSpec, ctx: StudyContext) -> TrialResult:
     folder = ctx.trial_dir(spec)
-    done = load_result(folder, ctx.data.eval_splits)
+    done = finished_result(spec, ctx)
     if done is not None:
         log.info("trial %s finished before: not retrained", spec.key)
         return done
     folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     correct, info = train_and_score(spec, ctx, folder)
-    result = scored_result(spec, ctx, correct, time.perf_counter() - start, info)
+    result = replace(scored_result(spec, ctx, correct, time.perf_counter() - start, info),
+                     training_digest=training_digest(spec, ctx))
     write_text_atomic(folder / RESULT_FILE, json.dumps(result.to_dict()))  # a killed trial leaves no half result
     if ctx.config.study.keep_dir:
         keep_result(ctx.config.study.keep_dir, spec.key, folder / RESULT_FILE)

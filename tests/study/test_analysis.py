@@ -213,8 +213,8 @@ def test_calls_to_target_follow_items_to_target(trials):
     assert ratio.calls_interval is not None and study.ratio("internalise-scratch", "0.600").calls_ratio == 0
     text = render_markdown(study)
     assert "## Training reasoner calls to reach each target" in text
-    assert "| supervised-router | ≤ 296 (reached at the smallest size) |" in text
-    assert "| supervised-router | a = 0.600 | ≤ 2.31 | " in text and "| internalise-scratch | a = 0.600 | 0 (no calls) |" in text
+    assert "| supervised-router (labels: cheapest right subset) | ≤ 296 (reached at the smallest size) |" in text
+    assert "| supervised-router (labels: cheapest right subset) | a = 0.600 | ≤ 2.31 | " in text and "| internalise-scratch | a = 0.600 | 0 (no calls) |" in text
     assert "Not recorded" not in text
 
 

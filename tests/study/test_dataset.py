@@ -97,3 +97,30 @@ def test_a_fresh_machine_makes_the_items_the_way_the_kept_results_record_says(tm
     other = study_items(small_study(tmp_path / "four", test_per_family=3), workers=1, progress=False,
                               recorded=grown.manifest)  # a record of another plan is not followed
     assert len(other.lineage) == 1
+
+
+def test_seed_pools_give_each_seed_a_pool_of_its_own_and_keep_everything_else(tmp_path):
+    """study.seed_pools: each seed's router sets come from its own items (a seed-pool split
+    appended to the same items), disjoint from every other seed's; the heads' orders and the
+    lineage so far stay, so their kept results still count."""
+    shared = study_items(small_study(tmp_path), workers=1, progress=False)
+    assert shared.pool_splits == ("pool",) and shared.training_ids(2, 0, pool=True) == shared.training_ids(2, 0)
+    study = small_study(tmp_path, seed_pools=True)  # each seed's pool: the largest router size, 2
+    own = study_items(study, workers=1, progress=False)
+    assert own.orders == shared.orders and own.lineage[0] == shared.lineage[0] and len(own.lineage) == 2
+    assert own.pool_splits == ("seed-pools-1",)
+    pools = {seed: own.training_ids(2, seed, pool=True) for seed in (0, 1)}
+    assert not set(pools[0]) & set(pools[1]) and not set(pools[0]) & set(shared.orders[0])
+    assert all({own.tasks[i] for i in ids} == {"tempo", "loudness_compare"} for ids in pools.values())
+    assert own.training_ids(1, 0, pool=True) == pools[0][:1]  # nested
+    with pytest.raises(ValueError, match="exceeds the 2 router pool"):
+        own.training_ids(3, 0, pool=True)
+    # a larger router grid appends a second seed-pool split: each seed's order keeps its start
+    grown = study_items(small_study(tmp_path, seed_pools=True, router_sizes=[1, 2, 4]), workers=1, progress=False)
+    assert grown.pool_splits == ("seed-pools-1", "seed-pools-2") and len(grown.lineage) == 3
+    assert all(grown.training_ids(2, seed, pool=True) == pools[seed] for seed in (0, 1))
+    assert len(set(grown.training_ids(4, 0, pool=True)) | set(grown.training_ids(4, 1, pool=True))) == 8
+    # another machine following the kept record makes the same pools
+    elsewhere = study_items(small_study(tmp_path / "two", seed_pools=True, router_sizes=[1, 2, 4]), workers=1,
+                            progress=False, recorded=grown.manifest)
+    assert elsewhere.router_orders == grown.router_orders and elsewhere.lineage == grown.lineage

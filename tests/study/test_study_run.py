@@ -47,7 +47,7 @@ def study_config(root: Path) -> Path:
         "run": {"out_dir": "runs"},
         "study": {"name": "tiny", "data_dir": "data", "families": ["tempo", "loudness_compare"],
                   "methods": METHODS, "router_sizes": [4, 8], "internalise_sizes": [4, 8], "seeds": 2,
-                  "test_per_family": 4, "validation_per_family": 3, "ood_per_family": 2, "ood_oracle": False, "episodes_per_item": 8,
+                  "test_per_family": 4, "validation_per_family": 3, "ood_per_family": 2, "ood_oracle": False, "episodes_per_item": 8, "seed_pools": True,
                   "min_iterations": 1, "trial_cpus": 0.5, "resamples": 50, "keep_dir": "kept"},
         "tracking": {"tracking_uri": "mlflow.db", "artifact_dir": "mlartifacts"},
     }
@@ -225,3 +225,14 @@ def test_every_trial_records_what_its_training_cost(study):
             assert size <= cost["reasoner_calls"] <= 4 * size and cost["tool_runs"] <= 2 * size, path
         else:
             assert cost == {"reasoner_calls": 4 * size, "tool_runs": 2 * size}, path
+
+
+def test_each_seed_trains_its_routers_in_a_pool_of_its_own(study):
+    """study.seed_pools: the routers' training items come from the seed-pool split, disjoint
+    across seeds, and every trial records what it trained on."""
+    config = with_absolute_paths(load_config(study["config"]), study["root"])
+    data = ensure_study_data(config.study, progress=False, **data_sizes(config.study))
+    assert data.pool_splits == ("seed-pools-1",)
+    assert not set(data.training_ids(8, 0, pool=True)) & set(data.training_ids(8, 1, pool=True))
+    for path in (study["dir"] / "trials").rglob("result.json"):
+        assert len(json.loads(path.read_text())["training_digest"]) == 16, path

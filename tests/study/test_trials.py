@@ -42,6 +42,21 @@ def test_a_result_scored_on_other_items_than_the_splits_now_is_a_trial_to_run_ag
     assert load_result(tmp_path, SPLITS | {"test": ["t1", "t3"]}) is None  # another test split
 
 
+def test_a_result_trained_on_other_items_is_a_trial_to_run_again(tmp_path, caplog):
+    """The training digest: a result records what it trained on; another digest now (its
+    pool changed) reruns it, and so does one without a digest where one is required (a
+    router kept from a study whose seeds shared a pool, now with study.seed_pools)."""
+    result = TrialResult("router-ppo", 8, 0, ["t1", "t2"], ["tempo", "tempo"], [True, False],
+                         ood={"reworded": {"item_ids": ["r1"], "tasks": ["tempo"], "correct": [True]}},
+                         training_digest="aaaa")
+    (tmp_path / RESULT_FILE).write_text(json.dumps(result.to_dict()))
+    assert load_result(tmp_path, SPLITS, "aaaa", require_digest=True) == result
+    assert load_result(tmp_path, SPLITS, "bbbb") is None and "trained on other items" in caplog.text
+    (tmp_path / RESULT_FILE).write_text(json.dumps(replace(result, training_digest="").to_dict()))
+    assert load_result(tmp_path, SPLITS, "aaaa") is not None  # kept before digests: counts ...
+    assert load_result(tmp_path, SPLITS, "aaaa", require_digest=True) is None  # ... unless one is required
+
+
 def test_the_grid_holds_each_methods_untrained_point_but_lalms():
     study = StudyConfig(methods=["router-ppo", "internalise-lalm"], router_sizes=[1, 2], internalise_sizes=[8],
                         seeds=2)
@@ -59,7 +74,9 @@ def test_one_methods_sizes_replace_the_list_that_covers_it():
     assert {n for m, n in sizes if m == "internalise-pretrained"} == {8, 16, 32, 64}
     assert {n for m, n in sizes if m == "internalise-reasoner"} == {8, 16}
     assert {n for m, n in sizes if m == "router-ppo"} == {1, 2}
-    assert max_train_size(study) == 64 and max_tool_training_size(study) == 8  # tools-supervised's items get tools
+    assert max_train_size(study) == 64
+    assert max_tool_training_size(study, pool=False) == 8  # tools-supervised's items get tools
+    assert max_tool_training_size(study, pool=True) == 2  # and the router's
     assert router_pool_size(study) == 4  # the pool follows the router methods only
 
 

@@ -78,7 +78,7 @@ def internalise_lalm_trial(spec: TrialSpec, ctx: StudyContext, folder: Path) -> 
     return lora.train_and_score(spec, ctx, folder)
 
 
-@register_method("supervised-router", pool=True, tools=True)
+@register_method("supervised-router", pool=True, tools=True, note="labels: cheapest right subset")
 def supervised_router_trial(spec: TrialSpec, ctx: StudyContext, folder: Path) -> Scored:
     from audiorouter.study.methods import supervised_router
 

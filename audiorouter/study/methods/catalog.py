@@ -35,6 +35,7 @@ class MethodInfo:
     reasoner_scores: bool = False  # reads the reasoner's no-evidence choice scores of its items
     untrained_point: bool = True  # its N=0 trial (False: that point is a constant line)
     reasoner_problem: Callable[[ReasonerConfig], str | None] | None = None  # why it cannot use that reasoner
+    note: str = ""  # what every report table says beside its name (e.g. a label rule)
 
     def __post_init__(self) -> None:
         if self.grid not in ("router", "internalise"):
@@ -108,9 +109,17 @@ def router_pool_size(study: StudyConfig) -> int:
     return study.router_pool or 2 * max_router_size(study)
 
 
-def max_tool_training_size(study: StudyConfig) -> int:
-    """The largest training set of a method that reads tool outputs of its items (0: none)."""
-    return max([max(sizes_for(study, m)) for m in study.methods if get_method(m).tools], default=0)
+def seed_pool_size(study: StudyConfig) -> int:
+    """Items in each seed's own router pool with study.seed_pools (0 without): the largest
+    router size (no other seed draws from it; router_pool sizes the shared pool only)."""
+    return max_router_size(study) if study.seed_pools else 0
+
+
+def max_tool_training_size(study: StudyConfig, pool: bool) -> int:
+    """The largest training set of a method that reads tool outputs of its items (0: none),
+    among those that train inside the router pool (``pool``) or the others."""
+    return max([max(sizes_for(study, m)) for m in study.methods if get_method(m).tools and get_method(m).pool == pool],
+               default=0)
 
 
 def max_train_size(study: StudyConfig) -> int:
@@ -119,8 +128,10 @@ def max_train_size(study: StudyConfig) -> int:
 
 def data_sizes(study: StudyConfig) -> dict[str, int]:
     """What the study's items must hold: the largest training set and, first in it, the
-    router pool (``ensure_study_data(study, ..., **data_sizes(study))``, study.dataset)."""
-    return {"train_items": max_train_size(study), "pool_items": router_pool_size(study)}
+    router pool, and each seed's own pool (``ensure_study_data(study, ..., **data_sizes(study))``,
+    study.dataset)."""
+    return {"train_items": max_train_size(study), "pool_items": router_pool_size(study),
+            "seed_pool_items": seed_pool_size(study)}
 
 
 def check_study(config: Config) -> None:

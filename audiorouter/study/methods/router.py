@@ -45,8 +45,8 @@ def train_rl_router(spec: TrialSpec, ctx: StudyContext, algorithm: str) -> tuple
     train = replace(cfg.train, algorithm=algorithm, train_size=spec.train_size,
                     iterations=rl_iterations(ctx, spec.train_size), seed=spec.seed, num_env_runners=0)
     train.validate()
-    ids = ctx.data.training_ids(spec.train_size, spec.seed)
-    outcomes = ctx.outcome_source(ids, ("pool",))
+    ids = ctx.data.training_ids(spec.train_size, spec.seed, pool=True)
+    outcomes = ctx.outcome_source(ids, ctx.data.pool_splits)
     source = OutcomeRewardSource(outcomes, train.reward, ToolCost(train.tool_cost_weight, ctx.tool_latency_s))
     trainer = RouterTrainer(train, cfg.router, ctx.tools, ctx.router_features(ids), source, ctx.feature_spec)
     try:
@@ -77,7 +77,7 @@ def untrained_router(ctx: StudyContext, seed: int) -> tuple[RouterPolicy, dict]:
     """The router network as training would start it (every router method's N=0 point)."""
     cfg = ctx.config
     actions = ActionSpace(tuple(ctx.tools), cfg.router.action_space, cfg.router.max_tools_per_call)
-    pool = ctx.data.training_union(max_router_size(cfg.study))
+    pool = ctx.data.training_union(max_router_size(cfg.study), pool=True)
     mean, std = feature_stats(ctx.router_features(pool).matrix())  # features only: no labels are read
     hidden = tuple(cfg.router.hidden_sizes)
     with torch.random.fork_rng():

@@ -51,9 +51,9 @@ def training_table(spec: TrialSpec, ctx: StudyContext) -> tuple[OutcomeTable, Ac
     pool: the memo answers what another trial asked), its action space, and ``info``: the
     source's counters, whose distinct pairs are the trial's training reasoner calls."""
     cfg = ctx.config
-    ids = ctx.data.training_ids(spec.train_size, spec.seed)
+    ids = ctx.data.training_ids(spec.train_size, spec.seed, pool=True)
     actions = ActionSpace(tuple(ctx.tools), cfg.router.action_space, cfg.router.max_tools_per_call)
-    outcomes = ctx.outcome_source(ids, ("pool",))
+    outcomes = ctx.outcome_source(ids, ctx.data.pool_splits)
     # columns are sorted tool tuples (OutcomeTable.column sorts), actions list tools in their own order
     table = build_outcome_table(outcomes, ids, [ctx.data.tasks[i] for i in ids],
                                 [tuple(sorted(s)) for s in actions.subsets], progress=False)
