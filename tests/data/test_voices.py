@@ -74,20 +74,26 @@ def test_the_room_adds_a_tail_at_the_stated_level_and_keeps_the_length():
     assert np.max(np.abs(tail[late:])) < 0.1 * np.max(np.abs(tail))
 
 
+def study_plan(study: StudyConfig, families: list[str]) -> dict:
+    """The generator's plan for the sizes the study's methods need (the method registry's)."""
+    sizes = data_sizes(study)
+    return dataset.plan(study, families, sizes["train_items"], sizes["pool_items"])
+
+
 def test_the_study_leaves_the_split_out_with_a_message_where_it_cannot_be_played(monkeypatch, caplog):
     study = StudyConfig(families=["tempo", "word_count"], ood_splits=["reworded", "instruments"])
     monkeypatch.setattr(dataset, "voices_unavailable_reason", lambda voices: None)
     with caplog.at_level(logging.WARNING):
-        played = dataset.plan(study, ["tempo", "word_count"], **data_sizes(study))
+        played = study_plan(study, ["tempo", "word_count"])
     assert played["voiced"] == {"instruments": {"voices": "soundfont", "families": ["tempo"]}}
     assert list(played["splits"]) == ["pool", "train", "validation", "test", "reworded", "instruments"]
     assert "no items of word_count" in caplog.text
     monkeypatch.setattr(dataset, "voices_unavailable_reason", lambda voices: "the FluidSynth library is missing")
     caplog.clear()
     with caplog.at_level(logging.WARNING):
-        missing = dataset.plan(study, ["tempo", "word_count"], **data_sizes(study))
+        missing = study_plan(study, ["tempo", "word_count"])
     assert "instruments" not in missing["splits"] and "voiced" not in missing
     assert "split 'instruments' left out: the FluidSynth library is missing" in caplog.text
     alone = StudyConfig(families=["tempo"], ood_splits=["reworded"])
-    without = dataset.plan(alone, ["tempo"], **data_sizes(alone))
+    without = study_plan(alone, ["tempo"])
     assert "voiced" not in without  # a plan without the split is as before it existed
