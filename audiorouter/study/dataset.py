@@ -25,6 +25,11 @@ With ``study.seed_pools`` each seed's router methods draw from a pool of their o
 instead: pool items made for them as appended splits of kind "seed-pools" (``SEED_POOLS``,
 their own generator seed), family index i going to seed i mod seeds; ``router_orders``
 holds each seed's nested order over its pool, and ``training_ids(..., pool=True)`` reads it.
+A larger ``router_pool`` later grows the shared pool into the training items: the next
+generator indices of split ``train``, recorded as a "pool-growth" extension (no item is
+made); the routers' orders are then the pool's order as a study made with that pool from
+the start would have it, so every router trial trains again (its training digest says so),
+while the heads' orders and kept results stay.
 
 ``load_items`` reads items by id, with or without their audio: internalisation trials
 need every training item's question, choices and answer but never the audio (its
@@ -40,6 +45,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -66,6 +72,7 @@ MANIFEST = "study_items.json"
 TRAINING_SPLITS = ("pool", "train")  # then the appended ones, in the manifest's "extensions"
 SEED_POOLS = "seed-pools"  # the kind (and split name) of appended pool items for study.seed_pools
 SEED_POOL_GENERATOR = 90  # their generator seed: study.synth_seed + 90, apart from every other split's
+POOL_GROWTH = "pool-growth"  # the kind of a manifest record: the shared pool grown into the training items
 NO_AUDIO = [name for name in ITEM_SCHEMA.names if name != "audio"]
 OOD_TRANSFORMS = {"reworded": reword}  # out-of-distribution split -> (item, generator seed) -> its item
 OOD_VOICES = {"instruments": "soundfont"}  # out-of-distribution split -> what its items are played on
@@ -166,6 +173,8 @@ def ensure_study_data(study: StudyConfig, workers: int = 2, progress: bool = Tru
         manifest = generate_as_recorded(root, wanted, recorded, workers, progress)
     if more := training_items_missing(root, manifest, wanted):
         manifest = append_training_split(root, manifest, more, workers, progress)
+    if more := pool_growth_missing(root, manifest, wanted):
+        manifest = grow_pool(root, manifest, more)
     if study.seed_pools and (more := seed_pool_items_missing(manifest, study, len(families), seed_pool_items)):
         manifest = append_training_split(root, manifest, more, workers, progress, SEED_POOLS)
     return load_study_data(root, manifest, study)
@@ -173,16 +182,20 @@ def ensure_study_data(study: StudyConfig, workers: int = 2, progress: bool = Tru
 
 def generate_as_recorded(root: Path, wanted: dict, recorded: dict | None, workers: int, progress: bool) -> dict:
     """Generate the items of ``wanted`` into the empty ``root``, the way ``recorded`` made
-    them when its plan differs from ``wanted`` at most in how many training items it holds."""
+    them when its plan differs from ``wanted`` at most in how many training items and how
+    large a router pool it holds (both grow by appending)."""
     if any(root.glob("*/part-*.parquet")):
         raise ValueError(f"{root} already holds items but no {MANIFEST}: remove it or choose another study.data_dir")
-    follow = recorded is not None and _without_training_end(recorded["plan"]) == _without_training_end(wanted)
+    follow = recorded is not None and _appendable(recorded["plan"]) == _appendable(wanted)
     first = recorded["plan"] if follow else wanted
     manifest = {"plan": first, "fingerprint": generate(root, first["splits"], first, workers, progress)}
     write_text_atomic(root / MANIFEST, json.dumps(manifest, indent=1))
     for extension in recorded.get("extensions", []) if follow else []:
-        manifest = append_training_split(root, manifest, extension["range"], workers, progress,
-                                         extension.get("kind", "train"))
+        if extension.get("kind") == POOL_GROWTH:
+            manifest = grow_pool(root, manifest, extension["range"])
+        else:
+            manifest = append_training_split(root, manifest, extension["range"], workers, progress,
+                                             extension.get("kind", "train"))
     if follow and manifest != recorded:
         log.warning("the study's items made again differ from those the kept results were computed on "
                     "(the generator changed?): those results are run again")
@@ -194,7 +207,7 @@ def training_items_missing(root: Path, manifest: dict, wanted: dict) -> list[int
     needs beyond those ``manifest`` holds; None when it holds enough. Any other difference
     between the plans is refused: those items cannot be appended."""
     held = manifest["plan"]
-    if _without_training_end(held) != _without_training_end(wanted):
+    if _appendable(held) != _appendable(wanted):
         raise ValueError(f"{root} holds the items of another study plan ({held}); "
                          f"this config needs {wanted}: set study.data_dir to a new folder")
     seed, _, end = wanted["splits"]["train"]
@@ -218,9 +231,40 @@ def appended(manifest: dict, kind: str = "train") -> list[dict]:
     return [e for e in manifest.get("extensions", []) if e.get("kind", "train") == kind]
 
 
-def _without_training_end(wanted: dict) -> dict:
-    splits = dict(wanted["splits"], train=wanted["splits"]["train"][:2])
+def _appendable(wanted: dict) -> dict:
+    """The plan without what can grow by appending: the training and pool items' extents."""
+    splits = dict(wanted["splits"], train=wanted["splits"]["train"][:1], pool=wanted["splits"]["pool"][:1])
     return dict(wanted, splits=splits)
+
+
+def pool_growth_missing(root: Path, manifest: dict, wanted: dict) -> list[int] | None:
+    """(generator seed, first index, end index) per family by which the shared router pool
+    must grow into the training items for ``wanted``; None when it is large enough. A
+    smaller pool than the one held is refused: its routers' orders would change."""
+    seed, _, end = wanted["splits"]["pool"]
+    have = pool_end(manifest)
+    if end < have:
+        raise ValueError(f"{root} holds a router pool of {have} items per family; this config's study.router_pool "
+                         f"asks for {end}: a pool only grows (set study.router_pool to at least {have} per family, "
+                         "or study.data_dir to a new folder)")
+    return [seed, have, end] if end > have else None
+
+
+def pool_end(manifest: dict) -> int:
+    """The shared router pool's end generator index per family: the plan's, or its last growth's."""
+    grown = appended(manifest, POOL_GROWTH)
+    return grown[-1]["range"][2] if grown else manifest["plan"]["splits"]["pool"][2]
+
+
+def grow_pool(root: Path, manifest: dict, extent: list[int]) -> dict:
+    """Record that the shared pool takes the training items of generator indices ``extent``
+    (made already: the training items start where the pool ends); the new manifest."""
+    log.info("the study's router pool grows to %d items per family: the training items of generator indices "
+             "%d..%d join it (nothing is generated; every router trial trains again on the larger pool's "
+             "order)", extent[2], extent[1], extent[2] - 1)
+    manifest = dict(manifest, extensions=[*manifest.get("extensions", []), {"kind": POOL_GROWTH, "range": extent}])
+    write_text_atomic(root / MANIFEST, json.dumps(manifest, indent=1))
+    return manifest
 
 
 def append_training_split(root: Path, manifest: dict, extent: list[int], workers: int, progress: bool,
@@ -275,11 +319,14 @@ def load_study_data(root: Path, manifest: dict, study: StudyConfig) -> StudyData
     orders = {seed: nested_order([ids[s] for s in training], tasks, families, seed) for seed in range(study.seeds)}
     if study.seed_pools and pools:
         router_orders = seed_pool_orders([ids[s] for s in pools], tasks, families, study.seeds)
-    else:  # every seed's router sets are prefixes of its order inside the shared pool
-        router_orders, pools = {seed: order[:len(ids["pool"])] for seed, order in orders.items()}, ("pool",)
-    lineage = [manifest["fingerprint"], *(e["fingerprint"] for e in manifest.get("extensions", []))]
+    else:  # the shared pool: the training items below its end index (the split "pool", and any growth)
+        end = pool_end(manifest)
+        shared = sorted(i for s in training for i in ids[s] if generator_index(i) < end)
+        router_orders = {seed: nested_order([shared], tasks, families, seed) for seed in range(study.seeds)}
+        pools = ("pool",) if len(shared) == len(ids["pool"]) else training
+    lineage = [manifest["fingerprint"], *(e["fingerprint"] for e in manifest.get("extensions", []) if "fingerprint" in e)]
     return StudyData(root, families, orders, ids["validation"], ids["test"], tasks, lineage,
-                     len(ids["pool"]), {name: ids[name] for name in OOD_SPLITS if name in ids}, training, manifest,
+                     len(router_orders[0]) if router_orders else len(ids["pool"]), {name: ids[name] for name in OOD_SPLITS if name in ids}, training, manifest,
                      router_orders, pools)
 
 
@@ -287,11 +334,13 @@ def seed_pool_orders(stages: list[list[str]], tasks: dict[str, str], families: l
                      seeds: int) -> dict[int, list[str]]:
     """Each seed's router order over its own pool: of every seed-pool split (a stage), the
     items whose family generator index i has i mod ``seeds`` == seed, in ``nested_order``."""
-    def index(item_id: str) -> int:
-        return int(item_id.split("-")[2])  # "<family>-s<generator seed>-<index>-<digest>"
-
-    return {seed: nested_order([[i for i in stage if index(i) % seeds == seed] for stage in stages], tasks,
+    return {seed: nested_order([[i for i in stage if generator_index(i) % seeds == seed] for stage in stages], tasks,
                                families, seed) for seed in range(seeds)}
+
+
+def generator_index(item_id: str) -> int:
+    """A study item's index in its family's generator: its id is "<family>-s<seed>-<index>-<digest>"."""
+    return int(re.search(r"-s\d+-(\d+)-", item_id).group(1))
 
 
 def nested_order(stages: list[list[str]], tasks: dict[str, str], families: list[str], seed: int) -> list[str]:

@@ -79,9 +79,9 @@ def training_digest(spec: TrialSpec, ctx: StudyContext) -> str:
 
 def finished_result(spec: TrialSpec, ctx: StudyContext) -> TrialResult | None:
     """``spec``'s result if it finished on the items it would train and be scored on now.
-    With study.seed_pools, a router result without a training digest (kept from a study
-    whose seeds shared one pool) is not one."""
-    required = ctx.config.study.seed_pools and get_method(spec.method).pool
+    Where the router pools are not the plan's split "pool" (study.seed_pools, or a shared
+    pool grown later), a router result without a training digest (kept from before) is not one."""
+    required = get_method(spec.method).pool and ctx.data.pool_splits != ("pool",)
     return load_result(ctx.trial_dir(spec), ctx.data.eval_splits, training_digest(spec, ctx), required)
 
 

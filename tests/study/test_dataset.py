@@ -71,11 +71,33 @@ def test_an_interrupted_append_is_made_again(tmp_path):
     assert len(data.orders[0]) == 16 and data.training_splits[-1] == "train-2"
 
 
-@pytest.mark.parametrize("change", [{"test_per_family": 3}, {"families": ["tempo"]}, {"router_pool": 6}])
+@pytest.mark.parametrize("change", [{"test_per_family": 3}, {"families": ["tempo"]}, {"synth_seed": 1}])
 def test_a_plan_that_changes_other_items_is_refused(tmp_path, change):
     study_items(small_study(tmp_path), workers=1, progress=False)
     with pytest.raises(ValueError, match="holds the items of another study plan"):
         study_items(small_study(tmp_path, **change), workers=1, progress=False)
+
+
+def test_a_larger_router_pool_grows_into_the_training_items_and_keeps_the_heads_orders(tmp_path):
+    """A larger study.router_pool takes the next training items by generator index into the
+    shared pool (nothing generated): the routers' orders become those of a study made with
+    that pool from the start, the heads' orders and lineage stay, and a smaller pool than
+    the one held is refused."""
+    before = study_items(small_study(tmp_path / "kept"), workers=1, progress=False)  # 2 per family
+    assert before.pool_splits == ("pool",) and before.router_pool == 4
+    grown = study_items(small_study(tmp_path / "kept", router_pool=6), workers=1, progress=False)
+    assert grown.orders == before.orders and grown.lineage == before.lineage
+    assert grown.router_pool == 6 and grown.pool_splits == ("pool", "train")
+    assert set(grown.router_orders[0]) > set(before.router_orders[0])
+    assert {i.split("-")[-2] for i in grown.router_orders[1]} == {"000000", "000001", "000002"}
+    fresh = study_items(small_study(tmp_path / "fresh", router_pool=6), workers=1, progress=False)
+    assert fresh.router_orders == grown.router_orders and fresh.pool_splits == ("pool",)
+    elsewhere = study_items(small_study(tmp_path / "elsewhere", router_pool=6), workers=1, progress=False,
+                            recorded=grown.manifest)  # follows the kept record: the heads' orders as kept
+    assert elsewhere.orders == grown.orders and elsewhere.router_orders == grown.router_orders
+    assert elsewhere.manifest == grown.manifest
+    with pytest.raises(ValueError, match="a pool only grows"):
+        study_items(small_study(tmp_path / "kept", router_pool=2), workers=1, progress=False)
 
 
 def test_a_fresh_machine_makes_the_items_the_way_the_kept_results_record_says(tmp_path):
