@@ -72,6 +72,10 @@ CALLS = ("reasoner calls a trial's training consumed: distinct (item, evidence) 
          "empty memo (N x subsets for the table-trained routers, what its episodes chose for an RL router, one "
          "per training and validation item for a head that reads the reasoner, none for the model-free heads); "
          "C(a) is read at N(a), log-linearly between sizes, from the mean over seeds")
+SHARED_POOL = ("one router pool shared by every seed: the seeds draw their router sets from the same items, so "
+               "the bands and intervals are conditional on that pool (which items it holds is not resampled)")
+SEED_POOLS = ("each seed's router pool its own (study.seed_pools): the seeds' spread, and so the bands and "
+              "intervals, include which items a pool holds")
 BOOTSTRAP_RULE = ("bootstrap: test items drawn once per resample for every method (paired), each method's "
                   "seeds drawn as whole trajectories; per resample N is exact inside the grid, <= N_min when "
                   "reached at the smallest size, > N_max when not reached, so the ratio is an interval; "
@@ -187,7 +191,8 @@ class StudyAnalysis:
     calls_to_target: list[CallsToTarget] = field(default_factory=list)  # beside items_to_target
     split: str = "test"  # the split every number was scored on ("test", or an out-of-distribution one)
     definitions: dict[str, str] = field(default_factory=lambda: {"band": BAND, "plateau": PLATEAU, "line": LINE,
-                                                                 "bootstrap": BOOTSTRAP_RULE, "calls": CALLS})
+                                                                 "bootstrap": BOOTSTRAP_RULE, "calls": CALLS,
+                                                                 "pools": SHARED_POOL})
 
     def curve(self, method: str) -> Curve:
         return next(c for c in self.curves if c.method == method)
@@ -216,9 +221,12 @@ class _Learned:
 
 def analyse(results: Sequence[TrialResult], reasoner: str, ref_method: str = "router-ppo",
             targets: Sequence[float] = (), plateau_fraction: float = 0.95, resamples: int = 1000,
-            seed: int = 0, gap_fractions: Sequence[float] = (0.25, 0.5, 0.75), split: str = "test") -> StudyAnalysis:
+            seed: int = 0, gap_fractions: Sequence[float] = (0.25, 0.5, 0.75), split: str = "test",
+            seed_pools: bool = False) -> StudyAnalysis:
     """Curves, items-to-target and data-efficiency ratios of every learned method against
-    ``ref_method`` at each target (see study.targets). Deterministic for a given ``seed``."""
+    ``ref_method`` at each target (see study.targets). Deterministic for a given ``seed``.
+    ``seed_pools``: whether each seed's routers drew from a pool of their own (what the
+    intervals include)."""
     learned, constants, tasks = _split(results, ref_method)
     everything = np.ones(len(tasks), dtype=bool)
     draws = None
@@ -241,8 +249,10 @@ def analyse(results: Sequence[TrialResult], reasoner: str, ref_method: str = "ro
             r.calls_interval = _ratio_interval(r, draws, learned, ref_method, by_method)
     families = [_family(name, tasks == name, learned, constants, ref_method, plateau_fraction, gap_fractions)
                 for name in sorted(set(tasks.tolist()))]
-    return StudyAnalysis(reasoner, ref_method, len(tasks), resamples, seed, curves, lines,
-                         training_free_line(by_name), goals, reach, ratios, families, spent, split)
+    analysis = StudyAnalysis(reasoner, ref_method, len(tasks), resamples, seed, curves, lines,
+                             training_free_line(by_name), goals, reach, ratios, families, spent, split)
+    analysis.definitions["pools"] = SEED_POOLS if seed_pools else SHARED_POOL
+    return analysis
 
 
 def items_needed_for(curve: Curve, target: float) -> ItemsToTarget:

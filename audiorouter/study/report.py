@@ -42,7 +42,8 @@ def render_markdown(analysis: StudyAnalysis) -> str:
              "without training, never as a ratio.",
              f"- Band: {a.definitions['band']}.",
              f"- Validation rule: {_validation_rule(a)}",
-             f"- Ratios: {a.resamples} bootstrap resamples (seed {a.seed}); {a.definitions['bootstrap']}.", ""]
+             f"- Ratios: {a.resamples} bootstrap resamples (seed {a.seed}); {a.definitions['bootstrap']}.",
+             f"- Router pools: {a.definitions['pools']}.", ""]
     sizes = _sizes(a.curves)
     lines += [f"## Accuracy vs labelled training items ({a.reasoner}; N=0: untrained)", "",
               *_accuracy_head(sizes, False)]

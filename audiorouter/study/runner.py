@@ -196,7 +196,8 @@ class StudyRun:
             analyses = {split: analyse([r.on_split(split) for r in results if split == "test" or split in r.ood],
                                        reasoner_label(self.config.reasoner),
                                        study.reference_method, study.targets, study.plateau_fraction,
-                                       study.resamples, seed=0, gap_fractions=study.gap_fractions, split=split)
+                                       study.resamples, seed=0, gap_fractions=study.gap_fractions, split=split,
+                                       seed_pools=study.seed_pools)
                         for split in self.data.eval_splits}
         except ValueError as err:
             if not failed:

@@ -179,6 +179,14 @@ def test_validation_items_give_the_second_reading_of_the_ratio(trials):
     assert "| ≥ 6.50 |" in text
 
 
+def test_the_report_says_what_the_intervals_are_conditional_on(trials):
+    """One pool shared by every seed leaves out which items it holds; seed pools put it in."""
+    shared = render_markdown(analyse(trials, LABEL, targets=(0.6,), resamples=0))
+    assert "one router pool shared by every seed" in shared and "conditional on that pool" in shared
+    own = render_markdown(analyse(trials, LABEL, targets=(0.6,), resamples=0, seed_pools=True))
+    assert "include which items a pool holds" in own and "conditional on that pool" not in own
+
+
 def test_untrained_points_sit_beside_their_curves(trials):
     untrained = [trial("router-ppo", 0, seed, {0, 1, 2, 3, 4, 5, 6}) for seed in (0, 1)]  # 0.7 before training
     study = analyse(trials + untrained, LABEL, targets=(0.6,), resamples=0)
