@@ -140,7 +140,10 @@ class StudyRun:
         self.router_features(evidence_items)
         del evidence_items
         self.hosted = host_configured_reasoner(cfg)  # the driver keeps the actors (or the Serve app) alive
-        if any(get_method(m).head_inputs for m in study.methods):
+        # the heads' inputs (features of every training item: a quarter of an hour at 32,768)
+        # only when a head trial is left to train
+        if any(get_method(s.method).head_inputs and finished_result(s, self.context) is None
+               for s in trial_specs(study)):
             prepare_internalisation(self.context)
         (self.dir / "provenance.json").write_text(json.dumps(provenance(cfg, self.data), indent=1))
 

@@ -25,6 +25,7 @@ from audiorouter.config import load_config
 from audiorouter.data.synth.voices import voices_unavailable_reason
 from audiorouter.study.dataset import ensure_study_data
 from audiorouter.study.methods.catalog import data_sizes
+from audiorouter.study.methods.head_inputs import FEATURES_FILE
 from audiorouter.study.pieces import read_pieces
 from audiorouter.study.runner import with_absolute_paths
 
@@ -170,6 +171,8 @@ def test_a_new_run_folder_restores_the_kept_results_and_trains_nothing(study):
     third = json.loads((study["moved_dir"] / "study_run.json").read_text())["sharing"]
     assert third["trial_results_restored"] == TRIALS
     assert results(study["root"] / "kept") == study["kept_before"]  # no trial ran, so none was kept anew
+    assert not (study["moved_dir"] / FEATURES_FILE).exists()  # nor were the heads' inputs prepared
+    assert (study["dir"] / FEATURES_FILE).exists()  # which the runs that trained heads did
     assert json.loads((study["root"] / "kept" / "dataset.json").read_text())["lineage"] == json.loads(
         (study["dir"] / "provenance.json").read_text())["dataset"]["lineage"]
 
