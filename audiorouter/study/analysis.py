@@ -72,9 +72,9 @@ CALLS = ("reasoner calls a trial's training consumed: distinct (item, evidence) 
          "empty memo (N x subsets for the table-trained routers, what its episodes chose for an RL router, one "
          "per training and validation item for a head that reads the reasoner, none for the model-free heads); "
          "C(a) is read at N(a), log-linearly between sizes, from the mean over seeds")
-SHARED_POOL = ("one router pool shared by every seed: the seeds draw their router sets from the same items, so "
+SHARED_POOL_RULE = ("one router pool shared by every seed: the seeds draw their router sets from the same items, so "
                "the bands and intervals are conditional on that pool (which items it holds is not resampled)")
-SEED_POOLS = ("each seed's router pool its own (study.seed_pools): the seeds' spread, and so the bands and "
+SEED_POOLS_RULE = ("each seed's router pool its own (study.seed_pools): the seeds' spread, and so the bands and "
               "intervals, include which items a pool holds")
 BOOTSTRAP_RULE = ("bootstrap: test items drawn once per resample for every method (paired), each method's "
                   "seeds drawn as whole trajectories; per resample N is exact inside the grid, <= N_min when "
@@ -192,7 +192,7 @@ class StudyAnalysis:
     split: str = "test"  # the split every number was scored on ("test", or an out-of-distribution one)
     definitions: dict[str, str] = field(default_factory=lambda: {"band": BAND, "plateau": PLATEAU, "line": LINE,
                                                                  "bootstrap": BOOTSTRAP_RULE, "calls": CALLS,
-                                                                 "pools": SHARED_POOL})
+                                                                 "pools": SHARED_POOL_RULE})
 
     def curve(self, method: str) -> Curve:
         return next(c for c in self.curves if c.method == method)
@@ -251,7 +251,7 @@ def analyse(results: Sequence[TrialResult], reasoner: str, ref_method: str = "ro
                 for name in sorted(set(tasks.tolist()))]
     analysis = StudyAnalysis(reasoner, ref_method, len(tasks), resamples, seed, curves, lines,
                              training_free_line(by_name), goals, reach, ratios, families, spent, split)
-    analysis.definitions["pools"] = SEED_POOLS if seed_pools else SHARED_POOL
+    analysis.definitions["pools"] = SEED_POOLS_RULE if seed_pools else SHARED_POOL_RULE
     return analysis
 
 

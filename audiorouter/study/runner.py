@@ -140,10 +140,11 @@ class StudyRun:
         self.router_features(evidence_items)
         del evidence_items
         self.hosted = host_configured_reasoner(cfg)  # the driver keeps the actors (or the Serve app) alive
+        self.specs = trial_specs(study)
+        self.todo = [s for s in self.specs if finished_result(s, self.context) is None]
         # the heads' inputs (features of every training item: a quarter of an hour at 32,768)
         # only when a head trial is left to train
-        if any(get_method(s.method).head_inputs and finished_result(s, self.context) is None
-               for s in trial_specs(study)):
+        if any(get_method(s.method).head_inputs for s in self.todo):
             prepare_internalisation(self.context)
         (self.dir / "provenance.json").write_text(json.dumps(provenance(cfg, self.data), indent=1))
 
@@ -177,8 +178,7 @@ class StudyRun:
         """Every trial without a result, through Tune; Tune's ResultGrid (None when every
         trial has one). Finished trials stay out of the grid: Tune would start, report and
         checkpoint each again (about 12 s a trial on 2 cores) only to read its result."""
-        self.specs = trial_specs(self.config.study)
-        todo = [s for s in self.specs if finished_result(s, self.context) is None]
+        todo = self.todo  # read in prepare: the trials without a result
         log.info("study %s: %d trials (%s), %d of them finished before", self.config.study.name, len(self.specs),
                  ", ".join(sorted({s.method for s in self.specs})), len(self.specs) - len(todo))
         return run_sweep(todo, self.context, self.specs) if todo else None
