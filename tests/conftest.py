@@ -24,3 +24,11 @@ def ray_session():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def tiny_causal_lm(tmp_path_factory) -> str:
+    """A tiny randomly initialised causal LM (Qwen2 shape, byte tokenizer): the router LM of tests."""
+    from audiorouter.testing.synthetic_models import save_synthetic_model
+
+    return str(save_synthetic_model("causal_lm", tmp_path_factory.mktemp("tiny_causal_lm")))

@@ -45,11 +45,11 @@ def run_eval(args: argparse.Namespace) -> int:
         host_configured_reasoner,
     )
     from audiorouter.outcomes.state_check import check_shared_state
-    from audiorouter.router.policy import RouterPolicy, policy_dir
+    from audiorouter.router.loading import load_router
     from audiorouter.tracking.mlflow_tracker import Tracker
 
     cfg = load_with_flags(args, {"data.dir": args.data, "run.eval_split": args.split, "run.eval_limit": args.limit})
-    policy = RouterPolicy.load(policy_dir(args.router))
+    policy = load_router(args.router)
     check_shared_state(cfg)  # a damaged memo, cache or MLflow store: one clear error, now
     items = list(iter_items(cfg.data.dir, cfg.run.eval_split))[: cfg.run.eval_limit or None]
     if not items:

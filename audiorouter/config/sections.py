@@ -222,8 +222,34 @@ class RouterConfig:
     hidden_sizes: list[int] = field(default_factory=lambda: [64])
     n_mels: int = 32  # audio features: log-mel mean, std and |delta| per band
     feature_cache_dir: str = "runs/features"  # one vector per item and content hash; "" disables it
+    # "mlp": the net above over the features; "lm": a causal LM that reads the question, the
+    # choices and the tools' descriptions and scores each subset's text (router/lm_policy.py);
+    # the names are rl.registry's (checked there)
+    backend: str = "mlp"
+    lm_model: str = "qwen2.5-coder-0.5b"  # lm: a packaged preset, a local transformers folder or a .gguf
+    lm_temperature: float = 1.0  # lm: pi(s|x) = softmax(log p(text of s | prompt) / temperature)
+    lm_describe_audio: bool = True  # lm: the prompt holds the coarse clip description the cascade reads
+    # lm: most subsets one decision scores. Each is a continuation of ~4-10 tokens run after the
+    # prompt, so 128 subsets cost about three prompts' worth of tokens per decision; beyond that
+    # the subsets, not the question, decide what routing costs (10 tools, 2 per call: 56)
+    max_subsets_lm: int = 128
+    lm_dtype: str = "auto"  # lm: as reasoner.dtype ("auto": bf16 on GPU and on CPUs with bf16)
+    lm_device: str = "auto"  # lm: "auto" (cuda when the training process has one), "cpu" or "cuda[:N]"
+    lora_rank: int = 8  # lm: the LoRA adapter RL trains (the LM itself stays frozen)
+    lora_alpha: float = 16.0
+    # lm: the adapter's Adam step size (train.lr is the MLP's, a fresh small net); 1e-4 is
+    # LoRA's usual range, not tuned here
+    lm_lr: float = 1e-4
 
     def validate(self) -> None:
+        if self.backend == "lm" and not self.lm_model:
+            raise ConfigError("router.lm_model is empty: name the router LM (a packaged preset, folder or .gguf)")
+        if self.lm_temperature <= 0 or self.max_subsets_lm < 1:
+            raise ConfigError(f"router.lm_temperature must be > 0 and router.max_subsets_lm >= 1, got "
+                              f"{self.lm_temperature}, {self.max_subsets_lm}")
+        if self.lora_rank < 1 or self.lora_alpha <= 0 or self.lm_lr <= 0:
+            raise ConfigError(f"router.lora_rank must be >= 1, router.lora_alpha and router.lm_lr > 0, got "
+                              f"{self.lora_rank}, {self.lora_alpha}, {self.lm_lr}")
         if self.action_space not in ("subsets", "per_tool"):
             raise ConfigError(f"router.action_space must be 'subsets' or 'per_tool', got {self.action_space!r}")
         if self.max_tools_per_call < 0:

@@ -3,7 +3,8 @@
     report, routed = evaluate_router(policy, items, source, tools, allowed, split="test",
                                      reasoner="reference reasoner", out_dir=Path("runs/eval"))
 
-1. route every item with the trained router (greedy);
+1. route every item with the trained router (greedy), and with the policies it brings
+   that need no training (an LM router's prompted self, without its adapter);
 2. build the outcome table over every subset any policy may pick (no tools, each
    tool, all tools, the router's subsets, the oracle's search space);
 3. score no tools, all tools, each single tool, the best single tool, random routing
@@ -35,11 +36,10 @@ from audiorouter.evaluation.report import (
     score,
 )
 from audiorouter.evaluation.stats import paired_bootstrap, random_matched
-from audiorouter.features import featurize
 from audiorouter.outcomes.base import OutcomeSource
 from audiorouter.outcomes.table import OutcomeTable, Subset, build_outcome_table, candidate_subsets
 from audiorouter.router.actions import ActionSpace
-from audiorouter.router.policy import RouterPolicy
+from audiorouter.router.loading import Router
 
 log = logging.getLogger(__name__)
 OUTPUT_FILES = ("report.txt", "report.json", "accuracy_by_task.png", "tool_usage.png")
@@ -79,17 +79,17 @@ class EvalSettings:
     feature_cache_dir: str | None = None
 
 
-def route_items(policy: RouterPolicy, items: Sequence[AudioQAItem], cache_dir: str | None) -> list[Subset]:
+def route_items(policy: Router, items: Sequence[AudioQAItem], cache_dir: str | None) -> list[Subset]:
     """The router's greedy subset per item (sorted tool names)."""
-    ids = [i.id for i in items]
-    features = featurize(list(items), policy.feature_spec, cache_dir)
-    return [tuple(sorted(d.tools)) for d in policy.route(features.select(ids).matrix(), ids)]
+    return [tuple(sorted(d.tools)) for d in policy.route_items(items, cache_dir)]
 
 
 def score_policies(table: OutcomeTable, routed: Sequence[Subset], tools: Sequence[str], allowed: Sequence[Subset],
-                   groups: ItemGroups | None, tool_ms: np.ndarray | None,
-                   settings: EvalSettings) -> tuple[list[PolicyResult], list]:
-    """Every policy's row, and the router's paired comparisons with the baselines."""
+                   groups: ItemGroups | None, tool_ms: np.ndarray | None, settings: EvalSettings,
+                   training_free: dict[str, Sequence[Subset]] | None = None) -> tuple[list[PolicyResult], list]:
+    """Every policy's row, and the router's paired comparisons with the baselines;
+    ``training_free``: more policies that need no training (name -> subset per item, e.g.
+    the prompted router), each a row and a comparison."""
     n = len(table.item_ids)
     row = dict(tools=tools, groups=groups, tool_ms=tool_ms)
     choices = baseline_choices(table, tools, allowed)
@@ -100,30 +100,36 @@ def score_policies(table: OutcomeTable, routed: Sequence[Subset], tools: Sequenc
     random_correct = np.mean([table.correct_for(d) for d in draws], axis=0)
     random = score("random routing", random_correct, routed, tasks=table.tasks, note="router's tool rate", **row)
     router = policy_result("trained router", table, routed, **row)
-    policies = [no_tools, all_tools, *singles, best, random, router, oracle]
+    extra = {name: list(chosen) for name, chosen in (training_free or {}).items()}
+    policies = [no_tools, all_tools, *singles, best, *(policy_result(name, table, chosen, **row)
+                                                        for name, chosen in extra.items()), random, router, oracle]
 
     router_correct = table.correct_for(routed)
     correct = {name: table.correct_for(chosen) for name, (chosen, _) in choices.items()}
     baselines = {"no tools": correct["no tools"], "all tools": correct["all tools"],
                  f"best single tool ({best.note})": correct["best single tool"],
+                 **{name: table.correct_for(chosen) for name, chosen in extra.items()},
                  "random routing": random_correct, "oracle routing": correct["oracle routing"]}
     comparisons = [paired_bootstrap(router_correct, base, name, settings.resamples, seed=settings.seed)
                    for name, base in baselines.items()]
     return policies, comparisons
 
 
-def evaluate_router(policy: RouterPolicy, items: Sequence[AudioQAItem], source: OutcomeSource,
+def evaluate_router(policy: Router, items: Sequence[AudioQAItem], source: OutcomeSource,
                     tools: Sequence[str], allowed: Sequence[Subset], split: str, reasoner: str, out_dir: Path,
                     settings: EvalSettings | None = None) -> tuple[EvaluationReport, list[Subset]]:
     """Route, build the outcome table, score every policy, write the report files."""
     settings = settings or EvalSettings()
     ids, tasks = [i.id for i in items], [i.task for i in items]
     routed = route_items(policy, items, settings.feature_cache_dir)
-    table = build_outcome_table(source, ids, tasks, candidate_subsets(tools, list(allowed) + routed))
+    lines = {name: route_items(line, items, settings.feature_cache_dir)
+             for name, line in policy.training_free_lines().items()}
+    asked = list(allowed) + routed + [s for chosen in lines.values() for s in chosen]
+    table = build_outcome_table(source, ids, tasks, candidate_subsets(tools, asked))
     groups = ItemGroups([i.category for i in items], [i.difficulty or "unknown" for i in items],
                         [i.sub_category or "unknown" for i in items])
     tool_ms = source.tool_ms(ids, list(tools))
-    policies, comparisons = score_policies(table, routed, tools, allowed, groups, tool_ms, settings)
+    policies, comparisons = score_policies(table, routed, tools, allowed, groups, tool_ms, settings, lines)
     report = EvaluationReport(split, len(items), reasoner, policies, comparisons, source.disabled_tools())
     write_outputs(report, tasks, routed, tools, out_dir)
     return report, routed

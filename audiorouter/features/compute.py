@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 from audiorouter.contracts import AudioQAItem
-from audiorouter.data.audio_io import AudioError
 from audiorouter.features.audio import audio_blocks, item_waveform, waveform_features
 from audiorouter.features.cache import FeatureCache
 from audiorouter.features.item_features import ItemFeatures
@@ -33,12 +32,11 @@ def featurize(
     spec: FeatureSpec | None = None,
     cache_dir: str | Path | None = None,
     chunk: int | None = None,
-    skip_bad_audio: bool = False,
 ) -> ItemFeatures:
     """Features of ``items`` (in order). ``chunk``: items computed per encoder call (64 for
-    the router's spec, 256 when choices are embedded). With ``skip_bad_audio`` an item
-    whose clip cannot be decoded is logged and left out (``item_ids`` says which remain);
-    otherwise its ``AudioError`` (naming the item) is raised."""
+    the router's spec, 256 when choices are embedded). An item whose clip cannot be decoded
+    raises its ``AudioError`` (naming the item); callers that must go on leave such items out
+    first (the batch route stage decodes every clip before it routes)."""
     spec = spec or FeatureSpec()
     chunk = chunk or (256 if spec.choices else 64)
     cache = FeatureCache(cache_dir, spec) if cache_dir else None
@@ -51,14 +49,7 @@ def featurize(
     audio_s = text_s = 0.0
     for start in range(0, len(missing), chunk):
         began = time.perf_counter()
-        audio = {}
-        for i in missing[start : start + chunk]:
-            try:
-                audio[i] = audio_blocks(item_waveform(items[i]), spec)
-            except AudioError as exc:
-                if not skip_bad_audio:
-                    raise
-                log.warning("left out (bad clip): %s", exc)
+        audio = {i: audio_blocks(item_waveform(items[i]), spec) for i in missing[start : start + chunk]}
         audio_s += time.perf_counter() - began
         began = time.perf_counter()
         texts = text_blocks([items[i] for i in audio], spec)

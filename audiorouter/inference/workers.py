@@ -64,26 +64,23 @@ class RouteWorker(StageWorker):
     def __init__(self, policy_dir: str, feature_cache_dir: str | None, data_dir: str | None = None,
                  max_duration_s: float = ToolsConfig.max_duration_s) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the question encoder is a packaged model
-        from audiorouter.router.policy import RouterPolicy
+        from audiorouter.router.loading import load_router
 
-        self.policy = RouterPolicy.load(policy_dir)
+        self.policy = load_router(policy_dir)
         self.feature_cache_dir = feature_cache_dir
         self.data_dir = data_dir
         self.max_duration_s = max_duration_s
 
     def rows_for(self, items: list[AudioQAItem]) -> dict[str, list[dict[str, Any]]]:
-        from audiorouter.features import featurize
-
         routed = []
         for item in items:  # a bad clip is left out of the features: it gets an empty route (no tools)
             try:
                 routed.append(as_routed(item, item_clip(item, self.data_dir, self.max_duration_s)))
             except Exception as exc:
                 log.warning("left out (bad clip): %s", exc)
-        features = featurize(routed, self.policy.feature_spec, self.feature_cache_dir, skip_bad_audio=True)
         rows = {item.id: [{"item_id": item.id, "tools": [], "log_prob": float("nan")}] for item in items}
-        if features.item_ids:
-            for d in self.policy.route(features.matrix(), features.item_ids):
+        if routed:  # their clips decoded above: routing reads them again (features or the LM's prompt)
+            for d in self.policy.route_items(routed, self.feature_cache_dir):
                 rows[d.item_id] = [{"item_id": d.item_id, "tools": list(d.tools), "log_prob": d.log_prob}]
         return rows
 

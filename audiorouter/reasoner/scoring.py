@@ -127,9 +127,9 @@ class LMScorer:
         positions = starts[:, None] + torch.arange(seg_mask.shape[1], device=device)[None, :]
         cache, prefix_mask = stack_chains(chains, self.text_config, device)
         mask = seg_mask if prefix_mask is None else torch.cat([prefix_mask, seg_mask], dim=1)
-        out = self.model.model(**inputs, attention_mask=mask, position_ids=positions, past_key_values=cache,
+        out = self.model.model(**inputs, attention_mask=mask, position_ids=positions, cache=cache,
                                use_cache=True)
-        return out.last_hidden_state, out.past_key_values, 0 if prefix_mask is None else prefix_mask.shape[1]
+        return out.last_hidden_state, out.cache, 0 if prefix_mask is None else prefix_mask.shape[1]
 
     def piece_inputs(self, pieces: list[Piece]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """``input_ids`` (or ``inputs_embeds`` when the rows carry embeddings), right-padded,

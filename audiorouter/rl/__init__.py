@@ -1,9 +1,10 @@
-"""Router training with RLlib: the one-step routing env, the rewards and learners registries
-(light, no Ray), the RLlib module, learners, metrics and ``RouterTrainer``.
+"""Router training: the one-step routing env, the rewards, learners and router back-end
+registries (light, no Ray), the RLlib module, learners, metrics and ``RouterTrainer`` (the
+MLP router, on RLlib), and ``LMRouterTrainer`` (the LM router, lm_trainer.py).
 Imports ``router``, ``features``, ``outcomes``, ``config``, ``registry`` and ``contracts``.
 """
 
-from audiorouter.rl.registry import register_learner
+from audiorouter.rl.registry import TrainerBackend, register_learner, register_router_backend
 
 # The built-in learners are registered here: the package runs first whenever any of its
 # modules is imported. Each imports its RLlib class only when a trainer asks for it.
@@ -23,3 +24,22 @@ def group_relative_learner() -> type:
     from audiorouter.rl.group_relative import GroupRelativeTorchLearner
 
     return GroupRelativeTorchLearner
+
+
+@register_router_backend("mlp")
+def mlp_backend() -> TrainerBackend:
+    """The MLP over the router's features, trained by RLlib (``RouterTrainer``)."""
+    from audiorouter.rl.trainer import CHECKPOINT_FILES, build_router_trainer
+
+    return TrainerBackend(build_router_trainer, CHECKPOINT_FILES)
+
+
+@register_router_backend("lm")
+def lm_backend() -> TrainerBackend:
+    """The router LM with a LoRA adapter, trained group-relatively (``LMRouterTrainer``)."""
+    from audiorouter.rl.lm_trainer import CHECKPOINT_FILES, LMRouterTrainer, check_lm_training
+
+    def build(train, router, tools, items, reward_source, feature_cache_dir):
+        return LMRouterTrainer(train, router, tools, items, reward_source)
+
+    return TrainerBackend(build, CHECKPOINT_FILES, check_lm_training)

@@ -32,7 +32,8 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.tune.registry import register_env
 
 from audiorouter.config import RouterConfig, TrainConfig
-from audiorouter.features import FeatureSpec, ItemFeatures
+from audiorouter.contracts import AudioQAItem
+from audiorouter.features import FeatureSpec, ItemFeatures, featurize
 from audiorouter.rl.env import RouterEnvSpec, make_router_env
 from audiorouter.rl.metrics import IterationMetrics, RouterMetricsCallback
 from audiorouter.rl.module import RouterRLModule, router_net_state
@@ -42,6 +43,7 @@ from audiorouter.router.actions import ActionSpace
 from audiorouter.router.policy import RouterNet, RouterPolicy, feature_stats
 
 log = logging.getLogger(__name__)
+CHECKPOINT_FILES = ("algorithm", "policy", "trainer.json")
 MODULE_ID = "default_policy"
 ENV_NAME = "audiorouter-router"
 
@@ -95,6 +97,13 @@ def algorithm_config(train: TrainConfig, router: RouterConfig, spec: RouterEnvSp
         .callbacks(RouterMetricsCallback)
         .debugging(seed=train.seed)
     )
+
+
+def build_router_trainer(train: TrainConfig, router: RouterConfig, tools: Sequence[str], items: Sequence[AudioQAItem],
+                         reward_source: RewardSource, feature_cache_dir: str | None) -> RouterTrainer:
+    """A ``RouterTrainer`` over the items' features (computed, or read from ``feature_cache_dir``)."""
+    spec = FeatureSpec(n_mels=router.n_mels)
+    return RouterTrainer(train, router, tools, featurize(list(items), spec, feature_cache_dir), reward_source, spec)
 
 
 class RouterTrainer:

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from audiorouter.contracts import RoutingDecision
-from audiorouter.features import FeatureSpec
+from audiorouter.contracts import AudioQAItem, RoutingDecision
+from audiorouter.features import FeatureSpec, featurize, request_features
 from audiorouter.router.actions import ActionSpace
 
 
@@ -89,6 +89,22 @@ class RouterPolicy:
             RoutingDecision(item_id, tools, float(self._log_prob(row, tools)))
             for item_id, tools, row in zip(item_ids, chosen, logits, strict=True)
         ]
+
+    def route_items(self, items: Sequence[AudioQAItem], cache_dir: str | None = None) -> list[RoutingDecision]:
+        """Greedy decisions for ``items``, their features computed (or read from ``cache_dir``)."""
+        ids = [item.id for item in items]
+        features = featurize(list(items), self.feature_spec, cache_dir)
+        return self.route(features.select(ids).matrix(), ids)
+
+    def route_clips(self, waveforms: Sequence[np.ndarray], questions: Sequence[str], choices: Sequence[list[str]],
+                    ids: Sequence[str]) -> list[RoutingDecision]:
+        """Greedy decisions for online requests (the choices are not among this router's features)."""
+        return self.route(request_features(waveforms, questions, self.feature_spec), ids)
+
+    def training_free_lines(self) -> dict:
+        """Policies that need no training, reported beside this one (the LM router's
+        prompted self; none for the MLP, whose untrained net routes at random)."""
+        return {}
 
     def _log_prob(self, logits: np.ndarray, tools: tuple[str, ...]) -> float:
         row = torch.as_tensor(logits)

@@ -55,7 +55,6 @@ from starlette.responses import JSONResponse
 
 from audiorouter.contracts import SAMPLE_RATE, ReasonerRequest
 from audiorouter.data.importers.predictions import prediction_text
-from audiorouter.features import request_features
 from audiorouter.serving.admission import Admission, budget_bytes, retry_after, serve_limits
 from audiorouter.serving.status import StatusService
 from audiorouter.validation import AudioError, ValidationError, check_audio, check_qa, loads_json
@@ -207,10 +206,10 @@ class AnswerService:
     replicas and GPUs)."""
 
     def __init__(self, router_dir: str, tools_config: Any, reasoner: Any, serve_config: Any, batch_size: int) -> None:
-        from audiorouter.router.policy import RouterPolicy
+        from audiorouter.router.loading import load_router
         from audiorouter.tool_execution.runner import ToolRunner
 
-        self.policy = RouterPolicy.load(router_dir)
+        self.policy = load_router(router_dir)
         self.runner = ToolRunner.from_config(tools_config)
         self.reasoner = reasoner  # handle of reasoner.serve.ReasonerDeployment
         self.max_upload_bytes = max_upload_bytes(serve_config)
@@ -223,8 +222,9 @@ class AnswerService:
         self.batching = ThreadPoolExecutor(1, "answer-batch")
         self.analyse.set_max_batch_size(batch_size)  # one batch of the ingress = one reasoner call
         self.analyse.set_batch_wait_timeout_s(0.0)  # never wait for company: what queued meanwhile joins
-        # warm the question encoder and the mel transform so the first request is not slow
-        request_features([np.zeros(SAMPLE_RATE // 10, np.float32)], ["warm up"], self.policy.feature_spec)
+        # warm the router (the question encoder and the mel transform, or the router LM) so the
+        # first request is not slow
+        self.policy.route_clips([np.zeros(SAMPLE_RATE // 10, np.float32)], ["warm up"], [["yes", "no"]], ["warm-up"])
 
     async def __call__(self, request: Request) -> JSONResponse:
         path = request.url.path.rstrip("/") or "/"
@@ -366,8 +366,8 @@ class AnswerService:
             return [self.route_alone(checked, item_id) for checked, item_id in zip(batch, ids, strict=True)]
 
     def route(self, batch: list[CheckedRequest], ids: list[str]) -> list[Any]:
-        features = request_features([c.waveform for c in batch], [c.question for c in batch], self.policy.feature_spec)
-        return self.policy.route(features, ids)
+        return self.policy.route_clips([c.waveform for c in batch], [c.question for c in batch],
+                                       [c.choices for c in batch], ids)
 
     def route_alone(self, checked: CheckedRequest, item_id: str) -> Any:
         try:

@@ -32,13 +32,13 @@ from audiorouter.evaluation.evaluate import (
 )
 from audiorouter.evaluation.plots import learning_curve
 from audiorouter.evaluation.report import EvaluationReport
-from audiorouter.features import FeatureSpec, featurize
 from audiorouter.outcomes.pipeline import PipelineOutcomeSource, PipelineSourceSpec, host_configured_reasoner
 from audiorouter.outcomes.state_check import check_shared_state
 from audiorouter.reasoner.registry import check_backend
-from audiorouter.rl.registry import check_train
+from audiorouter.rl.registry import check_train, get_router_backend
 from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
-from audiorouter.rl.trainer import RouterTrainer
+from audiorouter.router.actions import ActionSpace
+from audiorouter.router.lm_policy import check_lm_router
 from audiorouter.run_lock import RunFolderLock
 from audiorouter.state_files import StateFileError, read_json_file
 from audiorouter.tool_execution.item_evidence import mean_latency_s, prepare_evidence
@@ -51,7 +51,8 @@ log = logging.getLogger(__name__)
 class TrainingRun:
     def __init__(self, config: Config, resume: bool = False, shared_state_checked: bool = False) -> None:
         check_backend(config.reasoner)  # the registries' names, before any work starts
-        check_train(config.train)
+        check_train(config.train, config.router)
+        self.backend = get_router_backend(config.router.backend)
         self.config = config
         self.resume = resume
         self.shared_state_checked = shared_state_checked  # the caller ran check_shared_state already
@@ -85,10 +86,13 @@ class TrainingRun:
         if not self.shared_state_checked:
             check_shared_state(cfg)  # a damaged memo, cache or MLflow store: one clear error, now
         state = self.resume_state()
-        self.ensure_dataset()
-        start_ray()
         load_tool_plugins(cfg.tools.plugins)
         self.tools = resolve_tools(cfg.tools.enabled or None)
+        if cfg.router.backend == "lm":  # more subsets than one decision may score: refused before any work
+            check_lm_router(cfg.router, ActionSpace(tuple(self.tools), cfg.router.action_space,
+                                                    cfg.router.max_tools_per_call))
+        self.ensure_dataset()
+        start_ray()
         self.train_items = pick_training_items(list(iter_items(cfg.data.dir, "train")), cfg.train.train_size,
                                                cfg.train.seed)
         self.eval_items = list(iter_items(cfg.data.dir, cfg.run.eval_split))[: cfg.run.eval_limit or None]
@@ -100,17 +104,16 @@ class TrainingRun:
             self.drop_disabled_tools()
         self.hosted = host_configured_reasoner(cfg)  # named actors live while a handle does: the driver keeps it
         self.cost = ToolCost(cfg.train.tool_cost_weight, latency)
-        self.feature_spec = FeatureSpec(n_mels=cfg.router.n_mels)
-        features = featurize(self.train_items, self.feature_spec, cfg.router.feature_cache_dir or None)
         outcomes = self.outcome_source([i.id for i in self.train_items], ("train",))
         source = OutcomeRewardSource(outcomes, cfg.train.reward, self.cost)
-        self.trainer = RouterTrainer(cfg.train, cfg.router, self.tools, features, source, self.feature_spec)
+        self.trainer = self.backend.build(cfg.train, cfg.router, self.tools, self.train_items, source,
+                                          cfg.router.feature_cache_dir or None)
         self.tracker = Tracker(cfg.tracking, cfg.run.name, state.get("mlflow_run_id"))
         if state.get("checkpoint"):
             try:
                 self.trainer.restore(state["checkpoint"])
-            except Exception as exc:  # RLlib's own error for a damaged file inside the checkpoint
-                raise StateFileError("checkpoint", state["checkpoint"], f"RLlib cannot restore it ({type(exc).__name__}: "
+            except Exception as exc:  # RLlib's or torch's own error for a damaged file inside the checkpoint
+                raise StateFileError("checkpoint", state["checkpoint"], f"the trainer cannot restore it ({type(exc).__name__}: "
                                      f"{exc})", "Resume from an earlier checkpoint (edit state.json) or start "
                                      "the run afresh without --resume") from exc
             self.history = [h for h in self.metrics_history() if h["iteration"] <= self.trainer.iteration]
@@ -167,7 +170,7 @@ class TrainingRun:
             raise StateFileError("run state", self.state_path, "it is not a run's state object", remedy)
         checkpoint = state.get("checkpoint")
         if checkpoint is not None:
-            missing = [name for name in ("algorithm", "policy", "trainer.json") if not (Path(checkpoint) / name).exists()]
+            missing = [name for name in self.backend.checkpoint_files if not (Path(checkpoint) / name).exists()]
             if missing:
                 raise StateFileError("checkpoint", checkpoint, f"it lacks {', '.join(missing)}", remedy)
             read_json_file(Path(checkpoint) / "trainer.json", "checkpoint's trainer.json", remedy)

@@ -19,17 +19,18 @@ WITHOUT = {i: need is None for i, need in NEEDS.items()}
 ALLOWED = [(), ("a",), ("b",), ("c",), ("a", "b"), ("a", "c"), ("b", "c")]
 
 
-def evaluated(routed=None):
+def evaluated(routed=None, training_free=None):
     ids = list(NEEDS)
     tasks = [f"task{k % 2}" for k in range(len(ids))]
     routed = routed or [(n,) if n else () for n in NEEDS.values()]  # a perfect router
+    asked = ALLOWED + routed + [s for chosen in (training_free or {}).values() for s in chosen]
     table = build_outcome_table(ToolMatchingStandIn(NEEDS, WITHOUT), ids, tasks,
-                                candidate_subsets(TOOLS, ALLOWED + routed), progress=False)
+                                candidate_subsets(TOOLS, asked), progress=False)
     groups = ItemGroups([f"cat{k % 3}" for k in range(len(ids))], ["easy" if k < 20 else "hard" for k in range(len(ids))],
                         [f"sub{k % 2}" for k in range(len(ids))])
     tool_ms = np.tile([10.0, 20.0, 30.0], (len(ids), 1))
     policies, comparisons = score_policies(table, routed, TOOLS, ALLOWED, groups, tool_ms,
-                                           EvalSettings(resamples=500, random_draws=16))
+                                           EvalSettings(resamples=500, random_draws=16), training_free)
     return EvaluationReport("test", len(ids), "stand-in", policies, comparisons), tasks, routed
 
 
@@ -49,6 +50,19 @@ def test_every_policy_is_scored():
     assert set(router.per_task) == {"task0", "task1"} and set(router.per_sub_category) == {"sub0", "sub1"}
     # sub0: even items, needing a or c; sub1: odd items, half needing b, half no tool
     assert report.policy("no tools").per_sub_category == {"sub0": 0.0, "sub1": 0.5}
+
+
+def test_a_training_free_router_is_a_row_and_a_comparison():
+    """An LM router's prompted self: scored beside the constant lines, compared with the router."""
+    # both of a and b where either is needed (one distractor is tolerated), nothing for c
+    prompted = [("a", "b") if n in ("a", "b") else () for n in NEEDS.values()]
+    report, _, _ = evaluated(training_free={"prompted router": prompted})
+    names = [p.name for p in report.policies]
+    assert names.index("best single tool") < names.index("prompted router") < names.index("trained router")
+    row = report.policy("prompted router")
+    assert row.accuracy == pytest.approx(0.75) and row.tools_per_item == pytest.approx(1.0)
+    by = {c.baseline: c for c in report.comparisons}
+    assert by["prompted router"].delta == pytest.approx(0.25)
 
 
 def test_paired_bootstrap_intervals():

@@ -21,9 +21,10 @@ from audiorouter.tracking.mlflow_tracker import tracking_uri
 from audiorouter.training.driver import TrainingRun
 
 
-def tiny_config(root, name="tiny", iterations=2, inputs=None):
+def tiny_config(root, name="tiny", iterations=2, inputs=None, extra=()):
     """``inputs``: the folder of the data, tool cache and features (default ``root``); a
-    run given another run's folder reuses its clips and cached tool results."""
+    run given another run's folder reuses its clips and cached tool results. ``extra``:
+    more --set lines."""
     inputs = inputs or root
     return load_config(None, [
         f"data.dir={inputs}/data", "data.synth.n=54", "data.synth.families=[tempo, loudness_compare, duration]",
@@ -32,7 +33,7 @@ def tiny_config(root, name="tiny", iterations=2, inputs=None):
         "train.train_size=12", f"train.iterations={iterations}", "train.train_batch_size=32",
         "train.minibatch_size=32", "train.num_envs_per_env_runner=8", "train.num_epochs=2",
         f"tracking.tracking_uri={root}/mlflow.db", f"tracking.artifact_dir={root}/artifacts",
-        f"run.out_dir={root}/runs", f"run.name={name}", "run.checkpoint_every=1", "run.eval_limit=9",
+        f"run.out_dir={root}/runs", f"run.name={name}", "run.checkpoint_every=1", "run.eval_limit=9", *extra,
     ])
 
 
@@ -182,3 +183,40 @@ def test_training_goes_on_while_the_memo_service_restarts(tmp_path_factory, fini
     final = memo_keys(root / "memo.sqlite")
     assert killed["acknowledged"] <= final, "an acknowledged outcome was lost"
     assert len(final) > len(killed["acknowledged"]), "outcomes were written after the restart"
+
+
+def test_the_lm_router_trains_resumes_and_evaluates_through_the_same_driver(tiny_causal_lm, finished_run):
+    """router.backend=lm on a tiny random LM: the same data, tools, reasoner actors, MLflow
+    run and checkpoints; the adapter changes, a resumed run continues it, and the saved
+    router routes the evaluation items the run reported."""
+    from audiorouter.router.loading import load_router
+
+    root, _, _, _ = finished_run
+    lm = ["router.backend=lm", f"router.lm_model={tiny_causal_lm}", "router.lm_temperature=10", "router.lm_lr=0.01",
+          "train.algorithm=group_relative", "train.group_size=4", "train.train_batch_size=16",
+          "train.minibatch_size=8"]
+
+    def lm_config(iterations):
+        return tiny_config(root, name="lm-router", iterations=iterations, extra=lm)
+
+    first = TrainingRun(lm_config(2))
+    report = first.run()
+    checkpoints = first.dir / "checkpoints"
+    assert {p.name for p in checkpoints.iterdir()} == {"iter-1", "iter-2"}
+    assert not (checkpoints / "iter-2" / "algorithm").exists()  # no RLlib state: the adapter is the policy
+    one, two = (load_router(checkpoints / name) for name in ("iter-1", "iter-2"))
+    items = first.eval_items
+    assert not np.allclose(one.distribution(items), two.distribution(items))
+    routed = {d.item_id: tuple(sorted(d.tools)) for d in two.route_items(items)}
+    trained = next(p for p in report.policies if p.name == "trained router")
+    assert trained.tools_per_item == pytest.approx(np.mean([len(routed[i.id]) for i in items]))
+    # the prompted router (the LM without its adapter) is reported beside the constant lines
+    prompted = {d.item_id: tuple(sorted(d.tools)) for d in two.training_free_lines()["prompted router"].route_items(items)}
+    row = next(p for p in report.policies if p.name == "prompted router")
+    assert row.tools_per_item == pytest.approx(np.mean([len(prompted[i.id]) for i in items]))
+    resumed = TrainingRun(lm_config(3), resume=True)
+    resumed.run()
+    assert resumed.tracker.run_id == first.tracker.run_id
+    assert json.loads((first.dir / "state.json").read_text())["iteration"] == 3
+    assert len((first.dir / "metrics.jsonl").read_text().splitlines()) == 3
+

@@ -1,0 +1,100 @@
+"""The group-relative learner for the LM router: one forward per item serves its group.
+
+Episodes are one step, and an LM router's decision for an item is a distribution over
+the allowed subsets computed in one pass (the prompt once, every subset's reply after it).
+So a group is G subsets sampled from one item's distribution, and the update needs one
+forward of that item per epoch, whatever G is. The loss is the group-relative clipped
+surrogate the MLP router's learner minimises (group_relative.py), with the exact entropy
+of each item's distribution; only the LoRA adapter has gradients.
+
+    groups = sample_groups(policy, prompts, group_size, rng)    # sampling policy's log-probs kept
+    groups = with_advantages(groups, rewards)                    # rewards: per item, per sample
+    stats = update(policy, optimizer, groups, epochs=4, minibatch_items=8, clip=0.2, entropy_coeff=0.01)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+
+from audiorouter.rl.group_relative import group_advantages
+from audiorouter.router.lm_policy import LMRouterPolicy
+
+
+@dataclass(frozen=True)
+class ItemGroup:
+    """G routing samples of one item, as the sampling policy drew them."""
+
+    prompt_ids: list[int]
+    actions: list[int]  # indices into the action space's subsets
+    old_log_probs: list[float]  # log pi_old(action | item)
+    advantages: list[float] = field(default_factory=list)
+
+
+def sample_groups(policy: LMRouterPolicy, prompts: list[list[int]], group_size: int,
+                  rng: np.random.Generator) -> list[ItemGroup]:
+    """``group_size`` subsets per prompt, drawn from the policy's distribution."""
+    groups = []
+    with torch.no_grad():
+        for prompt in prompts:
+            log_probs = policy.log_probs(prompt).double().cpu().numpy()
+            probs = np.exp(log_probs)
+            actions = rng.choice(len(probs), size=group_size, p=probs / probs.sum())
+            groups.append(ItemGroup(prompt, actions.tolist(), log_probs[actions].tolist()))
+    return groups
+
+
+def with_advantages(groups: list[ItemGroup], rewards: list[list[float]]) -> list[ItemGroup]:
+    """Each sample's reward normalised within its item's group (``group_advantages``)."""
+    if len(rewards) != len(groups) or any(len(r) != len(g.actions) for r, g in zip(rewards, groups, strict=True)):
+        raise ValueError("rewards must give one value per sampled action of every group")
+    flat = np.concatenate([np.asarray(r, dtype=np.float64) for r in rewards])
+    names = [str(i) for i, g in enumerate(groups) for _ in g.actions]
+    advantages = group_advantages(flat, names)
+    out, at = [], 0
+    for group in groups:
+        out.append(replace(group, advantages=advantages[at : at + len(group.actions)].tolist()))
+        at += len(group.actions)
+    return out
+
+
+def group_loss(policy: LMRouterPolicy, groups: list[ItemGroup], clip: float,
+               entropy_coeff: float) -> tuple[torch.Tensor, dict[str, float]]:
+    r"""L = -mean_i min(rho_i A_i, clip(rho_i, 1-c, 1+c) A_i) - beta * mean_items H(pi(.|x)),
+    rho_i = pi(a_i|x) / pi_old(a_i|x), over every sample i of ``groups``."""
+    surrogates, entropies, clipped_count = [], [], 0
+    for group in groups:
+        log_probs = policy.log_probs(group.prompt_ids)
+        device = log_probs.device
+        actions = torch.tensor(group.actions, device=device)
+        old = torch.tensor(group.old_log_probs, device=device, dtype=log_probs.dtype)
+        advantages = torch.tensor(group.advantages, device=device, dtype=log_probs.dtype)
+        ratio = torch.exp(log_probs[actions] - old)
+        bounded = torch.clamp(ratio, 1 - clip, 1 + clip)
+        surrogates.append(torch.min(ratio * advantages, bounded * advantages))
+        entropies.append(-(log_probs.exp() * log_probs).sum())
+        clipped_count += int(((ratio - 1).abs() > clip).sum())
+    surrogate = torch.cat(surrogates).mean()
+    entropy = torch.stack(entropies).mean()
+    samples = sum(len(g.actions) for g in groups)
+    stats = {"policy_loss": float(-surrogate.detach()), "entropy": float(entropy.detach()), "clip_fraction": clipped_count / samples}
+    return -surrogate - entropy_coeff * entropy, stats
+
+
+def update(policy: LMRouterPolicy, optimizer: torch.optim.Optimizer, groups: list[ItemGroup], *, epochs: int,
+           minibatch_items: int, clip: float, entropy_coeff: float, rng: np.random.Generator) -> dict[str, float]:
+    """``epochs`` passes over the groups in shuffled minibatches of items; the last
+    minibatch's statistics. Groups whose advantages are all zero carry no signal and are skipped."""
+    informative = [g for g in groups if any(a != 0 for a in g.advantages)]
+    stats = {"policy_loss": 0.0, "entropy": float("nan"), "clip_fraction": 0.0}
+    for _ in range(epochs):
+        order = rng.permutation(len(informative))
+        for start in range(0, len(order), minibatch_items):
+            chunk = [informative[i] for i in order[start : start + minibatch_items]]
+            loss, stats = group_loss(policy, chunk, clip, entropy_coeff)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return {**stats, "informative_fraction": len(informative) / max(len(groups), 1)}
