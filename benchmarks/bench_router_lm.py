@@ -83,9 +83,10 @@ def main() -> None:
     parser.add_argument("--group-size", type=int, default=4)
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads or os.cpu_count() or 1)
     actions = ActionSpace(tuple(resolve_tools(None)), "subsets", args.max_tools)
     policy = LMRouterPolicy.build(RouterConfig(backend="lm", lm_model=args.model, max_subsets_lm=1024), actions)
+    # after the tools' registry is loaded: their modules pin this process to one thread
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
     per_family = -(-args.items // len(FAMILIES))
     items = [it for f in FAMILIES for it in generate_family_items(f, per_family, seed=7)][: args.items]
     prompts = [policy.prompt_ids(item) for item in items]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 
 import numpy as np
@@ -34,9 +35,9 @@ class SpeechTool(Tool):
 
     @classmethod
     def unavailable_reason(cls):
-        try:
-            import silero_vad  # noqa: F401
-        except ImportError:
+        # found, not imported: importing silero_vad sets torch to one thread for the whole
+        # process, and every driver asks this when it resolves the tools
+        if importlib.util.find_spec("silero_vad") is None:
             return "silero-vad is not installed"
         return None
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -127,3 +129,14 @@ def test_tools_config_defaults_and_validation():
         load_config(None, ["tools.num_actors=0"])
     with pytest.raises(ConfigError, match="valid keys at tools."):
         load_config(None, ["tools.workers=2"])
+
+
+def test_resolving_the_tools_keeps_torch_on_every_thread():
+    """silero_vad's import sets torch to one thread: asking whether the speech tool can run
+    must not import it (a fresh process: this one may have imported it already)."""
+    code = ("import torch; torch.set_num_threads(2); from audiorouter.tools import resolve_tools; "
+            "tools = resolve_tools(None); print(torch.get_num_threads(), 'speech' in tools)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env={"HF_HUB_OFFLINE": "1", "PATH": ""})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[0] == "2", out.stdout
