@@ -67,7 +67,8 @@ __all__ = ["AT_SMALLEST", "NOT_REACHED", "REACHED", "analyse", "items_needed", "
 BAND = ("95% percentile band of the mean accuracy over a bootstrap of seeds and test items jointly; "
         "none without resamples")
 PLATEAU = "reference router's mean accuracy at its largest training size"
-LINE = "training-free line: the best of no tools, all tools and the best single tool (no labelled items)"
+LINE = ("training-free line: the best of no tools, all tools, the best single tool and, where the study has "
+        "router-lm, the prompted router (no labelled items)")
 CALLS = ("reasoner calls a trial's training consumed: distinct (item, evidence) requests, what they cost with an "
          "empty memo (N x subsets for the table-trained routers, what its episodes chose for an RL router, one "
          "per training and validation item for a head that reads the reasoner, none for the model-free heads); "
@@ -124,6 +125,7 @@ class ConstantLine:
     low: float  # 95% Wilson interval over test items
     high: float
     items: int
+    mean_tools: float | None = None  # tools per item (None in results kept before it was recorded)
 
 
 @dataclass
@@ -350,7 +352,8 @@ def _untrained_point(data: _Learned, mask: np.ndarray) -> CurvePoint | None:
 def _constant(trial: TrialResult, mask: np.ndarray) -> ConstantLine:
     correct = np.asarray(trial.correct, dtype=bool)[mask]
     low, high = wilson_interval(int(correct.sum()), int(correct.size))
-    return ConstantLine(trial.method, float(correct.mean()) if correct.size else 0.0, low, high, int(correct.size))
+    return ConstantLine(trial.method, float(correct.mean()) if correct.size else 0.0, low, high, int(correct.size),
+                        trial.info.get("mean_tools"))
 
 
 def _ratio(curve: Curve, ref_curve: Curve, target: Target) -> RatioEstimate:

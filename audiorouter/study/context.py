@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from audiorouter.config import Config
+from audiorouter.contracts import AudioQAItem
 from audiorouter.features import FeatureSpec, ItemFeatures
 from audiorouter.outcomes.pipeline import PipelineOutcomeSource, PipelineSourceSpec
-from audiorouter.study.dataset import StudyData
+from audiorouter.study.dataset import StudyData, load_items
 
 ROUTER_FEATURES = "router_features.npz"
 
@@ -53,6 +54,11 @@ class StudyContext:
         with np.load(Path(self.study_dir) / ROUTER_FEATURES) as saved:
             features = ItemFeatures(saved["ids"].tolist(), saved["question"], saved["audio"])
         return features.select(item_ids)
+
+    def items(self, item_ids: list[str], splits: tuple[str, ...]) -> list[AudioQAItem]:
+        """The items themselves (audio included), in the order of ``item_ids``: what a
+        method that reads the question as words (the LM router) is given."""
+        return load_items(self.data.data_dir, splits, item_ids)
 
     def outcome_source(self, item_ids: list[str], splits: tuple[str, ...]) -> PipelineOutcomeSource:
         return PipelineOutcomeSource(PipelineSourceSpec.from_config(

@@ -50,8 +50,9 @@ def render_markdown(analysis: StudyAnalysis) -> str:
     lines += [_accuracy_row(c, sizes) for c in a.curves]
     if a.constants:
         lines += ["", f"## Constant lines, no training ({a.reasoner})", "",
-                  "| method | accuracy | 95% Wilson interval | items |", "|---|---|---|---|"]
-        lines += [f"| {c.method} | {c.accuracy:.3f} | [{c.low:.3f}, {c.high:.3f}] | {c.items} |" for c in a.constants]
+                  "| method | accuracy | 95% Wilson interval | items | tools per item |", "|---|---|---|---|---|"]
+        lines += [f"| {c.method} | {c.accuracy:.3f} | [{c.low:.3f}, {c.high:.3f}] | {c.items} | "
+                  f"{'—' if c.mean_tools is None else f'{c.mean_tools:.2f}'} |" for c in a.constants]
     lines += ["", f"## Targets ({a.reasoner})", "", "| target | accuracy | rule | without training |", "|---|---|---|---|"]
     lines += [f"| {t.label} | {t.accuracy:.3f} | {t.kind} | "
               f"{'met by ' + t.met_without_training if t.met_without_training else 'not met'} |" for t in a.targets]

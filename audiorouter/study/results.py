@@ -6,7 +6,8 @@ the same item order, so trials can be compared item by item (paired bootstraps):
     TrialResult(method="router-ppo", train_size=64, seed=2, item_ids=[...],
                 tasks=[...], correct=[True, False, ...], wall_s=41.0)
 
-Constant lines (no tools, all tools, best single tool, oracle routing) are trials with
+Constant lines (no tools, all tools, best single tool, oracle routing and, read from
+``router-lm``'s untrained trials, the prompted router: ``prompted_line``) are trials with
 ``train_size`` 0 and ``seed`` 0: they learn nothing, so they do not vary with either.
 
 The same trial's outcomes on the out-of-distribution splits (study.ood_splits) ride
@@ -17,6 +18,8 @@ the trial as scored on that split, so every analysis runs per split unchanged.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+
+from audiorouter.study.targets import PROMPTED_LINE
 
 
 @dataclass
@@ -62,3 +65,24 @@ class TrialResult:
     @classmethod
     def from_dict(cls, data: dict) -> TrialResult:
         return cls(**data)
+
+
+PROMPTED_METHOD = "router-lm"  # its N=0 trial is the prompted router (study/methods/router_lm.py)
+
+
+def prompted_line(results: list[TrialResult]) -> TrialResult | None:
+    """The prompted router as a constant line: ``router-lm``'s untrained trial, which draws
+    nothing and so is the same for every seed (the lowest seed's copy; None without one).
+    A seed that routed differently would make it no constant: that is an error, named."""
+    untrained = sorted((r for r in results if r.method == PROMPTED_METHOD and r.train_size == 0),
+                       key=lambda r: r.seed)
+    if not untrained:
+        return None
+    first = untrained[0]
+    for other in untrained[1:]:
+        if other.correct != first.correct or other.ood != first.ood:
+            raise ValueError(f"{PROMPTED_METHOD}'s untrained trials {first.key} and {other.key} differ: the "
+                             "prompted router must not depend on the seed")
+    info = {"from_trial": first.key, "mean_tools": first.info.get("mean_tools"),
+            "tool_call_rate": first.info.get("tool_call_rate")}
+    return replace(first, method=PROMPTED_LINE, seed=0, wall_s=0.0, info=info, training_digest="")

@@ -42,6 +42,7 @@ from audiorouter.outcomes.table import OutcomeTable, Subset, build_outcome_table
 from audiorouter.reasoner.registry import check_backend
 from audiorouter.rl.registry import check_train
 from audiorouter.router.actions import ActionSpace
+from audiorouter.router.lm_policy import check_lm_router
 from audiorouter.run_lock import RunFolderLock
 from audiorouter.store import open_outcome_memo, seed_outcome_memo, seed_tool_cache
 from audiorouter.study.analysis import analyse
@@ -53,7 +54,7 @@ from audiorouter.study.methods.head_inputs import prepare_internalisation
 from audiorouter.study.methods.tool_features import save_tool_fields
 from audiorouter.study.pieces import PieceLedger, read_pieces, render_pieces
 from audiorouter.study.report import write_study_outputs
-from audiorouter.study.results import TrialResult
+from audiorouter.study.results import PROMPTED_METHOD, TrialResult, prompted_line
 from audiorouter.study.sweep import run_sweep
 from audiorouter.study.tracking import log_study
 from audiorouter.study.trials import finished_result, trial_specs
@@ -101,6 +102,8 @@ class StudyRun:
                 self.sweep()
             with self.ledger.phase("report"):
                 results, failed = self.collect()
+                if (prompted := prompted_line(results)) is not None:  # router-lm's untrained point
+                    constants.append(prompted)
                 self.ledger.note(missing_trials=len(failed))
                 return self.report(constants + results, failed)
 
@@ -124,6 +127,8 @@ class StudyRun:
         self.counts["memo_rows_before"] = memo_rows(cfg.reasoner)
         load_tool_plugins(cfg.tools.plugins)
         tools = resolve_tools(cfg.tools.enabled or None)
+        if PROMPTED_METHOD in study.methods:  # every decision scores each subset: too many is a config error
+            check_lm_router(cfg.router, ActionSpace(tuple(tools), cfg.router.action_space, cfg.router.max_tools_per_call))
         # the training items of every method that reads tool outputs of them (routers: their pools)
         training_ids = sorted({*self.data.training_union(max_tool_training_size(study, pool=True), pool=True),
                                *self.data.training_union(max_tool_training_size(study, pool=False))})
@@ -274,11 +279,11 @@ def constant_lines_of(table: OutcomeTable, tools: list[str], oracle_subsets: lis
     ("no tools" -> "no-tools", as its reports and kept results spell them)."""
     lines = {}
     for name, (chosen, note) in baseline_choices(table, tools, oracle_subsets).items():
-        info = {}
+        info = {"mean_tools": sum(map(len, chosen)) / max(len(chosen), 1)}
         if name == "best single tool":
-            info = {"tool": note, "chosen_on": f"the {split} split (an upper bound)"}
+            info |= {"tool": note, "chosen_on": f"the {split} split (an upper bound)"}
         elif name == "oracle routing":
-            info = {"subsets": len(oracle_subsets)}
+            info["subsets"] = len(oracle_subsets)
         lines[name.replace(" ", "-")] = (table.correct_for(chosen), info)
     return lines
 

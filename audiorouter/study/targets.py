@@ -2,7 +2,8 @@
 
 A target only measures learning when a policy that needs no training does not already
 meet it. The **training-free line** is the best constant line that learns nothing:
-no tools, all tools, or the best single tool (``TRAINING_FREE``). Oracle routing (the
+no tools, all tools, the best single tool, or, in a study with ``router-lm``, the
+prompted router (``TRAINING_FREE``). Oracle routing (the
 best tool subset per item, chosen with the answers) is the ceiling routing can reach.
 The default targets lie in the gap between them::
 
@@ -24,7 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-TRAINING_FREE = ("no-tools", "all-tools", "best-single-tool")
+PROMPTED_LINE = "prompted-router"  # router-lm's untrained point: the LM asked, no training (study.results)
+TRAINING_FREE = ("no-tools", "all-tools", "best-single-tool", PROMPTED_LINE)
 ORACLE = "oracle-routing"
 
 ABSOLUTE, GAP, PLATEAU = "absolute", "gap", "plateau"

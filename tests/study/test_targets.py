@@ -10,7 +10,15 @@ from audiorouter.config.study import StudyConfig
 from audiorouter.study.analysis import analyse
 from audiorouter.study.report import render_markdown
 from audiorouter.study.results import TrialResult
-from audiorouter.study.targets import GAP, PLATEAU, study_targets, training_free_line
+from audiorouter.study.targets import (
+    GAP,
+    ORACLE,
+    PLATEAU,
+    PROMPTED_LINE,
+    Line,
+    study_targets,
+    training_free_line,
+)
 
 CONSTANTS = {"no-tools": 0.40, "all-tools": 0.60, "best-single-tool": 0.50, "oracle-routing": 0.80}
 
@@ -66,3 +74,11 @@ def test_gap_fractions_are_checked_in_the_config():
     with pytest.raises(ConfigError, match="gap_fractions"):
         StudyConfig(gap_fractions=[0.5, 1.0]).validate()
     StudyConfig().validate()
+
+
+def test_the_prompted_router_joins_the_training_free_line_and_raises_the_targets():
+    without = study_targets({"no-tools": 0.5, "all-tools": 0.6, ORACLE: 1.0}, 0.9, [], [0.5], 0.95, "router-ppo")
+    constants = {"no-tools": 0.5, "all-tools": 0.6, PROMPTED_LINE: 0.7, ORACLE: 1.0}
+    assert training_free_line(constants) == Line(PROMPTED_LINE, 0.7)
+    with_prompted = study_targets(constants, 0.9, [], [0.5], 0.95, "router-ppo")
+    assert without[0].accuracy == pytest.approx(0.8) and with_prompted[0].accuracy == pytest.approx(0.85)

@@ -85,7 +85,7 @@ def test_one_methods_sizes_replace_the_list_that_covers_it():
     ({"method_sizes": {"router-ppo": [0, 4]}}, r"study.method_sizes.router-ppo must be distinct sizes >= 1"),
     ({"router_pool": 4, "method_sizes": {"router-ppo": [1, 8]}},
      r"must be >= the largest training size of the methods that train inside it \(router-ppo, "
-     r"router-group-relative, supervised-router, table-router, lookup-router\): 8"),
+     r"router-group-relative, router-lm, supervised-router, table-router, lookup-router\): 8"),
     ({"methods": ["router-ppo", "internalise-pretrainedd"]},
      r"study.methods: unknown \['internalise-pretrainedd'\]; valid: router-ppo, router-group-relative, "),
     ({"methods": []}, "study.methods is empty"),
@@ -100,10 +100,10 @@ def test_method_sizes_and_names_that_cannot_run_are_refused(change, message):
 
 
 def test_the_registry_holds_every_method_with_its_traits_in_report_order():
-    assert method_names() == ["router-ppo", "router-group-relative", "internalise-pretrained", "internalise-scratch",
+    assert method_names() == ["router-ppo", "router-group-relative", "router-lm", "internalise-pretrained", "internalise-scratch",
                               "internalise-reasoner", "internalise-no-audio", "internalise-lalm", "supervised-router",
                               "table-router", "lookup-router", "tools-supervised"]
-    assert [m for m in method_names() if get_method(m).pool] == ["router-ppo", "router-group-relative",
+    assert [m for m in method_names() if get_method(m).pool] == ["router-ppo", "router-group-relative", "router-lm",
                                                                   "supervised-router", "table-router", "lookup-router"]
     assert [m for m in method_names() if get_method(m).grid == "internalise"] == [
         "internalise-pretrained", "internalise-scratch", "internalise-reasoner", "internalise-no-audio",

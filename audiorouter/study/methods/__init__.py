@@ -14,7 +14,8 @@ from audiorouter.study.methods.catalog import (
     check_study,
     data_sizes,
     get_method,
-    lora_reasoner_problem,
+    lm_router_problem,
+    lora_config_problem,
     max_router_size,
     max_tool_training_size,
     method_names,
@@ -62,6 +63,16 @@ def head_entry(kind: str) -> TrainAndScore:
 
 register_method("router-ppo", reference=True, pool=True, tools=True)(router_entry("ppo"))
 register_method("router-group-relative", reference=True, pool=True, tools=True)(router_entry("group_relative"))
+
+
+# a small LM reads the question as words and scores each subset's reply; N=0 is the prompted router
+@register_method("router-lm", reference=True, pool=True, tools=True, config_problem=lm_router_problem)
+def router_lm_trial(spec: TrialSpec, ctx: StudyContext, folder: Path) -> Scored:
+    from audiorouter.study.methods import router_lm
+
+    return router_lm.train_and_score(spec, ctx, folder)
+
+
 register_method("internalise-pretrained", grid="internalise", head_inputs=True)(head_entry("pretrained"))
 register_method("internalise-scratch", grid="internalise", head_inputs=True)(head_entry("scratch"))
 register_method("internalise-reasoner", grid="internalise", head_inputs=True, reasoner_scores=True)(
@@ -71,7 +82,7 @@ register_method("internalise-no-audio", grid="internalise", head_inputs=True)(he
 
 
 # fine-tunes the reasoner itself; untrained, it is the reasoner: the no-tools line
-@register_method("internalise-lalm", grid="internalise", untrained_point=False, reasoner_problem=lora_reasoner_problem)
+@register_method("internalise-lalm", grid="internalise", untrained_point=False, config_problem=lora_config_problem)
 def internalise_lalm_trial(spec: TrialSpec, ctx: StudyContext, folder: Path) -> Scored:
     from audiorouter.study.methods import lora
 

@@ -34,7 +34,7 @@ class MethodInfo:
     head_inputs: bool = False  # reads the item features head_inputs.prepare_internalisation makes
     reasoner_scores: bool = False  # reads the reasoner's no-evidence choice scores of its items
     untrained_point: bool = True  # its N=0 trial (False: that point is a constant line)
-    reasoner_problem: Callable[[ReasonerConfig], str | None] | None = None  # why it cannot use that reasoner
+    config_problem: Callable[[Config], str | None] | None = None  # why it cannot run with that config
     note: str = ""  # what every report table says beside its name (e.g. a label rule)
 
     def __post_init__(self) -> None:
@@ -74,6 +74,20 @@ def lora_reasoner_problem(reasoner: ReasonerConfig) -> str | None:
                 f"reasoner.backend is {reasoner.backend!r} (set reasoner.backend and reasoner.model)")
     if reasoner.answer_mode != "score":
         return f"internalise-lalm scores choices: reasoner.answer_mode must be 'score', got {reasoner.answer_mode!r}"
+    return None
+
+
+def lora_config_problem(config: Config) -> str | None:
+    return lora_reasoner_problem(config.reasoner)
+
+
+def lm_router_problem(config: Config) -> str | None:
+    """Why ``router-lm`` cannot train with ``config``, or None: it learns group-relatively
+    (whatever train.algorithm says for the other routers), so its groups need two samples."""
+    if config.train.group_size < 2:
+        return f"router-lm learns group-relatively: train.group_size must be >= 2, got {config.train.group_size}"
+    if not config.router.lm_model:
+        return "router-lm needs router.lm_model (a packaged preset, a local folder or a .gguf)"
     return None
 
 
@@ -150,6 +164,6 @@ def check_study(config: Config) -> None:
         raise ConfigError(f"study.reference_method {study.reference_method!r} must be an RL router method "
                           f"({', '.join(routers)})")
     for method in study.methods:
-        check = get_method(method).reasoner_problem
-        if check and (problem := check(config.reasoner)):
+        check = get_method(method).config_problem
+        if check and (problem := check(config)):
             raise ConfigError(f"study.methods: {problem}")

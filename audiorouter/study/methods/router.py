@@ -1,7 +1,7 @@
 """Study trials of the RL routers, trained from outcome rewards (``router-ppo``,
 ``router-group-relative``), and the test-split scoring every router trial ends with
 (``save_and_score``, on the test split and each out-of-distribution split; the
-supervised router in supervised_router.py uses it too).
+supervised, table, lookup and LM routers use it too).
 
 Budget rule of the RL routers: ``study.episodes_per_item`` episodes per training item,
 so iterations = max(study.min_iterations, ceil(episodes_per_item * size /
@@ -26,8 +26,10 @@ from pathlib import Path
 
 import torch
 
+from audiorouter.rl.metrics import IterationMetrics
 from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
 from audiorouter.router.actions import ActionSpace
+from audiorouter.router.loading import Router
 from audiorouter.router.policy import RouterNet, RouterPolicy, feature_stats
 from audiorouter.study.context import StudyContext, TrialSpec
 from audiorouter.study.methods.catalog import max_router_size, source_training_cost, training_cost
@@ -54,14 +56,18 @@ def train_rl_router(spec: TrialSpec, ctx: StudyContext, algorithm: str) -> tuple
         policy = trainer.policy()
     finally:
         trainer.stop()
+    return policy, rl_trial_info(train.iterations, history, outcomes.stats())
+
+
+def rl_trial_info(iterations: int, history: list[IterationMetrics], source_stats: dict) -> dict:
+    """What an RL router trial reports of its training: the budget it ran, its calls axis
+    and where it ended on its training items."""
     last = history[-1]
     # the env runner asks its own copy of the source: its counters come back as each iteration's growth
     grown = {k: sum(m.source_stats.get(k, 0.0) for m in history) for k in ("distinct_requests", "distinct_tool_runs")}
-    info = {"iterations": train.iterations, "episodes": sum(m.episodes for m in history),
+    return {"iterations": iterations, "episodes": sum(m.episodes for m in history),
             "training_cost": source_training_cost(grown),
-            "final_train_accuracy": last.accuracy, "final_mean_tools": last.mean_tools,
-            "source": outcomes.stats()}
-    return policy, info
+            "final_train_accuracy": last.accuracy, "final_mean_tools": last.mean_tools, "source": source_stats}
 
 
 def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path,
@@ -86,7 +92,7 @@ def untrained_router(ctx: StudyContext, seed: int) -> tuple[RouterPolicy, dict]:
     return RouterPolicy(net, actions, ctx.feature_spec, hidden), {"untrained": True, "training_cost": training_cost(0, 0)}
 
 
-def save_and_score(policy: RouterPolicy, info: dict, ctx: StudyContext,
+def save_and_score(policy: Router, info: dict, ctx: StudyContext,
                    folder: Path) -> tuple[dict[str, list[bool]], dict]:
     """Every router trial's end: the policy into ``folder/policy``, then its score on
     every evaluation split (the test split and the out-of-distribution ones)."""
@@ -100,9 +106,12 @@ def save_and_score(policy: RouterPolicy, info: dict, ctx: StudyContext,
     return correct, info | split_info
 
 
-def score_on_split(policy: RouterPolicy, ctx: StudyContext, split: str, ids: list[str]) -> tuple[list[bool], dict]:
+def score_on_split(policy: Router, ctx: StudyContext, split: str, ids: list[str]) -> tuple[list[bool], dict]:
     """Per item of ``split``: is the reasoner right with the router's greedy subset."""
-    decisions = policy.route(ctx.router_features(ids).matrix(), ids)
+    if isinstance(policy, RouterPolicy):  # the MLP reads the features the driver computed once
+        decisions = policy.route(ctx.router_features(ids).matrix(), ids)
+    else:  # an LM router reads the question, its choices and (by its settings) the clip
+        decisions = policy.route_items(ctx.items(ids, (split,)))
     routed = [tuple(sorted(d.tools)) for d in decisions]
     source = ctx.outcome_source(ids, (split,))
     outcomes = source.outcomes(ids, routed)

