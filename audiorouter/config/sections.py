@@ -240,8 +240,14 @@ class RouterConfig:
     # lm: the adapter's Adam step size (train.lr is the MLP's, a fresh small net); 1e-4 is
     # LoRA's usual range, not tuned here
     lm_lr: float = 1e-4
+    # lm: reasoning before routing. The LM first writes a rationale of at most this many tokens,
+    # then the subsets are scored after it; the policy's log-probability includes the rationale's
+    # tokens, so the learner trains both (router/lm_rationale.py). 0: route from the prompt alone
+    rationale_tokens: int = 0
 
     def validate(self) -> None:
+        if self.rationale_tokens < 0:
+            raise ConfigError(f"router.rationale_tokens must be >= 0, got {self.rationale_tokens}")
         if self.backend == "lm" and not self.lm_model:
             raise ConfigError("router.lm_model is empty: name the router LM (a packaged preset, folder or .gguf)")
         if self.lm_temperature <= 0 or self.max_subsets_lm < 1:

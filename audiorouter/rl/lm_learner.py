@@ -7,6 +7,12 @@ forward of that item per epoch, whatever G is. The loss is the group-relative cl
 surrogate the MLP router's learner minimises (group_relative.py), with the exact entropy
 of each item's distribution; only the LoRA adapter has gradients.
 
+With reasoning before routing (``router.rationale_tokens``) each sample is a rationale
+drawn from the LM and a subset drawn after it, so a group needs one forward per sample,
+and a sample's log-probability is the rationale's plus the subset's (lm_rationale.py):
+the ratio, and so the update, moves both. The entropy term is the subset distribution's
+after each rationale.
+
     groups = sample_groups(policy, prompts, group_size, rng)    # sampling policy's log-probs kept
     groups = with_advantages(groups, rewards)                    # rewards: per item, per sample
     stats = update(policy, optimizer, groups, epochs=4, minibatch_items=8, clip=0.2, entropy_coeff=0.01)
@@ -21,6 +27,7 @@ import torch
 
 from audiorouter.rl.group_relative import group_advantages
 from audiorouter.router.lm_policy import LMRouterPolicy
+from audiorouter.router.lm_rationale import Rationale
 
 
 @dataclass(frozen=True)
@@ -29,13 +36,17 @@ class ItemGroup:
 
     prompt_ids: list[int]
     actions: list[int]  # indices into the action space's subsets
-    old_log_probs: list[float]  # log pi_old(action | item)
+    old_log_probs: list[float]  # log pi_old(action | item), the rationale's tokens included
     advantages: list[float] = field(default_factory=list)
+    rationales: list[Rationale] = field(default_factory=list)  # per sample, with reasoning before routing
 
 
 def sample_groups(policy: LMRouterPolicy, prompts: list[list[int]], group_size: int,
                   rng: np.random.Generator) -> list[ItemGroup]:
-    """``group_size`` subsets per prompt, drawn from the policy's distribution."""
+    """``group_size`` subsets per prompt, drawn from the policy's distribution (each after a
+    rationale of its own, with reasoning before routing)."""
+    if policy.reasons:
+        return [_sample_reasoned_group(policy, prompt, group_size, rng) for prompt in prompts]
     groups = []
     with torch.no_grad():
         for prompt in prompts:
@@ -44,6 +55,36 @@ def sample_groups(policy: LMRouterPolicy, prompts: list[list[int]], group_size: 
             actions = rng.choice(len(probs), size=group_size, p=probs / probs.sum())
             groups.append(ItemGroup(prompt, actions.tolist(), log_probs[actions].tolist()))
     return groups
+
+
+def _sample_reasoned_group(policy: LMRouterPolicy, prompt: list[int], group_size: int,
+                           rng: np.random.Generator) -> ItemGroup:
+    rationales, actions, old = [], [], []
+    with torch.no_grad():
+        for _ in range(group_size):
+            rationale = policy.rationale(prompt, rng)
+            spent, log_probs = policy.log_probs_after(rationale)
+            row = log_probs.double().cpu().numpy()
+            probs = np.exp(row)
+            action = int(rng.choice(len(probs), p=probs / probs.sum()))
+            rationales.append(rationale)
+            actions.append(action)
+            old.append(float(spent) + float(row[action]))
+    return ItemGroup(prompt, actions, old, rationales=rationales)
+
+
+def _new_log_probs(policy: LMRouterPolicy, group: ItemGroup) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log pi(sample) per sample of ``group``, the mean entropy of its subset distributions)."""
+    if not group.rationales:
+        log_probs = policy.log_probs(group.prompt_ids)
+        actions = torch.tensor(group.actions, device=log_probs.device)
+        return log_probs[actions], -(log_probs.exp() * log_probs).sum()
+    picked, entropies = [], []
+    for rationale, action in zip(group.rationales, group.actions, strict=True):
+        spent, log_probs = policy.log_probs_after(rationale)
+        picked.append(spent + log_probs[action])
+        entropies.append(-(log_probs.exp() * log_probs).sum())
+    return torch.stack(picked), torch.stack(entropies).mean()
 
 
 def with_advantages(groups: list[ItemGroup], rewards: list[list[float]]) -> list[ItemGroup]:
@@ -66,15 +107,13 @@ def group_loss(policy: LMRouterPolicy, groups: list[ItemGroup], clip: float,
     rho_i = pi(a_i|x) / pi_old(a_i|x), over every sample i of ``groups``."""
     surrogates, entropies, clipped_count = [], [], 0
     for group in groups:
-        log_probs = policy.log_probs(group.prompt_ids)
-        device = log_probs.device
-        actions = torch.tensor(group.actions, device=device)
-        old = torch.tensor(group.old_log_probs, device=device, dtype=log_probs.dtype)
-        advantages = torch.tensor(group.advantages, device=device, dtype=log_probs.dtype)
-        ratio = torch.exp(log_probs[actions] - old)
+        new, entropy = _new_log_probs(policy, group)
+        old = torch.tensor(group.old_log_probs, device=new.device, dtype=new.dtype)
+        advantages = torch.tensor(group.advantages, device=new.device, dtype=new.dtype)
+        ratio = torch.exp(new - old)
         bounded = torch.clamp(ratio, 1 - clip, 1 + clip)
         surrogates.append(torch.min(ratio * advantages, bounded * advantages))
-        entropies.append(-(log_probs.exp() * log_probs).sum())
+        entropies.append(entropy)
         clipped_count += int(((ratio - 1).abs() > clip).sum())
     surrogate = torch.cat(surrogates).mean()
     entropy = torch.stack(entropies).mean()

@@ -5,6 +5,10 @@ Its policy over the allowed subsets is a softmax of each subset's reply log-prob
 
     pi(s | x) = softmax_s( log p(subset_text(s) | prompt(x)) / router.lm_temperature )
 
+With ``router.rationale_tokens`` > 0 the LM first writes a short rationale and the
+subsets are scored after it (lm_rationale.py); a decision's log-probability then
+includes the rationale's.
+
 The LM is frozen; a LoRA adapter (peft) is what training changes. A new adapter's output
 matrices start at zero, so the untrained router is exactly the prompted LM: the
 training-free "prompted routing" policy. Decisions are deterministic for a given item
@@ -32,8 +36,14 @@ from audiorouter.features.audio import item_waveform
 from audiorouter.reasoner.cascade import describe_audio
 from audiorouter.reasoner.loading import load_causal_lm, resolve_device, resolve_dtype
 from audiorouter.router.actions import ActionSpace
-from audiorouter.router.lm_prompt import ROUTER_PROMPT_VERSION, routing_prompt, subset_token_ids
-from audiorouter.router.lm_scoring import continuation_logprobs
+from audiorouter.router.lm_prompt import (
+    ROUTER_PROMPT_VERSION,
+    end_of_turn_ids,
+    routing_prompt,
+    subset_token_ids,
+)
+from audiorouter.router.lm_rationale import Rationale, draw_rationale
+from audiorouter.router.lm_scoring import continuation_logprobs, span_and_continuation_logprobs
 from audiorouter.tools.base import describe_tools
 
 BACKEND = "lm"
@@ -51,11 +61,12 @@ class LMRouterSettings:
     device: str = "auto"
     lora_rank: int = 8
     lora_alpha: float = 16.0
+    rationale_tokens: int = 0  # reasoning before routing (lm_rationale.py); 0 in routers saved before it
 
     @classmethod
     def from_config(cls, router: RouterConfig) -> LMRouterSettings:
         return cls(router.lm_model, router.lm_temperature, router.lm_describe_audio, router.lm_dtype,
-                   router.lm_device, router.lora_rank, router.lora_alpha)
+                   router.lm_device, router.lora_rank, router.lora_alpha, router.rationale_tokens)
 
 
 def check_lm_router(router: RouterConfig, actions: ActionSpace) -> None:
@@ -80,6 +91,15 @@ class LMRouterPolicy:
         self.tool_info = describe_tools(list(actions.tools))
         self.continuations = subset_token_ids(tokenizer, actions.subsets)
         self.context = int(getattr(self.lm.config.get_text_config(), "max_position_embeddings", 0) or 0)
+        # a rationale may not end the turn, and ends at its first line break (lm_rationale.py)
+        self.banned = sorted({*end_of_turn_ids(tokenizer), *([tokenizer.eos_token_id] if tokenizer.eos_token_id
+                                                              is not None else [])})
+        self.line_end = tokenizer.encode("\n", add_special_tokens=False)
+        self._ends_line: dict[int, bool] = {}
+
+    @property
+    def reasons(self) -> bool:
+        return self.settings.rationale_tokens > 0
 
     # ------------------------------------------------------------------ building
 
@@ -128,32 +148,58 @@ class LMRouterPolicy:
         """A routing prompt as tokens, the clip described when the settings say so; a
         ValueError naming ``label`` when it and the longest subset reply exceed the LM's context."""
         note = describe_audio(waveform, SAMPLE_RATE) if self.settings.describe_audio and waveform is not None else ""
-        text = routing_prompt(self.tokenizer, question, choices, self.tool_info, note)
+        text = routing_prompt(self.tokenizer, question, choices, self.tool_info, note, reasoning=self.reasons)
         ids = self.tokenizer.encode(text, add_special_tokens=False)
-        needed = len(ids) + max(len(c) for c in self.continuations)
+        rationale = self.settings.rationale_tokens + len(self.line_end) if self.reasons else 0
+        needed = len(ids) + rationale + max(len(c) for c in self.continuations)
         if self.context and needed > self.context:
             raise ValueError(f"{label}: the routing prompt needs {needed} tokens, the router LM's context "
                              f"is {self.context}")
         return ids
 
     def log_probs(self, prompt_ids: list[int]) -> torch.Tensor:
-        """(K,) log pi(s | x) over ``actions.subsets``; differentiable (wrap in no_grad to route)."""
+        """(K,) log pi(s | x) over ``actions.subsets``; differentiable (wrap in no_grad to route).
+        With a rationale, ``prompt_ids`` is a ``Rationale.context``: pi(s | x, r)."""
         scores = continuation_logprobs(self.lm, prompt_ids, self.continuations, self.pad_id)
         return torch.log_softmax(scores / self.settings.temperature, dim=-1)
 
-    def distribution(self, items: Sequence[AudioQAItem]) -> np.ndarray:
-        """(N, K) pi(s | x) per item, rows summing to one."""
+    def rationale(self, prompt_ids: list[int], rng: np.random.Generator | None = None) -> Rationale:
+        """The prompt extended by a rationale: sampled with ``rng``, else greedy."""
+        return draw_rationale(self.lm, prompt_ids, self.settings.rationale_tokens, self.banned, self.line_end,
+                              self.ends_line, rng)
+
+    def log_probs_after(self, rationale: Rationale) -> tuple[torch.Tensor, torch.Tensor]:
+        """(log p(r | x), (K,) log pi(s | x, r)) from one pass; differentiable."""
+        spent, scores = span_and_continuation_logprobs(self.lm, rationale.context, rationale.span,
+                                                       self.continuations, self.pad_id, self.banned)
+        return spent, torch.log_softmax(scores / self.settings.temperature, dim=-1)
+
+    def ends_line(self, token: int) -> bool:
+        if token not in self._ends_line:
+            self._ends_line[token] = "\n" in self.tokenizer.decode([token])
+        return self._ends_line[token]
+
+    def greedy(self, prompt_ids: list[int]) -> tuple[float, torch.Tensor]:
+        """(log-probability of the greedy rationale, 0 without one; (K,) log pi over the
+        subsets after it), without gradients."""
         with torch.no_grad():
-            return np.stack([self.log_probs(self.prompt_ids(item)).exp().cpu().numpy() for item in items])
+            if not self.reasons:
+                return 0.0, self.log_probs(prompt_ids)
+            spent, row = self.log_probs_after(self.rationale(prompt_ids))
+            return float(spent), row
+
+    def distribution(self, items: Sequence[AudioQAItem]) -> np.ndarray:
+        """(N, K) pi(s | x) per item (after the greedy rationale, with one), rows summing to one."""
+        return np.stack([self.greedy(self.prompt_ids(item))[1].exp().cpu().numpy() for item in items])
 
     def route_prompts(self, prompts: Sequence[list[int]], ids: Sequence[str]) -> list[RoutingDecision]:
-        """Greedy routing: each prompt's most likely subset, with its log-probability."""
+        """Greedy routing: each prompt's most likely subset (after the greedy rationale, with
+        one), with its log-probability (the rationale's included)."""
         decisions = []
-        with torch.no_grad():
-            for prompt, item_id in zip(prompts, ids, strict=True):
-                row = self.log_probs(prompt)
-                best = int(row.argmax())
-                decisions.append(RoutingDecision(item_id, self.actions.subsets[best], float(row[best])))
+        for prompt, item_id in zip(prompts, ids, strict=True):
+            spent, row = self.greedy(prompt)
+            best = int(row.argmax())
+            decisions.append(RoutingDecision(item_id, self.actions.subsets[best], spent + float(row[best])))
         return decisions
 
     def route_items(self, items: Sequence[AudioQAItem], cache_dir: str | None = None) -> list[RoutingDecision]:

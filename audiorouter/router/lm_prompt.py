@@ -26,6 +26,10 @@ ROUTER_SYSTEM = ("You route audio questions to measurement tools. A language mod
                  "a coarse description of the clip and the results of the tools you choose. Choose the tools whose "
                  "measurements decide the answer, or none when the question needs no measurement.")
 ASK = "Which tools should be called? Reply as 'tools: none' or 'tools: <name>, <name>'."
+# with a rationale (router.rationale_tokens > 0; router/lm_rationale.py): the reply starts with it
+ASK_REASONING = ("Which tools should be called? First reason in one short line as 'reasoning: ...', then reply "
+                 "on the next line as 'tools: none' or 'tools: <name>, <name>'.")
+REASONING_START = "reasoning:"
 
 
 def tool_lines(tools: Sequence[dict[str, str]]) -> str:
@@ -33,18 +37,21 @@ def tool_lines(tools: Sequence[dict[str, str]]) -> str:
     return "\n".join(f"- {tool['name']}: {tool['description']}" for tool in tools)
 
 
-def routing_user_message(question: str, choices: list[str], tools: Sequence[dict[str, str]], audio_note: str) -> str:
+def routing_user_message(question: str, choices: list[str], tools: Sequence[dict[str, str]], audio_note: str,
+                         reasoning: bool = False) -> str:
     parts = ["Tools:", tool_lines(tools)]
     if audio_note:
         parts.append(audio_note)
-    parts += [question_block(question, choices), ASK]
+    parts += [question_block(question, choices), ASK_REASONING if reasoning else ASK]
     return "\n".join(parts)
 
 
 def routing_prompt(tokenizer, question: str, choices: list[str], tools: Sequence[dict[str, str]],
-                   audio_note: str = "") -> str:
-    """The whole prompt, in the model's chat format, ending where its reply starts."""
-    return chat_prompt(tokenizer, ROUTER_SYSTEM, routing_user_message(question, choices, tools, audio_note))
+                   audio_note: str = "", reasoning: bool = False) -> str:
+    """The whole prompt, in the model's chat format, ending where its reply starts (with
+    ``reasoning``: after ``reasoning:``, where the rationale starts)."""
+    prompt = chat_prompt(tokenizer, ROUTER_SYSTEM, routing_user_message(question, choices, tools, audio_note, reasoning))
+    return prompt + REASONING_START if reasoning else prompt
 
 
 def subset_text(subset: Sequence[str]) -> str:

@@ -20,6 +20,37 @@ from audiorouter.reasoner.scoring import pad_right
 
 def continuation_logprobs(lm, prompt_ids: list[int], continuations: list[list[int]], pad_id: int) -> torch.Tensor:
     """(K,) summed log-probability of each continuation's tokens after ``prompt_ids``."""
+    return _scored(lm, prompt_ids, continuations, pad_id)[1]
+
+
+def span_and_continuation_logprobs(lm, prompt_ids: list[int], span: tuple[int, int], continuations: list[list[int]],
+                                   pad_id: int, banned: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(summed log-probability of ``prompt_ids[start:end]`` given the tokens before it, (K,)
+    continuations' as ``continuation_logprobs``), from the same one pass over the prompt.
+    The span's tokens were drawn with ``banned`` tokens excluded (the LM router's
+    rationale: no end of turn inside it), so each is scored under that same renormalised
+    distribution."""
+    start, end = span
+    if not 0 < start <= end <= len(prompt_ids):
+        raise ValueError(f"span {span} is not inside a prompt of {len(prompt_ids)} tokens after its first")
+    hidden, scores = _scored(lm, prompt_ids, continuations, pad_id)
+    if start == end:
+        return scores.new_zeros(()), scores
+    logprobs = restricted(head_logprobs(lm, hidden[0, start - 1 : end - 1]), banned)
+    targets = torch.tensor(prompt_ids[start:end], device=logprobs.device)
+    return logprobs.gather(-1, targets[:, None]).sum(), scores
+
+
+def restricted(logprobs: torch.Tensor, banned: list[int]) -> torch.Tensor:
+    """Log-probabilities over the vocabulary renormalised without the ``banned`` tokens."""
+    if not banned:
+        return logprobs
+    return torch.log_softmax(logprobs.index_fill(-1, torch.tensor(banned, device=logprobs.device), float("-inf")),
+                             dim=-1)
+
+
+def _scored(lm, prompt_ids: list[int], continuations: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the prompt's final hidden states (1, P, H), (K,) continuations' summed log-probs)."""
     if not prompt_ids or not continuations or not all(continuations):
         raise ValueError("scoring needs a prompt and non-empty continuations")
     device = lm.device
@@ -35,7 +66,7 @@ def continuation_logprobs(lm, prompt_ids: list[int], continuations: list[list[in
                     use_cache=True).last_hidden_state
     # token j of a continuation is predicted by the state before it: the prompt's last for j = 0
     before = torch.cat([prompt.last_hidden_state[:, -1:].expand(count, -1, -1), tail[:, :-1]], dim=1)
-    return shared_head_logprobs(lm, before, continuations)
+    return prompt.last_hidden_state, shared_head_logprobs(lm, before, continuations)
 
 
 def shared_head_logprobs(lm, before: torch.Tensor, continuations: list[list[int]]) -> torch.Tensor:
