@@ -10,12 +10,14 @@ fastest round of each path counts: other processes share these cores):
   prefix (router/lm_scoring.py).
 
 Also one training step of the group-relative learner (forward and backward of one item's
-distribution, the adapter's Adam step), and
+distribution, the adapter's Adam step; the group's sampling timed apart), the same with
+reasoning before routing (``--rationale-tokens``: a greedy decision, the rationales'
+lengths, and a step whose group draws one rationale per sample), and
 the bound: decisions/s if the shared path's matmuls (the body's on every token it runs,
 the head's on every reply position) ran at the measured matmul peak of the LM's dtype
 with no other cost.
 
-    python benchmarks/bench_router_lm.py [--model qwen2.5-coder-0.5b] [--items 4] [--rounds 2]
+    python benchmarks/bench_router_lm.py [--model qwen2.5-coder-0.5b] [--items 4] [--rounds 2] [--rationale-tokens 16]
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import os
 import platform
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -62,16 +65,33 @@ def flops_per_decision(policy: LMRouterPolicy, prompt_tokens: float) -> float:
     return body * (prompt_tokens + replies) + head * prefixes
 
 
-def train_step_seconds(policy: LMRouterPolicy, prompt: list[int], group_size: int) -> float:
-    """One group-relative step on one item: sample a group, reward one subset, update."""
+def train_step_seconds(policy: LMRouterPolicy, prompt: list[int], group_size: int) -> tuple[float, float]:
+    """One group-relative step on one item: (seconds to sample its group, seconds to update
+    on it with one subset of the group rewarded)."""
     rng = np.random.default_rng(0)
     optimizer = torch.optim.Adam(policy.trainable_parameters(), lr=1e-4)
-    groups = sample_groups(policy, [prompt], group_size, rng)
-    rewards = [[float(i % 2) for i in range(group_size)]]  # a group with signal
     start = time.perf_counter()
+    groups = sample_groups(policy, [prompt], group_size, rng)
+    sampled = time.perf_counter()
+    rewards = [[float(i % 2) for i in range(group_size)]]  # a group with signal
     update(policy, optimizer, with_advantages(groups, rewards), epochs=1, minibatch_items=1, clip=0.2,
            entropy_coeff=0.0, rng=rng)
-    return time.perf_counter() - start
+    return sampled - start, time.perf_counter() - sampled
+
+
+def rationale_costs(policy: LMRouterPolicy, items, tokens: int, group_size: int, rounds: int) -> dict:
+    """Reasoning before routing with the same LM and adapter: a greedy decision (the
+    rationale drawn, the subsets scored after it) and one training step."""
+    reasoning = LMRouterPolicy(policy.adapted, policy.tokenizer, policy.actions,
+                               replace(policy.settings, rationale_tokens=tokens))
+    prompts = [reasoning.prompt_ids(item) for item in items]
+    decide_s = min(timed_decisions(lambda p: reasoning.greedy(p)[1], prompts)[0] for _ in range(rounds))
+    lengths = [len(reasoning.rationale(p).tokens) for p in prompts]
+    sample_s, update_s = min(train_step_seconds(reasoning, prompts[0], group_size) for _ in range(rounds))
+    return {"rationale_tokens": tokens, "mean_rationale_tokens": round(float(np.mean(lengths)), 1),
+            "seconds_per_decision": round(decide_s / len(items), 2),
+            "train_step_one_item": {"group_size": group_size, "sample_seconds": round(sample_s, 2),
+                                    "update_seconds": round(update_s, 2)}}
 
 
 def main() -> None:
@@ -82,6 +102,7 @@ def main() -> None:
     parser.add_argument("--max-tools", type=int, default=2)
     parser.add_argument("--group-size", type=int, default=4)
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--rationale-tokens", type=int, default=16, help="0: skip reasoning before routing")
     args = parser.parse_args()
     actions = ActionSpace(tuple(resolve_tools(None)), "subsets", args.max_tools)
     policy = LMRouterPolicy.build(RouterConfig(backend="lm", lm_model=args.model, max_subsets_lm=1024), actions)
@@ -105,7 +126,7 @@ def main() -> None:
     peak = matmul_peak_gflops(policy.lm.dtype, str(policy.lm.device))  # the body's dtype (the head runs in float32)
     mean_prompt = float(np.mean([len(p) for p in prompts]))
     bound = peak * 1e9 / flops_per_decision(policy, mean_prompt)
-    step_s = min(train_step_seconds(policy, prompts[0], args.group_size) for _ in range(args.rounds))
+    sample_s, step_s = min(train_step_seconds(policy, prompts[0], args.group_size) for _ in range(args.rounds))
     gap = max(float(np.abs(a - b).max()) for a, b in zip(naive_rows, shared_rows, strict=True))
     result = {
         "benchmark": f"LM router scoring, {args.model} ({policy.lm.dtype}, {policy.lm.device})",
@@ -124,8 +145,12 @@ def main() -> None:
         "matmul_peak_gflops": {"dtype": str(policy.lm.dtype).removeprefix("torch."), "gflops": round(peak, 1)},
         "bound_decisions_per_s": round(bound, 3),
         "fraction_of_bound": round(len(items) / shared_s / bound, 3),
-        "train_step_seconds_one_item": {"group_size": args.group_size, "seconds": round(step_s, 2)},
+        "train_step_seconds_one_item": {"group_size": args.group_size, "seconds": round(step_s, 2),
+                                        "sample_seconds": round(sample_s, 2)},
     }
+    if args.rationale_tokens:
+        result["reasoning_before_routing"] = rationale_costs(policy, items, args.rationale_tokens, args.group_size,
+                                                             args.rounds)
     print(json.dumps(result, indent=2))
 
 
