@@ -45,11 +45,14 @@ def run_eval(args: argparse.Namespace) -> int:
         host_configured_reasoner,
     )
     from audiorouter.outcomes.state_check import check_shared_state
-    from audiorouter.router.loading import load_router
+    from audiorouter.router.lm_policy import check_lm_router
+    from audiorouter.router.loading import load_router, prompted_lines
     from audiorouter.tracking.mlflow_tracker import Tracker
 
     cfg = load_with_flags(args, {"data.dir": args.data, "run.eval_split": args.split, "run.eval_limit": args.limit})
     policy = load_router(args.router)
+    if cfg.run.prompted_router:  # its LM missing, too many subsets: refused before any work
+        check_lm_router(cfg.router, policy.actions)
     check_shared_state(cfg)  # a damaged memo, cache or MLflow store: one clear error, now
     items = list(iter_items(cfg.data.dir, cfg.run.eval_split))[: cfg.run.eval_limit or None]
     if not items:
@@ -63,8 +66,9 @@ def run_eval(args: argparse.Namespace) -> int:
     tools = list(policy.actions.tools)
     settings = EvalSettings(resamples=args.resamples, seed=cfg.train.seed,
                             feature_cache_dir=cfg.router.feature_cache_dir or None)
+    lines = prompted_lines(cfg.router, policy) if cfg.run.prompted_router else {}
     report, routed = evaluate_router(policy, items, source, tools, oracle_subsets(policy.actions),
-                                     cfg.run.eval_split, reasoner_label(cfg.reasoner), out, settings)
+                                     cfg.run.eval_split, reasoner_label(cfg.reasoner), out, settings, lines)
     files = write_predictions(items, routed, source, out)
     if hosted is not None:
         hosted.stop()

@@ -356,6 +356,10 @@ class RunConfig:
     checkpoint_every: int = 5  # iterations between checkpoints (the last one is always saved)
     eval_split: str = "test"
     eval_limit: int = 0  # evaluate on the first N items of the split; 0: all
+    # the evaluation also reports the prompted LM router (router.lm_model and its settings, no
+    # adapter) beside no tools, all tools and the best single tool; an LM router always does.
+    # router.lm_model may name the cascade reasoner's own model: the reasoner routing for itself
+    prompted_router: bool = False
     prepare_tools: bool = True  # run every tool on the train and eval items before training
     use_actors: bool = True  # reasoner on named Ray actors (False: in each rollout worker)
     local_memo: bool = True  # rollout workers remember outcomes they have seen

@@ -117,13 +117,16 @@ def score_policies(table: OutcomeTable, routed: Sequence[Subset], tools: Sequenc
 
 def evaluate_router(policy: Router, items: Sequence[AudioQAItem], source: OutcomeSource,
                     tools: Sequence[str], allowed: Sequence[Subset], split: str, reasoner: str, out_dir: Path,
-                    settings: EvalSettings | None = None) -> tuple[EvaluationReport, list[Subset]]:
-    """Route, build the outcome table, score every policy, write the report files."""
+                    settings: EvalSettings | None = None,
+                    training_free: dict[str, Router] | None = None) -> tuple[EvaluationReport, list[Subset]]:
+    """Route, build the outcome table, score every policy, write the report files.
+    ``training_free``: policies that need no training reported beside the constant lines,
+    besides the router's own (an LM router's prompted self)."""
     settings = settings or EvalSettings()
     ids, tasks = [i.id for i in items], [i.task for i in items]
     routed = route_items(policy, items, settings.feature_cache_dir)
     lines = {name: route_items(line, items, settings.feature_cache_dir)
-             for name, line in policy.training_free_lines().items()}
+             for name, line in (policy.training_free_lines() | (training_free or {})).items()}
     asked = list(allowed) + routed + [s for chosen in lines.values() for s in chosen]
     table = build_outcome_table(source, ids, tasks, candidate_subsets(tools, asked))
     groups = ItemGroups([i.category for i in items], [i.difficulty or "unknown" for i in items],

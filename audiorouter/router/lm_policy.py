@@ -33,8 +33,9 @@ import torch
 from audiorouter.config import ConfigError, RouterConfig
 from audiorouter.contracts import SAMPLE_RATE, AudioQAItem, RoutingDecision
 from audiorouter.features.audio import item_waveform
+from audiorouter.packaged_files import PackagedFileError
 from audiorouter.reasoner.cascade import describe_audio
-from audiorouter.reasoner.loading import load_causal_lm, resolve_device, resolve_dtype
+from audiorouter.reasoner.loading import load_causal_lm, resolve_device, resolve_dtype, resolve_model
 from audiorouter.router.actions import ActionSpace
 from audiorouter.router.lm_prompt import (
     ROUTER_PROMPT_VERSION,
@@ -70,8 +71,16 @@ class LMRouterSettings:
 
 
 def check_lm_router(router: RouterConfig, actions: ActionSpace) -> None:
-    """ConfigError, before any model is loaded, when the action space has more subsets
-    than ``router.max_subsets_lm`` allows one decision to score."""
+    """ConfigError, before any model is loaded, when ``router.lm_model`` names nothing this
+    machine holds (a preset whose packages are missing, a path that does not exist) or the
+    action space has more subsets than ``router.max_subsets_lm`` allows one decision to score."""
+    try:
+        model = resolve_model(router.lm_model)
+    except PackagedFileError as err:
+        raise ConfigError(f"router.lm_model: {err}") from err
+    if not Path(model).exists():
+        raise ConfigError(f"router.lm_model {router.lm_model!r} is neither a packaged preset nor a local folder or "
+                          ".gguf file on this machine (models are never downloaded at run time)")
     if len(actions.subsets) > router.max_subsets_lm:
         raise ConfigError(f"router.max_subsets_lm is {router.max_subsets_lm}, but {len(actions.tools)} tools with "
                           f"router.max_tools_per_call={router.max_tools_per_call} allow {len(actions.subsets)} "

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from audiorouter.config import RouterConfig
 from audiorouter.router.lm_policy import BACKEND as LM_BACKEND
-from audiorouter.router.lm_policy import LMRouterPolicy, PromptedRouter
+from audiorouter.router.lm_policy import PROMPTED, LMRouterPolicy, PromptedRouter
 from audiorouter.router.policy import RouterPolicy, policy_dir
 
 Router = RouterPolicy | LMRouterPolicy | PromptedRouter  # each has route_items(items, cache_dir)
@@ -24,3 +25,11 @@ def load_router(path: str | Path) -> Router:
     folder = policy_dir(path)
     backend = json.loads((folder / "policy.json").read_text()).get("backend", "mlp")
     return LMRouterPolicy.load(folder) if backend == LM_BACKEND else RouterPolicy.load(folder)
+
+
+def prompted_lines(router: RouterConfig, policy: Router) -> dict[str, PromptedRouter]:
+    """The prompted LM router (``router``'s LM settings, a new adapter) to report beside
+    ``policy``: nothing for an LM router, which reports its own prompted self."""
+    if isinstance(policy, LMRouterPolicy):
+        return {}
+    return {PROMPTED: PromptedRouter(LMRouterPolicy.build(router, policy.actions))}

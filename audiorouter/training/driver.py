@@ -39,6 +39,7 @@ from audiorouter.rl.registry import check_train, get_router_backend
 from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
 from audiorouter.router.actions import ActionSpace
 from audiorouter.router.lm_policy import check_lm_router
+from audiorouter.router.loading import prompted_lines
 from audiorouter.run_lock import RunFolderLock
 from audiorouter.state_files import StateFileError, read_json_file
 from audiorouter.tool_execution.item_evidence import mean_latency_s, prepare_evidence
@@ -88,7 +89,7 @@ class TrainingRun:
         state = self.resume_state()
         load_tool_plugins(cfg.tools.plugins)
         self.tools = resolve_tools(cfg.tools.enabled or None)
-        if cfg.router.backend == "lm":  # more subsets than one decision may score: refused before any work
+        if cfg.router.backend == "lm" or cfg.run.prompted_router:  # its LM missing, too many subsets: refused now
             check_lm_router(cfg.router, ActionSpace(tuple(self.tools), cfg.router.action_space,
                                                     cfg.router.max_tools_per_call))
         self.ensure_dataset()
@@ -144,9 +145,10 @@ class TrainingRun:
         cfg = self.config
         source = self.outcome_source([i.id for i in self.eval_items], (cfg.run.eval_split,))
         settings = EvalSettings(feature_cache_dir=cfg.router.feature_cache_dir or None, seed=cfg.train.seed)
-        report, _ = evaluate_router(self.trainer.policy(), self.eval_items, source, self.tools,
-                                    oracle_subsets(self.trainer.actions), cfg.run.eval_split,
-                                    reasoner_label(cfg.reasoner), self.dir, settings)
+        policy = self.trainer.policy()
+        lines = prompted_lines(cfg.router, policy) if cfg.run.prompted_router else {}
+        report, _ = evaluate_router(policy, self.eval_items, source, self.tools, oracle_subsets(self.trainer.actions),
+                                    cfg.run.eval_split, reasoner_label(cfg.reasoner), self.dir, settings, lines)
         return report
 
     def save(self, report: EvaluationReport) -> None:

@@ -10,10 +10,13 @@ import torch
 from lm_router_helpers import TOOLS, lm_router, question_items
 
 from audiorouter.config import ConfigError, RouterConfig
+from audiorouter.features import FeatureSpec
 from audiorouter.router.actions import ActionSpace
-from audiorouter.router.lm_policy import LMRouterPolicy, check_lm_router
+from audiorouter.router.lm_policy import PROMPTED, LMRouterPolicy, check_lm_router
 from audiorouter.router.lm_prompt import routing_prompt, subset_text
 from audiorouter.router.lm_scoring import continuation_logprobs, naive_continuation_logprobs
+from audiorouter.router.loading import prompted_lines
+from audiorouter.router.policy import RouterNet, RouterPolicy
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +70,11 @@ def test_an_untrained_router_is_the_prompted_lm(tiny_causal_lm, items):
 def test_settings_that_cannot_route_are_refused_before_loading(tiny_causal_lm, items):
     actions = ActionSpace(TOOLS, "subsets", max_tools=2)  # 7 subsets
     with pytest.raises(ConfigError, match="router.max_subsets_lm is 4.*7 subsets"):
-        check_lm_router(RouterConfig(backend="lm", max_subsets_lm=4), actions)
+        check_lm_router(RouterConfig(backend="lm", lm_model=tiny_causal_lm, max_subsets_lm=4), actions)
+    with pytest.raises(ConfigError, match="router.lm_model '/no/such/model' is neither a packaged preset nor a local"):
+        check_lm_router(RouterConfig(backend="lm", lm_model="/no/such/model"), actions)
+    with pytest.raises(ConfigError, match="router.lm_model 'org/hub-model' is neither"):  # never a download
+        check_lm_router(RouterConfig(backend="lm", lm_model="org/hub-model"), actions)
     for bad, match in [({"lm_temperature": 0}, "lm_temperature"), ({"backend": "lm", "lm_model": ""}, "router.lm_model")]:
         with pytest.raises(ConfigError, match=match):
             RouterConfig(**bad).validate()
@@ -76,3 +83,18 @@ def test_settings_that_cannot_route_are_refused_before_loading(tiny_causal_lm, i
     policy.context = 50  # a prompt over the context names the item
     with pytest.raises(ValueError, match=f"item {items[0].id}: the routing prompt needs"):
         policy.prompt_ids(items[0])
+
+
+def test_an_mlp_router_is_reported_beside_the_prompted_lm_when_asked(tiny_causal_lm, items):
+    """run.prompted_router: the prompted LM (router.lm_* settings, no adapter) routes the MLP
+    router's own action space; an LM router brings its own prompted self instead."""
+    actions = ActionSpace(TOOLS, "subsets", max_tools=2)
+    spec = FeatureSpec()
+    mlp = RouterPolicy(RouterNet(spec.dim, actions.num_logits, (8,)), actions, spec, (8,))
+    lines = prompted_lines(RouterConfig(lm_model=tiny_causal_lm, lm_device="cpu", lm_dtype="float32"), mlp)
+    assert list(lines) == [PROMPTED]
+    decisions = lines[PROMPTED].route_items(items)
+    torch.manual_seed(0)
+    bare = LMRouterPolicy.build(RouterConfig(lm_model=tiny_causal_lm, lm_device="cpu", lm_dtype="float32"), actions)
+    assert [d.tools for d in decisions] == [d.tools for d in bare.route_items(items)]  # the LM alone decides
+    assert prompted_lines(RouterConfig(lm_model=tiny_causal_lm), bare) == {}
