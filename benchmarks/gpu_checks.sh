@@ -25,3 +25,10 @@ for kind in ${LALM_KINDS:-qwen2_audio qwen2_5_omni_thinker}; do
     > "$out/bench_$kind.json" 2> "$out/bench_$kind.err"
   echo "bench $kind: rc=$?"; cat "$out/bench_$kind.json"; tail -3 "$out/bench_$kind.err"
 done
+# the LM router (router.backend: lm) on the GPU: a Qwen2.5-0.5B-shaped random model (the
+# packaged weights are not on that machine; its byte tokenizer makes prompts about 4x longer
+# in tokens than Qwen's, which the JSON's mean_prompt_tokens records)
+python3 -c "from audiorouter.testing.synthetic_models import save_synthetic_model as s; s('causal_lm', '/tmp/router_lm_0.5b', '0.5b')" \
+  && timeout "${BENCH_TIMEOUT:-360}" python3 benchmarks/bench_router_lm.py --model /tmp/router_lm_0.5b --items 4 --rounds 2 \
+    > "$out/bench_router_lm.json" 2> "$out/bench_router_lm.err"
+echo "bench router_lm: rc=$?"; cat "$out/bench_router_lm.json"; tail -3 "$out/bench_router_lm.err"

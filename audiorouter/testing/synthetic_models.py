@@ -35,6 +35,10 @@ FULL_TEXT = {  # the published 7B shapes
                                  num_attention_heads=28, num_key_value_heads=4, max_position_embeddings=32768),
 }
 FULL_TEXT["causal_lm"] = FULL_TEXT["qwen2_5_omni_thinker"]  # Qwen2.5-7B's shape
+# the router LM's default, Qwen2.5(-Coder)-0.5B's shape (size "0.5b", causal_lm only): the LM
+# router's GPU benchmark where the packaged weights are not installed
+ROUTER_TEXT = dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
+                   num_key_value_heads=2, max_position_embeddings=32768)
 TINY_AUDIO = dict(num_mel_bins=128, encoder_layers=2, encoder_attention_heads=2, encoder_ffn_dim=64, d_model=32)
 FULL_AUDIO = dict(num_mel_bins=128, encoder_layers=32, encoder_attention_heads=20, encoder_ffn_dim=5120, d_model=1280)
 FULL_VOCAB = 151_936
@@ -66,14 +70,18 @@ def whisper_features():
 
 
 def synthetic_model(kind: str, tokenizer, size: str = "tiny", seed: int = 0):
-    """A randomly initialised model of ``kind`` ("tiny" or "full" size) for ``tokenizer``."""
+    """A randomly initialised model of ``kind`` ("tiny", "full" or, for causal_lm, "0.5b"
+    size) for ``tokenizer``."""
     import transformers
 
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; valid: {', '.join(KINDS)}")
     ids = {name: tokenizer.convert_tokens_to_ids(tok) for name, tok in NAMED_SPECIAL.items()}
+    if size == "0.5b" and kind != "causal_lm":
+        raise ValueError(f"size '0.5b' is the router LM's shape: kind causal_lm only, got {kind!r}")
     vocab = len(tokenizer) if size == "tiny" else FULL_VOCAB
-    text = dict(TINY_TEXT if size == "tiny" else FULL_TEXT[kind], vocab_size=vocab)
+    shape = {"tiny": TINY_TEXT, "0.5b": ROUTER_TEXT}.get(size) or FULL_TEXT[kind]
+    text = dict(shape, vocab_size=vocab)
     audio = TINY_AUDIO if size == "tiny" else FULL_AUDIO
     torch.manual_seed(seed)
     if kind == "causal_lm":
