@@ -149,6 +149,7 @@ class ToolsConfig:
 
 
 MODEL_BACKENDS = ("cascade", "lalm")  # the built-in back-ends that load reasoner.model
+LM_SCORES = ("sum", "mean")  # router.lm_score: how a subset's reply log-probabilities become its score
 
 
 @dataclass
@@ -228,6 +229,9 @@ class RouterConfig:
     backend: str = "mlp"
     lm_model: str = "qwen2.5-coder-0.5b"  # lm: a packaged preset, a local transformers folder or a .gguf
     lm_temperature: float = 1.0  # lm: pi(s|x) = softmax(log p(text of s | prompt) / temperature)
+    # lm: a subset's score: "sum", its reply's log-probability, or "mean", per reply token. A
+    # summed score favours short replies ("tools: none") by their length alone
+    lm_score: str = "sum"
     lm_describe_audio: bool = True  # lm: the prompt holds the coarse clip description the cascade reads
     # lm: most subsets one decision scores. Each is a continuation of ~4-10 tokens run after the
     # prompt, so 128 subsets cost about three prompts' worth of tokens per decision; beyond that
@@ -246,6 +250,8 @@ class RouterConfig:
     rationale_tokens: int = 0
 
     def validate(self) -> None:
+        if self.lm_score not in LM_SCORES:
+            raise ConfigError(f"router.lm_score must be one of {', '.join(LM_SCORES)}, got {self.lm_score!r}")
         if self.rationale_tokens < 0:
             raise ConfigError(f"router.rationale_tokens must be >= 0, got {self.rationale_tokens}")
         if self.backend == "lm" and not self.lm_model:

@@ -5,6 +5,9 @@ Its policy over the allowed subsets is a softmax of each subset's reply log-prob
 
     pi(s | x) = softmax_s( log p(subset_text(s) | prompt(x)) / router.lm_temperature )
 
+or, with ``router.lm_score: mean``, the same with each reply's log-probability divided
+by its token count (a summed score favours the shortest reply, "tools: none").
+
 With ``router.rationale_tokens`` > 0 the LM first writes a short rationale and the
 subsets are scored after it (lm_rationale.py); a decision's log-probability then
 includes the rationale's.
@@ -63,11 +66,12 @@ class LMRouterSettings:
     lora_rank: int = 8
     lora_alpha: float = 16.0
     rationale_tokens: int = 0  # reasoning before routing (lm_rationale.py); 0 in routers saved before it
+    score: str = "sum"  # router.lm_score; "sum" in routers saved before it
 
     @classmethod
     def from_config(cls, router: RouterConfig) -> LMRouterSettings:
         return cls(router.lm_model, router.lm_temperature, router.lm_describe_audio, router.lm_dtype,
-                   router.lm_device, router.lora_rank, router.lora_alpha, router.rationale_tokens)
+                   router.lm_device, router.lora_rank, router.lora_alpha, router.rationale_tokens, router.lm_score)
 
 
 def check_lm_router(router: RouterConfig, actions: ActionSpace) -> None:
@@ -99,6 +103,7 @@ class LMRouterPolicy:
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         self.tool_info = describe_tools(list(actions.tools))
         self.continuations = subset_token_ids(tokenizer, actions.subsets)
+        self.reply_tokens = torch.tensor([len(c) for c in self.continuations], dtype=torch.float32)
         self.context = int(getattr(self.lm.config.get_text_config(), "max_position_embeddings", 0) or 0)
         # a rationale may not end the turn, and ends at its first line break (lm_rationale.py)
         self.banned = sorted({*end_of_turn_ids(tokenizer), *([tokenizer.eos_token_id] if tokenizer.eos_token_id
@@ -169,8 +174,14 @@ class LMRouterPolicy:
     def log_probs(self, prompt_ids: list[int]) -> torch.Tensor:
         """(K,) log pi(s | x) over ``actions.subsets``; differentiable (wrap in no_grad to route).
         With a rationale, ``prompt_ids`` is a ``Rationale.context``: pi(s | x, r)."""
-        scores = continuation_logprobs(self.lm, prompt_ids, self.continuations, self.pad_id)
-        return torch.log_softmax(scores / self.settings.temperature, dim=-1)
+        return self.policy_log_probs(continuation_logprobs(self.lm, prompt_ids, self.continuations, self.pad_id))
+
+    def policy_log_probs(self, reply_logprobs: torch.Tensor) -> torch.Tensor:
+        """(K,) log pi over the subsets from each reply's summed log-probability: summed or
+        per token (``router.lm_score``), then a softmax at the temperature."""
+        if self.settings.score == "mean":
+            reply_logprobs = reply_logprobs / self.reply_tokens.to(reply_logprobs.device)
+        return torch.log_softmax(reply_logprobs / self.settings.temperature, dim=-1)
 
     def rationale(self, prompt_ids: list[int], rng: np.random.Generator | None = None) -> Rationale:
         """The prompt extended by a rationale: sampled with ``rng``, else greedy."""
@@ -181,7 +192,7 @@ class LMRouterPolicy:
         """(log p(r | x), (K,) log pi(s | x, r)) from one pass; differentiable."""
         spent, scores = span_and_continuation_logprobs(self.lm, rationale.context, rationale.span,
                                                        self.continuations, self.pad_id, self.banned)
-        return spent, torch.log_softmax(scores / self.settings.temperature, dim=-1)
+        return spent, self.policy_log_probs(scores)
 
     def ends_line(self, token: int) -> bool:
         if token not in self._ends_line:

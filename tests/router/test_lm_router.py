@@ -43,6 +43,19 @@ def test_subset_probabilities_sum_to_one_and_equal_naive_scoring(tiny_causal_lm,
     assert subset_text(()) == "tools: none" and subset_text(("pitch", "tempo")) == "tools: pitch, tempo"
 
 
+def test_a_per_token_score_divides_each_reply_by_its_length(tiny_causal_lm, items):
+    policy = lm_router(tiny_causal_lm, lm_temperature=2.0, lm_score="mean")
+    prompt = policy.prompt_ids(items[0])
+    with torch.no_grad():
+        naive = naive_continuation_logprobs(policy.lm, prompt, policy.continuations, policy.pad_id)
+    lengths = torch.tensor([float(len(c)) for c in policy.continuations])
+    np.testing.assert_allclose(policy.distribution(items[:1])[0], torch.softmax(naive / lengths / 2.0, -1).numpy(),
+                               atol=1e-5)
+    assert len(set(lengths.tolist())) > 1  # replies differ in length: the two scores differ
+    with pytest.raises(ConfigError, match="router.lm_score must be one of sum, mean"):
+        RouterConfig(lm_score="max").validate()
+
+
 def test_a_saved_adapter_reproduces_the_decisions(tiny_causal_lm, items, tmp_path):
     policy = lm_router(tiny_causal_lm, lm_temperature=0.5)
     with torch.no_grad():  # move the adapter away from its zero start, so it matters
