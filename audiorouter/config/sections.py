@@ -239,6 +239,9 @@ class RouterConfig:
     max_subsets_lm: int = 128
     lm_dtype: str = "auto"  # lm: as reasoner.dtype ("auto": bf16 on GPU and on CPUs with bf16)
     lm_device: str = "auto"  # lm: "auto" (cuda when the training process has one), "cpu" or "cuda[:N]"
+    # lm: > 0 trains the router LM on a Ray actor of its own with this many GPUs (a cluster's
+    # driver often has none); 0: in the training process (rl/lm_trainer_actor.py)
+    num_gpus: float = 0.0
     lora_rank: int = 8  # lm: the LoRA adapter RL trains (the LM itself stays frozen)
     lora_alpha: float = 16.0
     # lm: the adapter's Adam step size (train.lr is the MLP's, a fresh small net); 1e-4 is
@@ -250,6 +253,8 @@ class RouterConfig:
     rationale_tokens: int = 0
 
     def validate(self) -> None:
+        if self.num_gpus < 0:
+            raise ConfigError(f"router.num_gpus must be >= 0, got {self.num_gpus}")
         if self.lm_score not in LM_SCORES:
             raise ConfigError(f"router.lm_score must be one of {', '.join(LM_SCORES)}, got {self.lm_score!r}")
         if self.rationale_tokens < 0:

@@ -38,8 +38,10 @@ def mlp_backend() -> TrainerBackend:
 def lm_backend() -> TrainerBackend:
     """The router LM with a LoRA adapter, trained group-relatively (``LMRouterTrainer``)."""
     from audiorouter.rl.lm_trainer import CHECKPOINT_FILES, LMRouterTrainer, check_lm_training
+    from audiorouter.rl.lm_trainer_actor import RemoteLMRouterTrainer
 
     def build(train, router, tools, items, reward_source, feature_cache_dir):
-        return LMRouterTrainer(train, router, tools, items, reward_source)
+        trainer = RemoteLMRouterTrainer if router.num_gpus > 0 else LMRouterTrainer  # on an actor with GPUs
+        return trainer(train, router, tools, items, reward_source)
 
     return TrainerBackend(build, CHECKPOINT_FILES, check_lm_training)

@@ -30,6 +30,6 @@ def load_router(path: str | Path) -> Router:
 def prompted_lines(router: RouterConfig, policy: Router) -> dict[str, PromptedRouter]:
     """The prompted LM router (``router``'s LM settings, a new adapter) to report beside
     ``policy``: nothing for an LM router, which reports its own prompted self."""
-    if isinstance(policy, LMRouterPolicy):
+    if PROMPTED in policy.training_free_lines():  # an LM router, here or on its actor
         return {}
     return {PROMPTED: PromptedRouter(LMRouterPolicy.build(router, policy.actions))}

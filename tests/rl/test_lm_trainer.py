@@ -6,28 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from lm_router_helpers import TOOLS, TempoPays, tempo_training
 
-from audiorouter.config import RouterConfig, TrainConfig
 from audiorouter.data.synth import make_item
 from audiorouter.rl.lm_trainer import CHECKPOINT_FILES, LMRouterTrainer
-from audiorouter.rl.rewards import RewardInfo, RewardSource
-
-TOOLS = ("pitch", "tempo", "onsets")
-
-
-class TempoPays(RewardSource):
-    """Stands in for the reasoner (a unit test of the trainer): calling exactly the
-    tempo tool earns 1, anything else 0; it records what it was asked."""
-
-    def __init__(self) -> None:
-        self.asked: list[tuple[str, tuple[str, ...]]] = []
-
-    def rewards(self, item_ids, subsets):
-        self.asked += list(zip(item_ids, subsets, strict=True))
-        return [RewardInfo(float(s == ("tempo",)), s == ("tempo",), False, s, 0.0) for s in subsets]
-
-    def stats(self):
-        return {"reasoner_calls": float(len(self.asked))}
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +18,7 @@ def items():
 
 
 def trainer(model: str, items) -> tuple[LMRouterTrainer, TempoPays]:
-    train = TrainConfig(algorithm="group_relative", train_size=len(items), group_size=4, train_batch_size=16,
-                        minibatch_size=8, num_epochs=2, entropy_coeff=0.0, seed=3)
-    router = RouterConfig(backend="lm", lm_model=model, lm_temperature=20.0, lm_lr=1e-2)
+    train, router = tempo_training(model, len(items))
     source = TempoPays()
     return LMRouterTrainer(train, router, TOOLS, items, source), source
 
