@@ -73,18 +73,41 @@ def _sample_reasoned_group(policy: LMRouterPolicy, prompt: list[int], group_size
     return ItemGroup(prompt, actions, old, rationales=rationales)
 
 
-def _new_log_probs(policy: LMRouterPolicy, group: ItemGroup) -> tuple[torch.Tensor, torch.Tensor]:
-    """(log pi(sample) per sample of ``group``, the mean entropy of its subset distributions)."""
+def _forwards(policy: LMRouterPolicy, group: ItemGroup):
+    """The forwards ``group``'s loss needs, one at a time: (its samples' indices, their new
+    log-probabilities, the entropy of the subset distribution they were drawn from). One
+    forward serves the whole group without rationales; with them each sample has its own."""
     if not group.rationales:
         log_probs = policy.log_probs(group.prompt_ids)
-        actions = torch.tensor(group.actions, device=log_probs.device)
-        return log_probs[actions], -(log_probs.exp() * log_probs).sum()
-    picked, entropies = [], []
-    for rationale, action in zip(group.rationales, group.actions, strict=True):
+        yield list(range(len(group.actions))), log_probs[torch.tensor(group.actions, device=log_probs.device)], \
+            _entropy(log_probs)
+        return
+    for k, (rationale, action) in enumerate(zip(group.rationales, group.actions, strict=True)):
         spent, log_probs = policy.log_probs_after(rationale)
-        picked.append(spent + log_probs[action])
-        entropies.append(-(log_probs.exp() * log_probs).sum())
-    return torch.stack(picked), torch.stack(entropies).mean()
+        yield [k], (spent + log_probs[action]).reshape(1), _entropy(log_probs)
+
+
+def _entropy(log_probs: torch.Tensor) -> torch.Tensor:
+    return -(log_probs.exp() * log_probs).sum()
+
+
+def _loss_shares(policy: LMRouterPolicy, groups: list[ItemGroup], clip: float, entropy_coeff: float):
+    """Per forward (``_forwards``): its share of ``group_loss``'s L (the shares sum to L), of
+    the surrogate and of the entropy term, and how many of its samples were clipped. A
+    caller that backpropagates each share before the next holds one forward's graph at a
+    time: with rationales a group is G forwards, each with every subset's reply."""
+    samples = sum(len(g.actions) for g in groups)
+    for group in groups:
+        forwards = len(group.rationales) or 1
+        for indices, new, entropy in _forwards(policy, group):
+            old = torch.tensor([group.old_log_probs[i] for i in indices], device=new.device, dtype=new.dtype)
+            advantages = torch.tensor([group.advantages[i] for i in indices], device=new.device, dtype=new.dtype)
+            ratio = torch.exp(new - old)
+            bounded = torch.clamp(ratio, 1 - clip, 1 + clip)
+            surrogate = torch.min(ratio * advantages, bounded * advantages).sum() / samples
+            entropy_share = entropy / (len(groups) * forwards)  # the mean over an item's forwards, then items
+            yield (-surrogate - entropy_coeff * entropy_share, float(surrogate.detach()), float(entropy_share.detach()),
+                   int(((ratio - 1).abs() > clip).sum()))
 
 
 def with_advantages(groups: list[ItemGroup], rewards: list[list[float]]) -> list[ItemGroup]:
@@ -104,22 +127,15 @@ def with_advantages(groups: list[ItemGroup], rewards: list[list[float]]) -> list
 def group_loss(policy: LMRouterPolicy, groups: list[ItemGroup], clip: float,
                entropy_coeff: float) -> tuple[torch.Tensor, dict[str, float]]:
     r"""L = -mean_i min(rho_i A_i, clip(rho_i, 1-c, 1+c) A_i) - beta * mean_items H(pi(.|x)),
-    rho_i = pi(a_i|x) / pi_old(a_i|x), over every sample i of ``groups``."""
-    surrogates, entropies, clipped_count = [], [], 0
-    for group in groups:
-        new, entropy = _new_log_probs(policy, group)
-        old = torch.tensor(group.old_log_probs, device=new.device, dtype=new.dtype)
-        advantages = torch.tensor(group.advantages, device=new.device, dtype=new.dtype)
-        ratio = torch.exp(new - old)
-        bounded = torch.clamp(ratio, 1 - clip, 1 + clip)
-        surrogates.append(torch.min(ratio * advantages, bounded * advantages))
-        entropies.append(entropy)
-        clipped_count += int(((ratio - 1).abs() > clip).sum())
-    surrogate = torch.cat(surrogates).mean()
-    entropy = torch.stack(entropies).mean()
-    samples = sum(len(g.actions) for g in groups)
-    stats = {"policy_loss": float(-surrogate.detach()), "entropy": float(entropy.detach()), "clip_fraction": clipped_count / samples}
-    return -surrogate - entropy_coeff * entropy, stats
+    rho_i = pi(a_i|x) / pi_old(a_i|x), over every sample i of ``groups`` (the rationale's
+    tokens included in pi, with one), as one tensor."""
+    shares = list(_loss_shares(policy, groups, clip, entropy_coeff))
+    return torch.stack([s[0] for s in shares]).sum(), _share_stats(shares, groups)
+
+
+def _share_stats(shares: list[tuple], groups: list[ItemGroup]) -> dict[str, float]:
+    return {"policy_loss": -sum(s[1] for s in shares), "entropy": sum(s[2] for s in shares),
+            "clip_fraction": sum(s[3] for s in shares) / sum(len(g.actions) for g in groups)}
 
 
 def update(policy: LMRouterPolicy, optimizer: torch.optim.Optimizer, groups: list[ItemGroup], *, epochs: int,
@@ -132,8 +148,11 @@ def update(policy: LMRouterPolicy, optimizer: torch.optim.Optimizer, groups: lis
         order = rng.permutation(len(informative))
         for start in range(0, len(order), minibatch_items):
             chunk = [informative[i] for i in order[start : start + minibatch_items]]
-            loss, stats = group_loss(policy, chunk, clip, entropy_coeff)
             optimizer.zero_grad()
-            loss.backward()
+            shares = []
+            for share in _loss_shares(policy, chunk, clip, entropy_coeff):  # group_loss's L, one graph at a time
+                share[0].backward()
+                shares.append((None, *share[1:]))
             optimizer.step()
+            stats = _share_stats(shares, chunk)
     return {**stats, "informative_fraction": len(informative) / max(len(groups), 1)}

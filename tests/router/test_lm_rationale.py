@@ -98,3 +98,27 @@ def test_refusals(tiny_causal_lm, items):
     policy = lm_router(tiny_causal_lm, rationale_tokens=10**6)  # the rationale counts against the context
     with pytest.raises(ValueError, match=f"item {items[0].id}: the routing prompt needs"):
         policy.prompt_ids(items[0])
+
+
+def test_an_update_backpropagates_one_forward_at_a_time_to_the_same_step(tiny_causal_lm, items):
+    """update() backpropagates each forward's share of the loss before the next forward (one
+    graph in memory, not G): the step equals one backward of group_loss's whole L."""
+    one, whole = (lm_router(tiny_causal_lm, rationale_tokens=4, lm_temperature=5.0) for _ in range(2))
+    groups = sample_groups(one, [one.prompt_ids(item) for item in items[:2]], 3, np.random.default_rng(1))
+    groups = with_advantages(groups, [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    for policy in (one, whole):  # a fresh adapter's B is zero: give both the same non-zero start
+        with torch.no_grad():
+            torch.manual_seed(5)
+            for parameter in policy.trainable_parameters():
+                parameter.normal_(std=0.1)
+    start = [p.detach().clone() for p in one.trainable_parameters()]
+    sgd = torch.optim.SGD(one.trainable_parameters(), lr=0.5)
+    update(one, sgd, groups, epochs=1, minibatch_items=2, clip=0.2, entropy_coeff=0.1, rng=np.random.default_rng(0))
+    loss, _ = group_loss(whole, groups, clip=0.2, entropy_coeff=0.1)
+    loss.backward()
+    with torch.no_grad():
+        for parameter in whole.trainable_parameters():
+            parameter -= 0.5 * parameter.grad
+    for mine, theirs in zip(one.trainable_parameters(), whole.trainable_parameters(), strict=True):
+        torch.testing.assert_close(mine, theirs, atol=1e-6, rtol=1e-5)
+    assert any(not torch.equal(p, q) for p, q in zip(one.trainable_parameters(), start, strict=True))  # it moved
