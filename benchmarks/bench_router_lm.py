@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import sys
 import time
 from dataclasses import replace
@@ -151,6 +152,7 @@ def main() -> None:
     if args.rationale_tokens:
         result["reasoning_before_routing"] = rationale_costs(policy, items, args.rationale_tokens, args.group_size,
                                                              args.rounds)
+    result["peak_rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)  # Linux: KiB
     print(json.dumps(result, indent=2))
 
 
