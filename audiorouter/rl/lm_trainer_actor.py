@@ -38,8 +38,7 @@ class LMRouterTrainerActor(LMRouterTrainer):
 
     def checkpoint_files(self) -> dict[str, bytes]:
         with tempfile.TemporaryDirectory() as tmp:
-            self.save(tmp)
-            return {str(p.relative_to(tmp)): p.read_bytes() for p in Path(tmp).rglob("*") if p.is_file()}
+            return read_files(self.save(tmp))
 
     def restore_files(self, files: dict[str, bytes]) -> int:
         with tempfile.TemporaryDirectory() as tmp:
@@ -49,6 +48,11 @@ class LMRouterTrainerActor(LMRouterTrainer):
 
     def route(self, items: list[AudioQAItem], prompted: bool) -> list[RoutingDecision]:
         return (PromptedRouter(self.router) if prompted else self.router).route_items(items)
+
+
+def read_files(directory: Path) -> dict[str, bytes]:
+    """Every file under ``directory`` by its relative path (a checkpoint: megabytes)."""
+    return {str(p.relative_to(directory)): p.read_bytes() for p in directory.rglob("*") if p.is_file()}
 
 
 def write_files(files: dict[str, bytes], directory: Path) -> Path:
@@ -88,9 +92,7 @@ class RemoteLMRouterTrainer:
         return write_files(ray.get(self.actor.checkpoint_files.remote()), out)
 
     def restore(self, directory: str | Path) -> None:
-        src = Path(directory).resolve()
-        files = {str(p.relative_to(src)): p.read_bytes() for p in src.rglob("*") if p.is_file()}
-        self.iteration = ray.get(self.actor.restore_files.remote(files))
+        self.iteration = ray.get(self.actor.restore_files.remote(read_files(Path(directory).resolve())))
 
     def stop(self) -> None:
         ray.kill(self.actor)

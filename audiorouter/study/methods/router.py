@@ -21,11 +21,13 @@ Imports: outcomes, rl (RLlib lazily), router, study.context, study.methods (the 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 
+from audiorouter.config import TrainConfig
+from audiorouter.outcomes.pipeline import PipelineOutcomeSource
 from audiorouter.rl.metrics import IterationMetrics
 from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
 from audiorouter.router.actions import ActionSpace
@@ -40,17 +42,35 @@ def rl_iterations(ctx: StudyContext, size: int) -> int:
     return max(study.min_iterations, math.ceil(study.episodes_per_item * size / train.train_batch_size))
 
 
-def train_rl_router(spec: TrialSpec, ctx: StudyContext, algorithm: str) -> tuple[RouterPolicy, dict]:
-    from audiorouter.rl.trainer import RouterTrainer  # RLlib: only in trials that need it
+@dataclass
+class RLTrialInputs:
+    """What an RL router trial trains from: its budget, its pool items and their rewards."""
 
-    cfg = ctx.config
-    train = replace(cfg.train, algorithm=algorithm, train_size=spec.train_size,
+    train: TrainConfig
+    ids: list[str]
+    outcomes: PipelineOutcomeSource
+    source: OutcomeRewardSource
+
+
+def rl_trial_inputs(spec: TrialSpec, ctx: StudyContext, algorithm: str) -> RLTrialInputs:
+    """The budget rule's train config for ``spec`` with ``algorithm``, the seed's first N pool
+    items and the outcome reward on them (every RL router trial, MLP or LM)."""
+    train = replace(ctx.config.train, algorithm=algorithm, train_size=spec.train_size,
                     iterations=rl_iterations(ctx, spec.train_size), seed=spec.seed, num_env_runners=0)
     train.validate()
     ids = ctx.data.training_ids(spec.train_size, spec.seed, pool=True)
     outcomes = ctx.outcome_source(ids, ctx.data.pool_splits)
     source = OutcomeRewardSource(outcomes, train.reward, ToolCost(train.tool_cost_weight, ctx.tool_latency_s))
-    trainer = RouterTrainer(train, cfg.router, ctx.tools, ctx.router_features(ids), source, ctx.feature_spec)
+    return RLTrialInputs(train, ids, outcomes, source)
+
+
+def train_rl_router(spec: TrialSpec, ctx: StudyContext, algorithm: str) -> tuple[RouterPolicy, dict]:
+    from audiorouter.rl.trainer import RouterTrainer  # RLlib: only in trials that need it
+
+    run = rl_trial_inputs(spec, ctx, algorithm)
+    train, outcomes = run.train, run.outcomes
+    trainer = RouterTrainer(train, ctx.config.router, ctx.tools, ctx.router_features(run.ids), run.source,
+                            ctx.feature_spec)
     try:
         history = trainer.train()
         policy = trainer.policy()

@@ -21,18 +21,16 @@ Imports: config, rl, router, study.context, study.methods.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from audiorouter.rl.lm_trainer import LMRouterTrainer
-from audiorouter.rl.rewards import OutcomeRewardSource, ToolCost
 from audiorouter.router.actions import ActionSpace
 from audiorouter.router.lm_policy import LMRouterPolicy
 from audiorouter.study.context import StudyContext, TrialSpec
 from audiorouter.study.methods.catalog import Scored, training_cost
-from audiorouter.study.methods.router import rl_iterations, rl_trial_info, save_and_score
+from audiorouter.study.methods.router import rl_trial_info, rl_trial_inputs, save_and_score
 
 
 def train_and_score(spec: TrialSpec, ctx: StudyContext, folder: Path) -> Scored:
@@ -54,13 +52,8 @@ def prompted_router(ctx: StudyContext) -> LMRouterPolicy:
 
 
 def train_lm_router(spec: TrialSpec, ctx: StudyContext) -> tuple[LMRouterPolicy, dict]:
-    cfg = ctx.config
-    train = replace(cfg.train, algorithm="group_relative", train_size=spec.train_size,
-                    iterations=rl_iterations(ctx, spec.train_size), seed=spec.seed, num_env_runners=0)
-    train.validate()
-    ids = ctx.data.training_ids(spec.train_size, spec.seed, pool=True)
-    outcomes = ctx.outcome_source(ids, ctx.data.pool_splits)
-    source = OutcomeRewardSource(outcomes, train.reward, ToolCost(train.tool_cost_weight, ctx.tool_latency_s))
-    trainer = LMRouterTrainer(train, cfg.router, ctx.tools, ctx.items(ids, ctx.data.pool_splits), source)
+    run = rl_trial_inputs(spec, ctx, "group_relative")
+    items = ctx.items(run.ids, ctx.data.pool_splits)
+    trainer = LMRouterTrainer(run.train, ctx.config.router, ctx.tools, items, run.source)
     history = trainer.train()
-    return trainer.policy(), rl_trial_info(train.iterations, history, outcomes.stats())
+    return trainer.policy(), rl_trial_info(run.train.iterations, history, run.outcomes.stats())
