@@ -1,5 +1,9 @@
 """Speech activity: where someone speaks, with silero-vad's packaged ONNX model
-(loaded from the installed package, never downloaded)."""
+(loaded from the installed package, never downloaded).
+
+torch (silero-vad's input type) is imported with the model, on the tool's first call:
+every tool process imports every built-in tool's module, and importing torch there
+cost each process about 2 s of start-up whether or not it ever ran this tool."""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ import importlib.util
 import threading
 
 import numpy as np
-import torch
 
 from audiorouter.tools.base import Tool, register_tool
 from audiorouter.tools.common import span_text
@@ -16,11 +19,14 @@ MAX_LISTED = 8
 
 
 def _load_vad():
+    """(torch, silero_vad, the model)."""
+    import torch
+
     threads = torch.get_num_threads()
     import silero_vad  # its import sets torch to one thread for the whole process
 
     torch.set_num_threads(threads)
-    return silero_vad, silero_vad.load_silero_vad(onnx=True)
+    return torch, silero_vad, silero_vad.load_silero_vad(onnx=True)
 
 
 @register_tool
@@ -49,7 +55,7 @@ class SpeechTool(Tool):
         with self._lock:
             if self._vad is None:
                 self._vad = _load_vad()
-            module, model = self._vad
+            torch, module, model = self._vad
             model.reset_states()
             spans = module.get_speech_timestamps(
                 torch.from_numpy(np.ascontiguousarray(waveform)), model,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -140,3 +141,17 @@ def test_resolving_the_tools_keeps_torch_on_every_thread():
                          env={"HF_HUB_OFFLINE": "1", "PATH": ""})
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[0] == "2", out.stdout
+
+
+def test_a_tool_process_running_librosa_tools_never_imports_torch():
+    """Every tool process imports every built-in tool's module; torch (about 2 s of each
+    process's start) must come only with the one tool that uses it, the speech tool's model."""
+    code = ("import sys; from audiorouter.tool_execution.numba_cache import use_private_cache; use_private_cache(); "
+            "from audiorouter.tools import get_tool, resolve_tools; from audiorouter.tools.probe_signals "
+            "import SR, drum_pattern; resolve_tools(None); assert get_tool('tempo').run(drum_pattern(), SR).ok; "
+            "print('torch' in sys.modules)")
+    # this process's environment names the warm kernel cache the child copies (conftest.py)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env=os.environ | {"HF_HUB_OFFLINE": "1"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["False"], out.stdout  # the speech tool's own tests run it with torch
