@@ -26,9 +26,10 @@ from audiorouter.cluster.local import LocalCluster
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 MARKERS = {"cpu_worker": 10, "gpu_worker": 10}
-# Iterations take about 0.5 s here; the node is lost at about iteration 30 (three
-# iterations, then the actors are listed): 120 leave it mid-run with room to spare.
-ITERATIONS = 120
+# Iterations take about 0.4 s here; the node is lost at about iteration 27 (three
+# iterations, then the actors are listed): 80 leave it mid-run with room to spare, and
+# 50 after it for the restarts (each iteration past 80 cost the suite 0.4 s).
+ITERATIONS = 80
 CHECKPOINT_EVERY = 40
 
 HOLD_HEAD = """
