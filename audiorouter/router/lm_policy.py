@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from audiorouter.config import ConfigError, RouterConfig
 from audiorouter.contracts import SAMPLE_RATE, AudioQAItem, RoutingDecision
@@ -212,11 +213,14 @@ class LMRouterPolicy:
         """(N, K) pi(s | x) per item (after the greedy rationale, with one), rows summing to one."""
         return np.stack([self.greedy(self.prompt_ids(item))[1].exp().cpu().numpy() for item in items])
 
-    def route_prompts(self, prompts: Sequence[list[int]], ids: Sequence[str]) -> list[RoutingDecision]:
+    def route_prompts(self, prompts: Sequence[list[int]], ids: Sequence[str],
+                      progress: bool = False) -> list[RoutingDecision]:
         """Greedy routing: each prompt's most likely subset (after the greedy rationale, with
-        one), with its log-probability (the rationale's included)."""
+        one), with its log-probability (the rationale's included). ``progress``: a bar over
+        the prompts (a decision takes seconds on a CPU)."""
         decisions = []
-        for prompt, item_id in zip(prompts, ids, strict=True):
+        pairs = zip(prompts, ids, strict=True)
+        for prompt, item_id in tqdm(pairs, total=len(prompts), desc="LM routing", unit="item", disable=not progress):
             spent, row = self.greedy(prompt)
             best = int(row.argmax())
             decisions.append(RoutingDecision(item_id, self.actions.subsets[best], spent + float(row[best])))
@@ -224,7 +228,8 @@ class LMRouterPolicy:
 
     def route_items(self, items: Sequence[AudioQAItem], cache_dir: str | None = None) -> list[RoutingDecision]:
         """Greedy decisions for ``items`` (``cache_dir`` is the MLP router's feature cache: unused)."""
-        return self.route_prompts([self.prompt_ids(item) for item in items], [item.id for item in items])
+        return self.route_prompts([self.prompt_ids(item) for item in items], [item.id for item in items],
+                                  progress=len(items) > 1)
 
     def route_clips(self, waveforms: Sequence[np.ndarray], questions: Sequence[str], choices: Sequence[list[str]],
                     ids: Sequence[str]) -> list[RoutingDecision]:
